@@ -1,0 +1,27 @@
+/** Another session holds the maildrop lock: POP3 answers -ERR [IN-USE]. */
+export class MaildropLockedError extends Error {
+  override readonly name = 'MaildropLockedError';
+  constructor(readonly user: string) {
+    super(`maildrop of ${user} is locked by another session`);
+  }
+}
+
+/**
+ * A storage fault. `temporary` tells whether trying again later may help (disk full, I/O
+ * error: [SYS/TEMP], EX_TEMPFAIL) or not (corrupt data, permissions: [SYS/PERM]).
+ * The message is for logs; it never reaches the wire.
+ */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(message: string, readonly temporary: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The message's file vanished (another program removed it) after the snapshot was taken. */
+export class MessageGoneError extends Error {
+  override readonly name = 'MessageGoneError';
+  constructor(readonly index: number) {
+    super(`message ${index + 1} is no longer in the maildrop`);
+  }
+}

@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+
+/** One message as a POP3 session sees it. */
+export interface MessageInfo {
+  /** The UIDL: 1-70 characters in 0x21-0x7E, unique in the maildrop, never reused. */
+  readonly uid: string;
+  /**
+   * Octets on the wire before dot-stuffing: every line ending as CRLF and the last line
+   * terminated (see src/message/wire-size.ts). LIST, STAT and RETR agree on it.
+   */
+  readonly size: number;
+}
+
+export interface DeliveryMeta {
+  /** Time of arrival; defaults to now. */
+  readonly receivedAt?: Date;
+}
+
+export interface DeliveryResult {
+  /** Storage id of the new message (for Maildir, the unique part of the file name). */
+  readonly id: string;
+  /** Wire size of the stored message, as LIST will show it. */
+  readonly size: number;
+}
+
+export interface OpenOptions {
+  /**
+   * RFC 2449 EXPIRE in days: messages retrieved at least this many days ago are deleted
+   * before the snapshot is taken. Undefined means NEVER.
+   */
+  readonly expireDays?: number;
+  /** Clock, for tests. */
+  readonly now?: Date;
+}
+
+export interface CommitChanges {
+  /** 0-based indexes into Maildrop.messages marked with DELE. */
+  readonly deleted: ReadonlySet<number>;
+  /** 0-based indexes retrieved in full with RETR during the session (marked seen). */
+  readonly retrieved: ReadonlySet<number>;
+}
+
+export interface MailStore {
+  /**
+   * Stores one RFC 5322 message for `user`. Resolves only once the message is durable
+   * (file and directory fsynced); on failure nothing is left in the maildrop.
+   */
+  deliver(user: string, message: Readable | Uint8Array, meta?: DeliveryMeta): Promise<DeliveryResult>;
+  /**
+   * Takes the exclusive maildrop lock (RFC 1939 section 4) and a snapshot of the messages,
+   * oldest first. Rejects with MaildropLockedError when another session holds the lock.
+   */
+  openMaildrop(user: string, options?: OpenOptions): Promise<Maildrop>;
+}
+
+export interface Maildrop {
+  readonly user: string;
+  /** Snapshot taken at open: index 0 is message 1. Mail arriving later is not in it. */
+  readonly messages: readonly MessageInfo[];
+  /** When the previous successful login happened (recordLogin), or null. */
+  readonly lastLoginAt: Date | null;
+  /** Remembers this login's time for LOGIN-DELAY. */
+  recordLogin(at: Date): Promise<void>;
+  /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
+  openMessage(index: number): Promise<Readable>;
+  /** The UPDATE state: removes deleted messages, marks retrieved ones seen, then unlocks. */
+  commit(changes: CommitChanges): Promise<void>;
+  /** Unlocks without changing anything. Safe to call more than once. */
+  release(): Promise<void>;
+}
