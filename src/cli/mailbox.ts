@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
+import { createLogger } from '../log/logger.js';
+import { decodeEncodedWords, headerValue, readHeaderBlock } from '../message/headers.js';
+import { openStore } from '../runtime.js';
+import { MaildropLockedError } from '../store/errors.js';
+import type { Maildrop } from '../store/types.js';
+import { CliError, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
+import { loadFor, withCommonOptions, type CommonOptions } from './common.js';
+
+export function registerMailbox(program: Command): void {
+  const mailbox = program.command('mailbox').description("inspect or empty a user's maildrop");
+  withCommonOptions(mailbox.command('list <name>'))
+    .description('list messages: number, size, UIDL, subject')
+    .action((name: string, options: CommonOptions) => withMaildrop(name, options, list));
+  withCommonOptions(mailbox.command('purge <name>'))
+    .description('delete every message (refused while a POP3 session holds the maildrop)')
+    .action((name: string, options: CommonOptions) => withMaildrop(name, options, purge));
+}
+
+async function list(maildrop: Maildrop): Promise<void> {
+  const out: string[] = [];
+  for (const [i, message] of maildrop.messages.entries()) {
+    const header = await readHeaderBlock(await maildrop.openMessage(i));
+    const subject = decodeEncodedWords(headerValue(header, 'subject') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ');
+    out.push(`${String(i + 1).padStart(5)} ${String(message.size).padStart(10)}  ${message.uid}  ${subject}`);
+  }
+  process.stdout.write(out.length > 0 ? `${out.join('\n')}\n` : 'no messages\n');
+  await maildrop.release();
+}
+
+async function purge(maildrop: Maildrop): Promise<void> {
+  const all = new Set(maildrop.messages.map((_m, i) => i));
+  await maildrop.commit({ deleted: all, retrieved: new Set() });
+  process.stdout.write(`deleted ${all.size} messages of ${maildrop.user}\n`);
+}
+
+async function withMaildrop(name: string, options: CommonOptions, work: (maildrop: Maildrop) => Promise<void>): Promise<void> {
+  const config = await loadFor(options);
+  let user: string;
+  try {
+    user = normalizeUserName(name);
+  } catch (err) {
+    if (err instanceof InvalidUserNameError) throw new CliError(`invalid user name ${name}: ${err.message}`, EX_NOUSER);
+    throw err;
+  }
+  const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));
+  let maildrop: Maildrop;
+  try {
+    maildrop = await store.openMaildrop(user);
+  } catch (err) {
+    if (err instanceof MaildropLockedError) throw new CliError(`the maildrop of ${user} is in use by a POP3 session; try again when it has ended`, EX_TEMPFAIL);
+    throw err;
+  }
+  try {
+    await work(maildrop);
+  } finally {
+    await maildrop.release();
+  }
+}

@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { registerDeliver } from './deliver.js';
+import { CliError, EX_CONFIG, EX_SOFTWARE } from './exit-codes.js';
+import { registerMailbox } from './mailbox.js';
+import { registerServe } from './serve.js';
+import { registerUser } from './user.js';
+
+const program = new Command('postel')
+  .description('POP3 mail server with Maildir storage')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServe(program);
+registerUser(program);
+registerDeliver(program);
+registerMailbox(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 64);
+  if (err instanceof CliError) {
+    process.stderr.write(`postel: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`postel: ${err.message}\n`);
+    process.exit(EX_CONFIG);
+  }
+  process.stderr.write(`postel: internal error: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(EX_SOFTWARE);
+}

@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseToml } from 'smol-toml';
+import { configSchema, type Config } from './schema.js';
+
+/** Invalid configuration: the message names the file and the key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Command-line flags that override the file, as dotted keys (e.g. "pop3.port"). */
+export type Overrides = Readonly<Record<string, unknown>>;
+
+export async function loadConfig(file: string | undefined, overrides: Overrides = {}): Promise<Config> {
+  let raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      raw = parseToml(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`${file}: invalid TOML: ${(err as Error).message}`);
+    }
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) setPath(raw, key.split('.'), value);
+  }
+  return parseConfig(raw, file ?? 'configuration');
+}
+
+export function parseConfig(raw: unknown, source = 'configuration'): Config {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.join('.');
+    const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` ${issue.keys.map((k) => `${path ? `${path}.` : ''}${String(k)}`).join(', ')}` : '';
+    return `${path || '(top level)'}: ${issue.message}${keys}`;
+  });
+  throw new ConfigError(`invalid ${source}:\n  ${problems.join('\n  ')}`);
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}

@@ -1,0 +1,4 @@
+import type { Command } from '../parser.js';
+import type { Session } from '../session.js';
+
+export type Handler = (session: Session, command: Command) => Promise<void>;

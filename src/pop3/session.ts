@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Authenticator, AuthContext } from '../auth/types.js';
+import type { MailStore } from '../store/types.js';
+import { MessageGoneError } from '../store/errors.js';
+import { DotStuffer } from './dot-stuffer.js';
+import { Pop3Error } from './errors.js';
+import { LineReader, type LineEvent } from './line-reader.js';
+import { parseCommand } from './parser.js';
+import type { Pop3Policy } from './policy.js';
+import type { SessionState, SessionStats } from './state.js';
+import type { Transport } from './transport.js';
+import { commandTable, knownVerbs } from './commands/index.js';
+
+export interface SessionDeps {
+  readonly store: MailStore;
+  readonly auth: Authenticator;
+  readonly policy: Pop3Policy;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export type EndReason = 'quit' | 'disconnect' | 'timeout' | 'shutdown' | 'too-many-errors' | 'error';
+
+/** Lines waiting beyond this pause reading, so a flood of pipelined commands stays bounded. */
+const MAX_QUEUED_LINES = 64;
+/** Multi-line answers are written in pieces of about this many characters. */
+const WRITE_BATCH = 16 * 1024;
+
+/**
+ * One POP3 connection: reads lines, runs one command at a time in arrival order (which
+ * makes RFC 2449 pipelining safe by construction), and answers. Knows nothing of sockets.
+ */
+export class Session {
+  readonly id = randomBytes(6).toString('hex');
+  state: SessionState = { name: 'AUTHORIZATION', user: null, authFailures: 0 };
+  readonly stats: SessionStats = { user: null, retr: 0, retrBytes: 0, top: 0, dele: 0, expunged: 0, badCommands: 0, authFailures: 0 };
+  /** RFC 1939 APOP timestamp, when APOP is on. */
+  readonly apopTimestamp: string | null;
+  readonly log: Logger;
+
+  private readonly reader: LineReader;
+  private readonly queue: LineEvent[] = [];
+  private busy = false;
+  private ending = false;
+  private endReason: EndReason | null = null;
+  private readonly startedAt: number;
+  private finishPromise: Promise<void> | null = null;
+  private abortStream: (() => void) | null = null;
+  /** Set by QUIT while it commits, so that the end of the session waits for it. */
+  pendingCommit: Promise<void> | null = null;
+
+  constructor(
+    readonly transport: Transport,
+    readonly deps: SessionDeps,
+  ) {
+    this.reader = new LineReader(deps.policy.maxLineLength);
+    this.startedAt = Date.now();
+    this.log = deps.logger.child({ session: this.id, remote: transport.remoteAddress });
+    this.apopTimestamp = deps.policy.apop
+      ? `<${process.pid}.${randomBytes(8).toString('hex')}.${Math.floor(Date.now() / 1000)}@${deps.policy.hostname}>`
+      : null;
+  }
+
+  get policy(): Pop3Policy {
+    return this.deps.policy;
+  }
+
+  get authContext(): AuthContext {
+    return { remoteAddress: this.transport.remoteAddress, secure: this.transport.secure };
+  }
+
+  now(): Date {
+    return this.deps.now ? this.deps.now() : new Date();
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return this.deps.sleep ? this.deps.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  start(): void {
+    this.log.debug({ event: 'session_start' }, 'session start');
+    void this.reply(`+OK ${this.policy.implementation} ready.${this.apopTimestamp ? ` ${this.apopTimestamp}` : ''}`);
+  }
+
+  receive(chunk: Buffer): void {
+    if (this.ending) return;
+    for (const event of this.reader.push(chunk)) this.queue.push(event);
+    if (this.queue.length >= MAX_QUEUED_LINES) this.transport.pauseInput();
+    void this.run();
+  }
+
+  /** The peer went away: nothing is committed (RFC 1939 section 6). */
+  disconnected(): Promise<void> {
+    return this.finish('disconnect');
+  }
+
+  /** The autologout timer fired (RFC 1939 section 3): no UPDATE state. */
+  timeout(): Promise<void> {
+    if (this.ending) return this.finish('timeout');
+    if (this.busy) {
+      // Stuck writing to a peer that stopped reading: nothing more can be said.
+      this.abortStream?.();
+      this.transport.destroy();
+    } else {
+      this.transport.write('-ERR Autologout; idle for too long\r\n');
+      this.transport.end();
+    }
+    return this.finish('timeout');
+  }
+
+  /** Server shutdown: ends the session without committing. A QUIT already under way completes. */
+  async shutdown(): Promise<void> {
+    if (this.ending) return this.finish(this.endReason ?? 'shutdown');
+    if (this.state.name === 'UPDATE') {
+      // The client said QUIT and its deletions are being committed: let that finish.
+      return this.finish('quit');
+    }
+    if (this.busy) {
+      this.abortStream?.();
+      this.transport.destroy();
+    } else {
+      this.transport.write('-ERR [SYS/TEMP] Server shutting down\r\n');
+      this.transport.end();
+    }
+    return this.finish('shutdown');
+  }
+
+  /** Sends one response line. */
+  async reply(line: string): Promise<void> {
+    if (this.transport.closed) return;
+    if (!this.transport.write(`${line}\r\n`)) await this.transport.drained();
+  }
+
+  /** Sends a multi-line response: the status line, the lines, and the terminating ".". */
+  async replyLines(first: string, lines: Iterable<string>): Promise<void> {
+    let batch = `${first}\r\n`;
+    for (const line of lines) {
+      // Lines built by postel never start with '.', but stuff anyway: the rule is cheap.
+      batch += line.startsWith('.') ? `.${line}\r\n` : `${line}\r\n`;
+      if (batch.length >= WRITE_BATCH) {
+        if (this.transport.closed) return;
+        if (!this.transport.write(batch)) await this.transport.drained();
+        batch = '';
+      }
+    }
+    await this.reply(`${batch}.`);
+  }
+
+  /**
+   * Streams message `index` as a multi-line response: RETR, or TOP with `bodyLines`.
+   * Memory stays flat: each chunk is written and, when the peer is slow, the next one is
+   * read only after the socket drains. Returns the wire octets sent for the message.
+   */
+  async streamMessage(index: number, status: string, bodyLines?: number): Promise<number> {
+    if (this.state.name !== 'TRANSACTION') throw new Error('streamMessage outside TRANSACTION');
+    let stream;
+    try {
+      stream = await this.state.maildrop.openMessage(index);
+    } catch (err) {
+      if (err instanceof MessageGoneError) throw new Pop3Error('Message was removed from the maildrop by another program', 'SYS/PERM');
+      throw err;
+    }
+    const stuffer = new DotStuffer(bodyLines);
+    let sent = 0;
+    this.abortStream = () => stream.destroy();
+    try {
+      await this.reply(status);
+      for await (const chunk of stream) {
+        if (this.transport.closed) break;
+        const out = stuffer.push(chunk as Buffer);
+        sent += out.length;
+        if (out.length > 0 && !this.transport.write(out)) await this.transport.drained();
+        if (stuffer.done) break;
+      }
+    } catch (err) {
+      // The +OK has gone out, so no -ERR can follow: the only safe signal is to hang up.
+      this.log.error({ err, event: 'stream_failed', message: index + 1 }, 'message stream failed');
+      this.transport.destroy();
+      await this.finish('error');
+      return sent;
+    } finally {
+      this.abortStream = null;
+      stream.destroy();
+    }
+    if (!this.transport.closed) {
+      const end = stuffer.end();
+      if (!this.transport.write(end)) await this.transport.drained();
+    }
+    return sent;
+  }
+
+  /** Flushes what was said, closes the connection and ends the session. */
+  close(reason: EndReason): Promise<void> {
+    this.transport.end();
+    return this.finish(reason);
+  }
+
+  private async run(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && !this.ending && !this.transport.closed) {
+        const event = this.queue.shift() as LineEvent;
+        await this.handle(event);
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (!this.ending && !this.transport.closed) this.transport.resumeInput();
+  }
+
+  private async handle(event: LineEvent): Promise<void> {
+    if (event.kind === 'too-long') {
+      return this.refuse(new Pop3Error(`Line too long (limit ${this.policy.maxLineLength} octets)`, undefined, true));
+    }
+    const parsed = parseCommand(event.line);
+    if (!parsed.ok) return this.refuse(new Pop3Error(parsed.error, undefined, true));
+    const { command } = parsed;
+    const handler = commandTable[this.state.name]?.[command.verb];
+    if (!handler || (command.verb === 'APOP' && !this.policy.apop)) {
+      const known = knownVerbs.has(command.verb) && !(command.verb === 'APOP' && !this.policy.apop);
+      return this.refuse(new Pop3Error(known ? `${command.verb} is not valid in this state` : 'Unknown command', undefined, true));
+    }
+    try {
+      await handler(this, command);
+    } catch (err) {
+      if (err instanceof Pop3Error) return this.refuse(err);
+      this.log.error({ err, event: 'internal_error', command: command.verb }, 'command failed');
+      await this.reply('-ERR [SYS/TEMP] Internal error; try again later');
+    }
+  }
+
+  private async refuse(error: Pop3Error): Promise<void> {
+    if (error.badCommand && ++this.stats.badCommands >= this.policy.maxBadCommands) {
+      await this.reply('-ERR Too many bad commands; closing connection');
+      await this.close('too-many-errors');
+      return;
+    }
+    await this.reply(error.wire);
+  }
+
+  /** Ends the session once: releases the maildrop uncommitted unless QUIT committed it, logs. */
+  finish(reason: EndReason): Promise<void> {
+    if (this.finishPromise) return this.finishPromise;
+    this.ending = true;
+    this.endReason = reason;
+    this.queue.length = 0;
+    this.finishPromise = this.cleanup(reason);
+    return this.finishPromise;
+  }
+
+  private async cleanup(reason: EndReason): Promise<void> {
+    if (this.pendingCommit) await this.pendingCommit.catch(() => undefined);
+    const state = this.state;
+    if (state.name === 'TRANSACTION') {
+      this.state = { name: 'CLOSED' };
+      try {
+        await state.maildrop.release();
+      } catch (err) {
+        this.log.error({ err, event: 'release_failed' }, 'could not release maildrop');
+      }
+    } else if (state.name !== 'UPDATE') {
+      this.state = { name: 'CLOSED' };
+    }
+    this.log.info(
+      {
+        event: 'session_end',
+        reason,
+        user: this.stats.user,
+        durationMs: Date.now() - this.startedAt,
+        retr: this.stats.retr,
+        retrBytes: this.stats.retrBytes,
+        top: this.stats.top,
+        dele: this.stats.dele,
+        expunged: this.stats.expunged,
+        badCommands: this.stats.badCommands,
+        authFailures: this.stats.authFailures,
+      },
+      'session end',
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { FileAuthenticator } from '../../src/auth/file-authenticator.js';
+import { UsersFile } from '../../src/auth/users-file.js';
+import { defaultPop3Policy, type Pop3Policy } from '../../src/pop3/policy.js';
+import { Pop3Server, type ListenerOptions } from '../../src/pop3/server.js';
+import { MaildirStore } from '../../src/store/maildir/maildir-store.js';
+import { WireClient } from './wire-client.js';
+
+export interface TestServerOptions {
+  readonly policy?: Partial<Pop3Policy>;
+  readonly listener?: Partial<ListenerOptions>;
+  /** name -> password; stored as cheap SCRYPT unless the name is in `plain`. */
+  readonly users?: Readonly<Record<string, string>>;
+  readonly plain?: readonly string[];
+  readonly now?: () => Date;
+}
+
+export interface TestServer {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly store: MaildirStore;
+  readonly users: UsersFile;
+  readonly server: Pop3Server;
+  /** Every JSON log line the server wrote. */
+  readonly logs: Record<string, unknown>[];
+  readonly rawLogs: string[];
+  deliver(user: string, message: string | Buffer): Promise<void>;
+  connect(): Promise<WireClient>;
+  /** Connects and logs in; returns the client in TRANSACTION state. */
+  login(user: string, password: string): Promise<WireClient>;
+  stop(): Promise<void>;
+}
+
+/** A real Pop3Server on 127.0.0.1:0 over a Maildir in a temporary directory. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'postel-test-'));
+  const rawLogs: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        rawLogs.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  const users = new UsersFile(join(dataDir, 'users'));
+  for (const [name, password] of Object.entries(options.users ?? { alice: 'secret' })) {
+    const plain = options.plain?.includes(name) ?? false;
+    await users.add(name, password, plain ? { scheme: 'PLAIN' } : { cost: { ln: 4 } });
+  }
+  const store = new MaildirStore({ root: join(dataDir, 'mail'), hostname: 'test.local', logger });
+  const policy: Pop3Policy = { ...defaultPop3Policy, authFailureDelayMs: 0, ...options.policy };
+  const listener: ListenerOptions = {
+    host: '127.0.0.1',
+    port: 0,
+    maxConnections: 100,
+    maxConnectionsPerIp: 100,
+    idleTimeoutMs: 600_000,
+    ...options.listener,
+  };
+  const server = new Pop3Server(listener, {
+    store,
+    auth: new FileAuthenticator(users),
+    policy,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const { port } = await server.listen();
+  let stopped = false;
+  return {
+    port,
+    dataDir,
+    store,
+    users,
+    server,
+    logs,
+    rawLogs,
+    async deliver(user, message) {
+      await store.deliver(user, typeof message === 'string' ? Buffer.from(message, 'utf8') : message);
+    },
+    connect: () => WireClient.connect(port),
+    async login(user, password) {
+      const client = await WireClient.connect(port);
+      const greeting = await client.line();
+      if (!greeting.startsWith('+OK')) throw new Error(`greeting: ${greeting}`);
+      const u = await client.command(`USER ${user}`);
+      if (!u.startsWith('+OK')) throw new Error(`USER: ${u}`);
+      const p = await client.command(`PASS ${password}`);
+      if (!p.startsWith('+OK')) throw new Error(`PASS: ${p}`);
+      return client;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.close(100);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` is true: for effects that land after a socket closes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
