@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { verifyPassword } from './password-schemes.js';
+import { InvalidUserNameError } from './user-name.js';
+import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFile, UsersFileLockError } from './users-file.js';
+
+const CHEAP = { cost: { ln: 4 } };
+let root: string;
+let counter = 0;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'postel-users-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A fresh directory per test, so lock and temp files of one test cannot affect another. */
+async function freshPath(): Promise<string> {
+  const dir = await mkdtemp(join(root, `t${counter++}-`));
+  return join(dir, 'users');
+}
+
+test('a missing file is empty, and add creates it with mode 0600', async () => {
+  const path = await freshPath();
+  const users = new UsersFile(path);
+  assert.equal(await users.lookup('alice'), undefined);
+  assert.deepEqual(await users.list(), []);
+  await users.add('alice', 'secret', CHEAP);
+  assert.equal((await stat(path)).mode & 0o777, 0o600);
+  // Neither the lock nor a temp file stays behind.
+  assert.deepEqual(await readdir(join(path, '..')), ['users']);
+  const entry = await users.lookup('alice');
+  assert.ok(entry);
+  assert.equal(entry.name, 'alice');
+  assert.deepEqual(entry.extra, []);
+  assert.equal(await verifyPassword(entry.password, 'secret'), true);
+  assert.equal(await readFile(path, 'utf8'), `alice:${entry.password}\n`);
+});
+
+test('add, setPassword and remove round-trip through the file', async () => {
+  const path = await freshPath();
+  const users = new UsersFile(path);
+  await users.add('alice', 'one', CHEAP);
+  await users.add('Bob@Example.COM', 'tanstaaf', { scheme: 'PLAIN' });
+  assert.deepEqual((await users.list()).map((u) => u.name), ['alice', 'Bob@example.com']);
+  assert.equal((await users.lookup('Bob@EXAMPLE.com'))?.password, '{PLAIN}tanstaaf');
+  await assert.rejects(users.add('alice', 'two', CHEAP), UserExistsError);
+  await assert.rejects(users.add('Bob@example.com', 'two', CHEAP), UserExistsError);
+
+  await users.setPassword('alice', 'two', CHEAP);
+  const alice = await users.lookup('alice');
+  assert.ok(alice);
+  assert.equal(await verifyPassword(alice.password, 'two'), true);
+  assert.equal(await verifyPassword(alice.password, 'one'), false);
+  await users.setPassword('Bob@example.com', 'new', { scheme: 'PLAIN' });
+  assert.equal((await users.lookup('Bob@example.com'))?.password, '{PLAIN}new');
+  await assert.rejects(users.setPassword('carol', 'x', CHEAP), UnknownUserError);
+
+  await users.remove('alice');
+  assert.equal(await users.lookup('alice'), undefined);
+  await assert.rejects(users.remove('alice'), UnknownUserError);
+  assert.deepEqual((await users.list()).map((u) => u.name), ['Bob@example.com']);
+  // A second instance (another process, in effect) sees the same.
+  assert.deepEqual((await new UsersFile(path).list()).map((u) => u.name), ['Bob@example.com']);
+});
+
+test('comments, blank lines and unparseable lines survive rewrites in place', async () => {
+  const path = await freshPath();
+  const original = [
+    '# users of example.org',
+    '',
+    'alice:{PLAIN}a',
+    '   ',
+    '# bob left',
+    'bad/name:{PLAIN}x',
+    ':{PLAIN}orphan',
+    'carol:{PLAIN}c',
+    '',
+  ].join('\n');
+  await writeFile(path, original);
+  const users = new UsersFile(path);
+  assert.deepEqual((await users.list()).map((u) => u.name), ['alice', 'carol']);
+  await users.setPassword('alice', 'A', { scheme: 'PLAIN' });
+  await users.add('dave', 'd', { scheme: 'PLAIN' });
+  await users.remove('carol');
+  assert.equal(
+    await readFile(path, 'utf8'),
+    ['# users of example.org', '', 'alice:{PLAIN}A', '   ', '# bob left', 'bad/name:{PLAIN}x', ':{PLAIN}orphan', 'dave:{PLAIN}d', ''].join('\n'),
+  );
+});
+
+test('Dovecot lines keep their extra fields, name spelling and line ends', async () => {
+  const path = await freshPath();
+  const sha = '{SHA512-CRYPT}$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1';
+  const lines = [
+    `alice@EXAMPLE.org:${sha}:1000:1000:Alice A.:/home/alice:/bin/false:userdb_quota_rule=*:storage=1G allow_nets=10.0.0.0/8`,
+    'bob:{PLAIN}b::::::\r',
+    'carol:{PLAIN}c',
+  ];
+  await writeFile(path, lines.join('\n') + '\n');
+  const users = new UsersFile(path);
+  const alice = await users.lookup('alice@example.org');
+  assert.ok(alice);
+  assert.equal(alice.name, 'alice@example.org');
+  assert.equal(alice.password, sha);
+  assert.deepEqual(alice.extra, ['1000', '1000', 'Alice A.', '/home/alice', '/bin/false', 'userdb_quota_rule=*', 'storage=1G allow_nets=10.0.0.0/8']);
+  assert.equal(await verifyPassword(alice.password, 'Hello world!'), true);
+  assert.deepEqual((await users.lookup('bob'))?.extra, ['', '', '', '', '', '']);
+
+  await users.setPassword('alice@example.org', 'x', { scheme: 'PLAIN' });
+  await users.setPassword('bob', 'y', { scheme: 'PLAIN' });
+  assert.equal(
+    await readFile(path, 'utf8'),
+    [
+      'alice@EXAMPLE.org:{PLAIN}x:1000:1000:Alice A.:/home/alice:/bin/false:userdb_quota_rule=*:storage=1G allow_nets=10.0.0.0/8',
+      'bob:{PLAIN}y::::::\r',
+      'carol:{PLAIN}c',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('for a name listed twice the first line counts, and remove takes both', async () => {
+  const path = await freshPath();
+  await writeFile(path, 'alice:{PLAIN}first\nbob:{PLAIN}b\nAlice:{PLAIN}other-case\nalice:{PLAIN}second\n');
+  const users = new UsersFile(path);
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}first');
+  assert.deepEqual((await users.list()).map((u) => u.name), ['alice', 'bob', 'Alice']);
+  await users.remove('alice');
+  assert.equal(await users.lookup('alice'), undefined);
+  assert.equal(await readFile(path, 'utf8'), 'bob:{PLAIN}b\nAlice:{PLAIN}other-case\n');
+});
+
+test('invalid names are refused by every method', async () => {
+  const users = new UsersFile(await freshPath());
+  for (const name of ['', '../etc', 'a/b', '.x', 'a:b', 'a b', 'a@b@c']) {
+    await assert.rejects(users.lookup(name), InvalidUserNameError, name);
+    await assert.rejects(users.add(name, 'x', CHEAP), InvalidUserNameError, name);
+    await assert.rejects(users.setPassword(name, 'x', CHEAP), InvalidUserNameError, name);
+    await assert.rejects(users.remove(name), InvalidUserNameError, name);
+  }
+});
+
+test('a PLAIN password that would break the line format is refused', async () => {
+  const path = await freshPath();
+  const users = new UsersFile(path);
+  for (const password of ['a:b', 'a\nb', 'a\rb', 'a\0b']) {
+    await assert.rejects(users.add('alice', password, { scheme: 'PLAIN' }), UnstorablePasswordError);
+  }
+  await users.add('alice', 'a:b', CHEAP);
+  assert.equal(await verifyPassword((await users.lookup('alice'))?.password ?? '', 'a:b'), true);
+});
+
+test('concurrent adds in one process all land in the file', async () => {
+  const path = await freshPath();
+  const users = new UsersFile(path);
+  const names = Array.from({ length: 12 }, (_, i) => `user${i}`);
+  await Promise.all(names.map((name) => users.add(name, `pw-${name}`, CHEAP)));
+  assert.deepEqual((await users.list()).map((u) => u.name).sort(), [...names].sort());
+  // Two instances over one file, as two parts of a program might hold.
+  const other = new UsersFile(path);
+  await Promise.all([users.add('x1', 'p', CHEAP), other.add('x2', 'p', CHEAP), users.add('x3', 'p', CHEAP), other.add('x4', 'p', CHEAP)]);
+  assert.equal((await new UsersFile(path).list()).length, names.length + 4);
+});
+
+const CHILD = `
+import { setTimeout as sleep } from 'node:timers/promises';
+const [moduleUrl, path, prefix, count, startAt] = process.argv.slice(2);
+const { UsersFile } = await import(moduleUrl);
+const users = new UsersFile(path, { timeoutMs: 30000 });
+await sleep(Math.max(0, Number(startAt) - Date.now()));
+for (let i = 0; i < Number(count); i++) await users.add(prefix + i, 'pw', { cost: { ln: 4 } });
+`;
+
+function runChild(script: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exited with ${code}: ${stderr}`))));
+  });
+}
+
+test('concurrent adds from two processes all land in the file', async () => {
+  const path = await freshPath();
+  const script = join(root, `child-${counter++}.mjs`);
+  await writeFile(script, CHILD);
+  const moduleUrl = new URL('./users-file.js', import.meta.url).href;
+  const users = new UsersFile(path);
+  assert.deepEqual(await users.list(), []);
+  const startAt = String(Date.now() + 500);
+  await Promise.all([
+    runChild(script, [moduleUrl, path, 'a', '15', startAt]),
+    runChild(script, [moduleUrl, path, 'b', '15', startAt]),
+    users.add('parent', 'pw', CHEAP).then(() => new Promise((r) => setTimeout(r, 400))).then(() => users.add('parent2', 'pw', CHEAP)),
+  ]);
+  const names = (await users.list()).map((u) => u.name);
+  assert.equal(names.length, 32, names.join(' '));
+  for (let i = 0; i < 15; i++) {
+    assert.ok(names.includes(`a${i}`) && names.includes(`b${i}`), `a${i} and b${i}`);
+  }
+  assert.equal((await stat(path)).mode & 0o777, 0o600);
+  assert.deepEqual(await readdir(join(path, '..')), ['users']);
+});
+
+test('changes made by others are seen at the next lookup', async () => {
+  const path = await freshPath();
+  const users = new UsersFile(path);
+  await writeFile(path, 'alice:{PLAIN}aaaa\n');
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}aaaa');
+
+  // Same size, same inode, written at once: only the racy-snapshot rule catches this.
+  await writeFile(path, 'alice:{PLAIN}bbbb\n');
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}bbbb');
+
+  // Same size and inode, timestamps set back (as `cp -p` or `touch -d` do).
+  await writeFile(path, 'alice:{PLAIN}cccc\n');
+  const past = new Date(Date.now() - 60_000);
+  await utimes(path, past, past);
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}cccc');
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}cccc');
+  await writeFile(path, 'alice:{PLAIN}dddd\n');
+  const lessPast = new Date(Date.now() - 50_000);
+  await utimes(path, lessPast, lessPast);
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}dddd');
+
+  // Replaced by rename, as another postel process does it.
+  await writeFile(`${path}.new`, 'alice:{PLAIN}eeee\nbob:{PLAIN}b\n');
+  await rename(`${path}.new`, path);
+  assert.equal((await users.lookup('alice'))?.password, '{PLAIN}eeee');
+  assert.equal((await users.lookup('bob'))?.password, '{PLAIN}b');
+
+  await new UsersFile(path).setPassword('bob', 'B', { scheme: 'PLAIN' });
+  assert.equal((await users.lookup('bob'))?.password, '{PLAIN}B');
+
+  await unlink(path);
+  assert.equal(await users.lookup('alice'), undefined);
+});
+
+test('a rewrite makes the file 0600 even if it was readable by others', async () => {
+  const path = await freshPath();
+  await writeFile(path, 'alice:{PLAIN}a\n');
+  await chmod(path, 0o644);
+  await new UsersFile(path).add('bob', 'b', CHEAP);
+  assert.equal((await stat(path)).mode & 0o777, 0o600);
+});
+
+test('a lock held by a live writer makes writers wait, then give up', async () => {
+  const path = await freshPath();
+  const lockPath = `${path}.lock`;
+  await writeFile(lockPath, 'someone else\n');
+  const users = new UsersFile(path, { timeoutMs: 300 });
+  assert.equal(users.lockPath, lockPath);
+  const started = Date.now();
+  await assert.rejects(users.add('alice', 'x', CHEAP), UsersFileLockError);
+  assert.ok(Date.now() - started >= 250, 'retried until the timeout');
+  assert.equal(await readFile(lockPath, 'utf8'), 'someone else\n', 'a foreign lock is left alone');
+
+  // Released while we wait: the write goes through.
+  const waiting = new UsersFile(path, { timeoutMs: 5000 }).add('bob', 'x', CHEAP);
+  setTimeout(() => void unlink(lockPath), 200);
+  await waiting;
+  assert.ok(await users.lookup('bob'));
+});
+
+test('a lock older than the stale limit is taken over', async () => {
+  const path = await freshPath();
+  const lockPath = `${path}.lock`;
+  await writeFile(lockPath, 'crashed process\n');
+  const old = new Date(Date.now() - 31_000);
+  await utimes(lockPath, old, old);
+  const users = new UsersFile(path, { timeoutMs: 1000 });
+  await users.add('alice', 'x', CHEAP);
+  assert.ok(await users.lookup('alice'));
+  await assert.rejects(stat(lockPath), { code: 'ENOENT' });
+});

@@ -1,0 +1,177 @@
+import type { BigIntStats } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
+import { errorCode, UnknownUserError, UnstorablePasswordError, UserExistsError } from './errors.js';
+import { withLockFile, type LockOptions } from './file-lock.js';
+import { entryLine, formatPasswdLines, parsePasswdLines, withPassword, type PasswdLine, type UserEntry } from './passwd-lines.js';
+import { hashPassword, type HashScheme } from './password-schemes.js';
+import type { ScryptCost } from './scrypt-hash.js';
+import { normalizeUserName } from './user-name.js';
+
+export type { UserEntry };
+export { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
+
+export interface PasswordOptions {
+  /** SCRYPT by default; PLAIN only for users who need APOP. */
+  readonly scheme?: HashScheme;
+  readonly cost?: Partial<ScryptCost>;
+}
+
+interface Snapshot {
+  /** Identity of the file version the snapshot was read from. */
+  readonly version: string;
+  /**
+   * Whether the file had changed shortly before it was read. File timestamps advance in
+   * clock ticks, so a same-size in-place edit within the same tick leaves the version
+   * unchanged; such a snapshot is not reused (the "racy clean" problem git also has).
+   */
+  readonly racy: boolean;
+  readonly users: ReadonlyMap<string, UserEntry>;
+}
+
+const MISSING = 'missing';
+/** Comfortably more than the timestamp granularity of common file systems. */
+const RACY_WINDOW_MS = 2000;
+
+/**
+ * The users file, a Dovecot passwd-file. Reads are cached and revalidated with one stat per
+ * lookup, so a password changed by `postel user passwd` in another process applies to the
+ * next login. Writes take `<path>.lock`, re-read the file, and replace it atomically, so
+ * concurrent writers in any process never lose each other's changes.
+ *
+ * Name arguments go through normalizeUserName and throw InvalidUserNameError if invalid.
+ */
+export class UsersFile {
+  readonly lockPath: string;
+  private snapshot: Snapshot | undefined;
+  /** Writers in this process queue here instead of polling the lock file against each other. */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly path: string, private readonly lockOptions: LockOptions = {}) {
+    this.lockPath = `${path}.lock`;
+  }
+
+  async lookup(name: string): Promise<UserEntry | undefined> {
+    const user = normalizeUserName(name);
+    return (await this.current()).users.get(user);
+  }
+
+  /** Every user, in file order; for a name listed twice, the first line wins (as in Dovecot). */
+  async list(): Promise<UserEntry[]> {
+    return [...(await this.current()).users.values()];
+  }
+
+  async add(name: string, password: string, options: PasswordOptions = {}): Promise<void> {
+    const user = normalizeUserName(name);
+    // Checked before hashing too, to fail fast without spending a hash.
+    if ((await this.lookup(user)) !== undefined) throw new UserExistsError(user);
+    const stored = await storable(user, password, options);
+    await this.modify((lines) => {
+      if (lines.some((line) => line.entry?.name === user)) throw new UserExistsError(user);
+      return [...lines, entryLine(user, stored)];
+    });
+  }
+
+  async setPassword(name: string, password: string, options: PasswordOptions = {}): Promise<void> {
+    const user = normalizeUserName(name);
+    if ((await this.lookup(user)) === undefined) throw new UnknownUserError(user);
+    const stored = await storable(user, password, options);
+    await this.modify((lines) => {
+      const index = lines.findIndex((line) => line.entry?.name === user);
+      const line = lines[index];
+      if (line === undefined) throw new UnknownUserError(user);
+      return lines.with(index, withPassword(line, stored));
+    });
+  }
+
+  /** Removes every line of the user, so that no later duplicate line takes over the name. */
+  async remove(name: string): Promise<void> {
+    const user = normalizeUserName(name);
+    await this.modify((lines) => {
+      const kept = lines.filter((line) => line.entry?.name !== user);
+      if (kept.length === lines.length) throw new UnknownUserError(user);
+      return kept;
+    });
+  }
+
+  private async current(): Promise<Snapshot> {
+    const version = await this.version();
+    if (this.snapshot !== undefined && !this.snapshot.racy && this.snapshot.version === version) return this.snapshot;
+    this.snapshot = version === MISSING ? emptySnapshot() : await this.read();
+    return this.snapshot;
+  }
+
+  private async version(): Promise<string> {
+    try {
+      return versionOf(await stat(this.path, { bigint: true }));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return MISSING;
+      throw error;
+    }
+  }
+
+  /** Reads through one descriptor so the recorded version is that of the bytes read. */
+  private async read(): Promise<Snapshot> {
+    let handle;
+    try {
+      handle = await open(this.path, 'r');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return emptySnapshot();
+      throw error;
+    }
+    try {
+      const info = await handle.stat({ bigint: true });
+      const racy = Date.now() - Number(info.mtimeMs) < RACY_WINDOW_MS || Date.now() - Number(info.ctimeMs) < RACY_WINDOW_MS;
+      return { version: versionOf(info), racy, users: usersOf(parsePasswdLines(await handle.readFile('utf8'))) };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private modify(change: (lines: PasswdLine[]) => PasswdLine[]): Promise<void> {
+    const run = this.writes.then(() =>
+      withLockFile(
+        this.lockPath,
+        async () => {
+          const lines = parsePasswdLines(await readOrEmpty(this.path));
+          await writeFileAtomic(this.path, formatPasswdLines(change(lines)), 0o600);
+          this.snapshot = undefined;
+        },
+        this.lockOptions,
+      ),
+    );
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+}
+
+async function storable(user: string, password: string, options: PasswordOptions): Promise<string> {
+  const stored = await hashPassword(password, options.scheme, options.cost);
+  if (/[:\x00-\x1f\x7f]/.test(stored)) throw new UnstorablePasswordError(user);
+  return stored;
+}
+
+function usersOf(lines: readonly PasswdLine[]): Map<string, UserEntry> {
+  const users = new Map<string, UserEntry>();
+  for (const { entry } of lines) {
+    if (entry !== undefined && !users.has(entry.name)) users.set(entry.name, entry);
+  }
+  return users;
+}
+
+function emptySnapshot(): Snapshot {
+  return { version: MISSING, racy: false, users: new Map() };
+}
+
+function versionOf(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+async function readOrEmpty(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return '';
+    throw error;
+  }
+}
