@@ -1,0 +1,204 @@
+import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../log/logger.js';
+import { MessageGoneError, StoreError } from '../errors.js';
+import type { CommitChanges, Maildrop, MessageInfo } from '../types.js';
+import { basenameOf, hasFlag, nameWithFlag, parseFileName } from './file-names.js';
+import { fsyncDir, isErrno, mapLimit, toStoreError, writeFileAtomic } from './fs-util.js';
+import type { MaildirLayout } from './layout.js';
+import type { MaildropLock } from './lock.js';
+import type { MessageEntry, Snapshot } from './snapshot.js';
+import { formatUidl, saveUidIndex } from './uid-index.js';
+
+const IO_PARALLELISM = 16;
+
+export interface MaildropContext {
+  readonly user: string;
+  readonly layout: MaildirLayout;
+  readonly lock: MaildropLock;
+  readonly snapshot: Snapshot;
+  readonly lastLoginAt: Date | null;
+  /** The session's clock; retrieval times recorded at commit come from it. */
+  readonly clock: () => Date;
+  readonly logger: Logger;
+}
+
+/** One locked POP3 session over a Maildir. */
+export class MaildirMaildrop implements Maildrop {
+  readonly user: string;
+  readonly messages: readonly MessageInfo[];
+  readonly lastLoginAt: Date | null;
+  private readonly entries: MessageEntry[];
+  private closed = false;
+
+  constructor(private readonly context: MaildropContext) {
+    this.user = context.user;
+    this.lastLoginAt = context.lastLoginAt;
+    this.entries = context.snapshot.messages;
+    const validity = context.snapshot.uidValidity;
+    this.messages = Object.freeze(
+      this.entries.map((e) => Object.freeze({ uid: formatUidl(validity, e.uid), size: e.size })),
+    );
+  }
+
+  async recordLogin(at: Date): Promise<void> {
+    this.assertOpen();
+    const { layout } = this.context;
+    try {
+      await writeFileAtomic(layout.dir, layout.lastLoginName, String(at.getTime()));
+    } catch (err) {
+      throw toStoreError(err, `recording login of ${this.user} failed`);
+    }
+  }
+
+  async openMessage(index: number): Promise<Readable> {
+    this.assertOpen();
+    const entry = this.entryAt(index);
+    // Another program (an IMAP server, a filter) may have renamed the file since the
+    // snapshot, so a miss means "look again by base name" before it means "gone".
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(this.pathOf(entry), 'r');
+        return handle.createReadStream();
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `opening message ${index + 1} failed`);
+      }
+      if (!(await this.relocate(entry))) break;
+    }
+    throw new MessageGoneError(index);
+  }
+
+  async commit(changes: CommitChanges): Promise<void> {
+    this.assertOpen();
+    for (const i of changes.deleted) this.entryAt(i);
+    for (const i of changes.retrieved) this.entryAt(i);
+    this.closed = true;
+    const { lock, layout, logger } = this.context;
+    try {
+      if (!(await lock.isHeld())) {
+        throw new StoreError(`maildrop lock of ${this.user} was lost; changes not applied`, true);
+      }
+      const deleted = [...changes.deleted].map((i) => this.entryAt(i));
+      const retrieved = [...changes.retrieved].filter((i) => !changes.deleted.has(i)).map((i) => this.entryAt(i));
+      const gone = new Set<MessageEntry>();
+      const deleteFailed = await mapLimit(deleted, IO_PARALLELISM, async (e) => {
+        const ok = await this.remove(e);
+        if (ok) gone.add(e);
+        return !ok;
+      });
+      const nowSecs = Math.floor(this.context.clock().getTime() / 1000);
+      await mapLimit(retrieved, IO_PARALLELISM, async (e) => {
+        // The first retrieval starts the EXPIRE clock; fetching again does not restart it.
+        if (e.retrievedAt === 0) e.retrievedAt = nowSecs;
+        if (!(await this.markSeen(e))) gone.add(e);
+      });
+      if (deleted.length > 0 || retrieved.length > 0) {
+        await fsyncDir(layout.new);
+        await fsyncDir(layout.cur);
+        // Unchanged sessions skip this: on a large maildrop the index is megabytes.
+        const { uidValidity, nextUid } = this.context.snapshot;
+        await saveUidIndex(layout.dir, layout.indexName, {
+          uidValidity,
+          nextUid,
+          entries: this.entries.filter((e) => !gone.has(e)),
+        });
+      }
+      const failures = deleteFailed.filter(Boolean).length;
+      if (failures > 0) {
+        throw new StoreError(`${failures} of ${deleted.length} deletions in the maildrop of ${this.user} failed`, true);
+      }
+    } catch (err) {
+      logger.warn({ err, user: this.user }, 'maildrop commit incomplete');
+      throw toStoreError(err, `commit of ${this.user} failed`);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.context.lock.release();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError(`maildrop of ${this.user} is already closed`, false);
+  }
+
+  private entryAt(index: number): MessageEntry {
+    const entry = Number.isInteger(index) ? this.entries[index] : undefined;
+    if (entry === undefined) throw new RangeError(`no message ${index + 1} in the maildrop of ${this.user}`);
+    return entry;
+  }
+
+  private pathOf(entry: MessageEntry): string {
+    return join(this.context.layout[entry.dir], entry.fileName);
+  }
+
+  /** Finds a moved file by its base name; false when it is no longer in new/ or cur/. */
+  private async relocate(entry: MessageEntry): Promise<boolean> {
+    for (const dir of ['cur', 'new'] as const) {
+      let names: string[];
+      try {
+        names = await readdir(this.context.layout[dir]);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) continue;
+        throw err;
+      }
+      const fileName = names.find((n) => basenameOf(n) === entry.basename);
+      if (fileName !== undefined) {
+        entry.dir = dir;
+        entry.fileName = fileName;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True once the file is gone, whoever removed it. */
+  private async remove(entry: MessageEntry): Promise<boolean> {
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await unlink(this.pathOf(entry));
+          return true;
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err;
+        }
+        if (!(await this.relocate(entry))) return true;
+      }
+      return false;
+    } catch (err) {
+      this.context.logger.warn({ err, user: this.user, fileName: entry.fileName }, 'could not delete message');
+      return false;
+    }
+  }
+
+  /**
+   * Moves the file to cur/ with the Seen flag, as an IMAP client reading it would.
+   * Returns false when the file has vanished. Failing to rename is not fatal: the
+   * retrieval time in the index is what EXPIRE relies on.
+   */
+  private async markSeen(entry: MessageEntry): Promise<boolean> {
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const { flags } = parseFileName(entry.fileName);
+        if (entry.dir === 'cur' && hasFlag(flags, 'S')) return true;
+        const target = nameWithFlag(entry.basename, flags, 'S');
+        try {
+          await rename(this.pathOf(entry), join(this.context.layout.cur, target));
+          entry.dir = 'cur';
+          entry.fileName = target;
+          return true;
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err;
+        }
+        if (!(await this.relocate(entry))) return false;
+      }
+    } catch (err) {
+      this.context.logger.warn({ err, user: this.user, fileName: entry.fileName }, 'could not mark message seen');
+    }
+    return true;
+  }
+}

@@ -1,0 +1,197 @@
+import { createReadStream, type Dirent } from 'node:fs';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../log/logger.js';
+import { WireSizeCounter } from '../../message/wire-size.js';
+import { compareFileNames, hasFlag, parseFileName, wireSizeFromName } from './file-names.js';
+import { isErrno, mapLimit } from './fs-util.js';
+import type { MaildirLayout } from './layout.js';
+import { loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
+
+export type Subdir = 'new' | 'cur';
+
+/** An index entry plus where its file was last seen. */
+export interface MessageEntry extends IndexEntry {
+  dir: Subdir;
+  fileName: string;
+}
+
+export interface Snapshot {
+  readonly uidValidity: number;
+  readonly nextUid: number;
+  /** Ascending UIDs; exactly what the index now holds. */
+  readonly messages: MessageEntry[];
+}
+
+export interface SnapshotOptions {
+  readonly nowSecs: number;
+  readonly expireDays: number | undefined;
+  readonly logger: Logger;
+}
+
+/** Maildir convention: a tmp/ file untouched this long belongs to a delivery that died. */
+const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+const IO_PARALLELISM = 32;
+
+interface Located {
+  readonly basename: string;
+  readonly dir: Subdir;
+  readonly fileName: string;
+  readonly flags: string;
+}
+
+/**
+ * Brings the UID index in line with new/ and cur/ and returns the messages, oldest first.
+ * Known files cost nothing beyond the directory listing; only files the index has not
+ * seen yet are stat'ed (for delivery order) and, without a W= in their name, read.
+ * Must run under the maildrop lock: it rewrites the index.
+ */
+export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
+  const { index, created } = await loadUidIndex(layout.dir, layout.indexName, options.logger);
+  let changed = created;
+  const files = await listMessageFiles(layout, options.logger);
+
+  const present: MessageEntry[] = [];
+  const expired: MessageEntry[] = [];
+  const maxAge = options.expireDays === undefined ? undefined : options.expireDays * 86400;
+  for (const entry of index.entries) {
+    const found = files.get(entry.basename);
+    if (found === undefined) {
+      changed = true;
+      continue;
+    }
+    files.delete(entry.basename);
+    const message: MessageEntry = { ...entry, dir: found.dir, fileName: found.fileName };
+    if (maxAge !== undefined && entry.retrievedAt > 0 && options.nowSecs - entry.retrievedAt >= maxAge) {
+      expired.push(message);
+      continue;
+    }
+    // Seen through another client (IMAP): the retrieval clock starts now. This comes after
+    // the expiry check so such a message always survives the open that notices it.
+    if (message.retrievedAt === 0 && found.dir === 'cur' && hasFlag(found.flags, 'S')) {
+      message.retrievedAt = options.nowSecs;
+      changed = true;
+    }
+    present.push(message);
+  }
+
+  const notRemoved = await removeExpired(layout, expired, options.logger);
+  if (expired.length > notRemoved.length) changed = true;
+  const messages = present.concat(notRemoved).sort((a, b) => a.uid - b.uid);
+
+  const discovered = await describeUnindexed(layout, [...files.values()], options.logger);
+  discovered.sort((a, b) => a.mtimeMs - b.mtimeMs || compareFileNames(a.found.basename, b.found.basename));
+  let nextUid = index.nextUid;
+  for (const { found, size } of discovered) {
+    const seen = found.dir === 'cur' && hasFlag(found.flags, 'S');
+    messages.push({
+      uid: nextUid++,
+      size,
+      retrievedAt: seen ? options.nowSecs : 0,
+      basename: found.basename,
+      dir: found.dir,
+      fileName: found.fileName,
+    });
+    changed = true;
+  }
+
+  await cleanTmp(layout, options.logger);
+
+  const updated: UidIndex = { uidValidity: index.uidValidity, nextUid, entries: messages };
+  if (changed) await saveUidIndex(layout.dir, layout.indexName, updated);
+  return { uidValidity: index.uidValidity, nextUid, messages };
+}
+
+async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<Map<string, Located>> {
+  const files = new Map<string, Located>();
+  for (const dir of ['cur', 'new'] as const) {
+    for (const dirent of await readdirOrEmpty(layout[dir])) {
+      const fileName = dirent.name;
+      if (dirent.isDirectory() || fileName.startsWith('.')) continue;
+      if (/[\r\n]/.test(fileName)) {
+        // The index is line-based and could not record it.
+        logger.warn({ dir: layout[dir], fileName }, 'ignoring maildir file with a line break in its name');
+        continue;
+      }
+      const { basename, flags } = parseFileName(fileName);
+      if (basename === '') continue;
+      if (files.has(basename)) {
+        logger.warn({ dir: layout.dir, basename }, 'two maildir files share a base name; using one');
+        continue;
+      }
+      files.set(basename, { basename, dir, fileName, flags });
+    }
+  }
+  return files;
+}
+
+async function readdirOrEmpty(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
+/** Returns the entries whose file could not be removed; they stay in the maildrop. */
+async function removeExpired(layout: MaildirLayout, expired: MessageEntry[], logger: Logger): Promise<MessageEntry[]> {
+  const failed = await mapLimit(expired, IO_PARALLELISM, async (m) => {
+    try {
+      await unlink(join(layout[m.dir], m.fileName));
+      return undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      logger.warn({ err, dir: layout.dir, fileName: m.fileName }, 'could not remove expired message');
+      return m;
+    }
+  });
+  const notRemoved = failed.filter((m): m is MessageEntry => m !== undefined);
+  const removed = expired.length - notRemoved.length;
+  if (removed > 0) logger.info({ dir: layout.dir, count: removed }, 'expired retrieved messages');
+  return notRemoved;
+}
+
+interface Described {
+  readonly found: Located;
+  readonly mtimeMs: number;
+  readonly size: number;
+}
+
+async function describeUnindexed(layout: MaildirLayout, found: Located[], logger: Logger): Promise<Described[]> {
+  const described = await mapLimit(found, IO_PARALLELISM, async (f): Promise<Described | undefined> => {
+    const path = join(layout[f.dir], f.fileName);
+    try {
+      const { mtimeMs } = await stat(path);
+      const size = wireSizeFromName(f.basename) ?? (await wireSizeOfFile(path));
+      return { found: f, mtimeMs, size };
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) logger.warn({ err, path }, 'skipping unreadable maildir file');
+      return undefined;
+    }
+  });
+  return described.filter((d): d is Described => d !== undefined);
+}
+
+async function wireSizeOfFile(path: string): Promise<number> {
+  const counter = new WireSizeCounter();
+  for await (const chunk of createReadStream(path)) counter.push(chunk as Buffer);
+  return counter.size;
+}
+
+async function cleanTmp(layout: MaildirLayout, logger: Logger): Promise<void> {
+  const cutoff = Date.now() - TMP_MAX_AGE_MS;
+  const names = (await readdirOrEmpty(layout.tmp)).map((d) => d.name);
+  await mapLimit(names, IO_PARALLELISM, async (name) => {
+    const path = join(layout.tmp, name);
+    try {
+      const info = await stat(path);
+      if (info.isFile() && info.mtimeMs < cutoff) {
+        await unlink(path);
+        logger.info({ path }, 'removed abandoned tmp file');
+      }
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) logger.warn({ err, path }, 'could not clean tmp file');
+    }
+  });
+}
