@@ -27,8 +27,8 @@ export function openStore(config: Config, logger: Logger): MaildirStore {
   return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, logger });
 }
 
-export function openAuthenticator(users: UsersFile): FileAuthenticator {
-  return new FileAuthenticator(users);
+export function openAuthenticator(users: UsersFile, logger: Logger): FileAuthenticator {
+  return new FileAuthenticator(users, { logger });
 }
 
 export function pop3Policy(config: Config): Pop3Policy {

@@ -30,7 +30,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const store = openStore(config, logger);
   const demo = options.demo ? await ensureDemoAccount(paths.dataDir, users, store, config.hostname) : null;
 
-  const server = new Pop3Server(pop3Listener(config), { store, auth: openAuthenticator(users), policy: pop3Policy(config), logger });
+  const server = new Pop3Server(pop3Listener(config), { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger });
   const address = await server.listen();
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   logger.info({ event: 'listening', protocol: 'pop3', address: address.address, port: address.port, data: paths.dataDir }, 'listening');

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm test`: makes sure the external clients the tests drive are installed (through apt-get
+// when run as root on Debian, as CI is), builds, and runs every test with node's test runner.
+// Tests that need a program that is still missing skip themselves and say so.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Program the tests run -> Debian package that provides it. */
+const programs = {
+  curl: 'curl',
+  python3: 'python3',
+  openssl: 'openssl',
+};
+
+const onPath = (program) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+
+const missing = Object.entries(programs).filter(([program]) => !onPath(program));
+if (missing.length > 0) {
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && onPath('apt-get')) {
+    console.log(`test: installing ${packages.join(' ')} with apt-get`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+    if (install.status !== 0) console.log(`test: apt-get install failed; tests needing ${packages.join(', ')} will skip`);
+  } else {
+    console.log(`test: not installed: ${packages.join(', ')} (run as root on Debian to install); the tests that need them will skip`);
+  }
+}
+
+const tsc = join(root, 'node_modules', '.bin', 'tsc');
+if (!existsSync(tsc)) {
+  console.error('test: dependencies are not installed; run `npm install` first');
+  process.exit(1);
+}
+const build = spawnSync(tsc, ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+// Explicit *.test.js files: given a directory, node 20 would also run fixtures and helpers.
+const testFiles = ['dist/src', 'dist/test']
+  .flatMap((dir) => readdirSync(join(root, dir), { recursive: true }).map((f) => join(dir, String(f))))
+  .filter((f) => f.endsWith('.test.js'))
+  .sort();
+const args = ['--test', '--test-concurrency=2', '--test-timeout=120000', ...testFiles];
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+process.exit(result.status ?? 1);
