@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FileAuthenticator } from '../auth/file-authenticator.js';
+import { UsersFile } from '../auth/users-file.js';
+import { silentLogger } from '../log/logger.js';
+import { MaildirStore } from '../store/maildir/maildir-store.js';
+import { defaultPop3Policy } from './policy.js';
+import { Session } from './session.js';
+import type { Transport } from './transport.js';
+
+/** An in-memory Transport: the session core runs without any socket. */
+class MemoryTransport implements Transport {
+  readonly remoteAddress = '192.0.2.1';
+  readonly secure = false;
+  closed = false;
+  output = '';
+  paused = false;
+  write(data: string | Buffer): boolean {
+    this.output += typeof data === 'string' ? data : data.toString('latin1');
+    return true;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+  pauseInput(): void {
+    this.paused = true;
+  }
+  resumeInput(): void {
+    this.paused = false;
+  }
+  end(): void {
+    this.closed = true;
+  }
+  destroy(): void {
+    this.closed = true;
+  }
+}
+
+/** Read through a function so TypeScript does not narrow the state across awaits. */
+const stateOf = (session: Session): string => session.state.name;
+
+async function settle(session: Session, transport: MemoryTransport, expectLines: number): Promise<string[]> {
+  for (let i = 0; i < 200; i++) {
+    const lines = transport.output.split('\r\n');
+    if (lines.length - 1 >= expectLines) return lines.slice(0, -1);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`only got ${JSON.stringify(transport.output)}`);
+}
+
+describe('Session state machine over an in-memory transport', () => {
+  let dir: string;
+  let store: MaildirStore;
+  let auth: FileAuthenticator;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'postel-session-'));
+    const users = new UsersFile(join(dir, 'users'));
+    await users.add('alice', 'secret', { cost: { ln: 4 } });
+    auth = new FileAuthenticator(users);
+    store = new MaildirStore({ root: join(dir, 'mail') });
+    await store.deliver('alice', Buffer.from('Subject: hi\n\n.dot\n'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const newSession = (): [Session, MemoryTransport] => {
+    const transport = new MemoryTransport();
+    const session = new Session(transport, { store, auth, policy: { ...defaultPop3Policy, authFailureDelayMs: 0 }, logger: silentLogger() });
+    return [session, transport];
+  };
+
+  it('moves AUTHORIZATION -> TRANSACTION -> UPDATE, fed one byte at a time', async () => {
+    const [session, transport] = newSession();
+    session.start();
+    assert.equal(stateOf(session), 'AUTHORIZATION');
+    for (const byte of Buffer.from('USER alice\r\nPASS secret\r\nRETR 1\r\n')) session.receive(Buffer.of(byte));
+    const lines = await settle(session, transport, 8);
+    assert.equal(stateOf(session), 'TRANSACTION');
+    assert.deepEqual(lines.slice(1), ['+OK Send your password', lines[2], '+OK 21 octets', 'Subject: hi', '', '..dot', '.']);
+    assert.match(lines[2] ?? '', /^\+OK alice's maildrop has 1 messages \(21 octets\)$/);
+    session.receive(Buffer.from('QUIT\r\n'));
+    await settle(session, transport, 9);
+    assert.equal(stateOf(session), 'UPDATE');
+    assert.equal(transport.closed, true);
+  });
+
+  it('a disconnect in TRANSACTION releases the maildrop without committing', async () => {
+    const [session, transport] = newSession();
+    session.start();
+    session.receive(Buffer.from('USER alice\r\nPASS secret\r\nDELE 1\r\n'));
+    await settle(session, transport, 4);
+    await session.disconnected();
+    assert.equal(stateOf(session), 'CLOSED');
+    const maildrop = await store.openMaildrop('alice');
+    assert.equal(maildrop.messages.length, 1);
+    await maildrop.release();
+  });
+
+  it('pauses input when many pipelined lines are queued', () => {
+    const [session, transport] = newSession();
+    session.start();
+    session.receive(Buffer.from('CAPA\r\n'.repeat(100)));
+    assert.equal(transport.paused, true);
+  });
+});
