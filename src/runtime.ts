@@ -3,9 +3,14 @@ import type { Logger } from 'pino';
 import { FileAuthenticator } from './auth/file-authenticator.js';
 import { UsersFile } from './auth/users-file.js';
 import type { Config } from './config/schema.js';
+import { FailureLimiter } from './auth/failure-limiter.js';
+import { NetworkSet } from './net/trusted-networks.js';
 import type { Pop3Policy } from './pop3/policy.js';
-import type { ListenerOptions } from './pop3/server.js';
+import type { ListenerSpec, ServerOptions } from './pop3/server.js';
+import { CertificateStore, type TlsSettings } from './tls/certificates.js';
 import { MaildirStore } from './store/maildir/maildir-store.js';
+import type { SmtpListenerSpec } from './smtp/listener.js';
+import { smtpDataPaths, type SmtpSettings } from './smtp/service.js';
 
 /** Where things live under the data directory (documented in README.md). */
 export interface DataPaths {
@@ -42,17 +47,88 @@ export function pop3Policy(config: Config): Pop3Policy {
     maxBadCommands: p.max_bad_commands,
     maxAuthFailures: p.max_auth_failures,
     authFailureDelayMs: p.auth_failure_delay_ms,
+    disablePlaintextAuth: config.auth.disable_plaintext_auth,
     implementation: 'postel',
   };
 }
 
-export function pop3Listener(config: Config): ListenerOptions {
+export function pop3ServerOptions(config: Config): ServerOptions {
   const p = config.pop3;
+  const listeners: ListenerSpec[] = [{ host: p.host, port: p.port, implicitTls: false, proxyProtocol: p.proxy_protocol }];
+  if (config.pop3s.enabled) {
+    listeners.push({ host: config.pop3s.host, port: config.pop3s.port, implicitTls: true, proxyProtocol: config.pop3s.proxy_protocol });
+  }
   return {
-    host: p.host,
-    port: p.port,
+    listeners,
     maxConnections: p.max_connections,
     maxConnectionsPerIp: p.max_connections_per_ip,
     idleTimeoutMs: p.idle_timeout * 1000,
+    trustedNetworks: trustedNetworks(config),
+  };
+}
+
+export function trustedNetworks(config: Config): NetworkSet {
+  return new NetworkSet(config.auth.trusted_networks);
+}
+
+export function failureLimiter(config: Config): FailureLimiter {
+  const a = config.auth;
+  return new FailureLimiter({ windowMs: a.failure_window * 1000, maxPerIp: a.max_failures_per_ip, maxPerUser: a.max_failures_per_user });
+}
+
+export function tlsSettings(config: Config): TlsSettings {
+  const t = config.tls;
+  return {
+    ...(t.cert ? { cert: { cert: resolve(t.cert), key: resolve(t.key) } } : {}),
+    sni: t.sni.map((pair) => ({ cert: resolve(pair.cert), key: resolve(pair.key) })),
+    minVersion: t.min_version,
+    ...(t.ciphers ? { ciphers: t.ciphers } : {}),
+    ...(t.client_ca ? { clientCa: resolve(t.client_ca) } : {}),
+  };
+}
+
+/** The server's certificates; the self-signed default is made in DATA/tls/ on first use. */
+export function openCertificates(config: Config, logger: Logger): Promise<CertificateStore> {
+  return CertificateStore.open(tlsSettings(config), dataPaths(config).dataDir, logger);
+}
+
+/** The SMTP side's settings: listeners, limits, local domains, smarthost and queue. */
+export function smtpSettings(config: Config): SmtpSettings {
+  const s = config.smtp;
+  const paths = dataPaths(config);
+  const listeners: SmtpListenerSpec[] = [];
+  if (s.enabled) listeners.push({ kind: 'smtp', host: s.host, port: s.port, implicitTls: false });
+  if (s.lmtp.enabled) {
+    const socketPath = s.lmtp.socket ? resolve(paths.dataDir, s.lmtp.socket) : undefined;
+    listeners.push({ kind: 'lmtp', host: s.lmtp.host, port: s.lmtp.port, implicitTls: false, ...(socketPath ? { socketPath } : {}) });
+  }
+  if (s.submission.enabled) listeners.push({ kind: 'submission', host: s.submission.host, port: s.submission.port, implicitTls: false });
+  if (s.submission.enabled && s.submission.implicit_tls) {
+    listeners.push({ kind: 'submission', host: s.submission.host, port: s.submission.implicit_tls_port, implicitTls: true });
+  }
+  const trusted = trustedNetworks(config);
+  const h = s.smarthost;
+  return {
+    hostname: config.hostname,
+    localDomains: s.local_domains,
+    aliasesFile: resolve(paths.dataDir, s.aliases_file),
+    mailRoot: paths.mailRoot,
+    ...smtpDataPaths(paths.dataDir),
+    listeners,
+    limits: {
+      maxMessageSize: s.max_message_size,
+      maxRecipients: s.max_recipients,
+      maxConnections: s.max_connections,
+      maxConnectionsPerIp: s.max_connections_per_ip,
+      idleTimeoutMs: s.idle_timeout * 1000,
+      maxBadCommands: s.max_bad_commands,
+    },
+    submission: {
+      plaintextAuthFrom: (address) => !config.auth.disable_plaintext_auth || trusted.has(address),
+      maxAuthFailures: s.submission.max_auth_failures,
+      authFailureDelayMs: s.submission.auth_failure_delay_ms,
+    },
+    ...(h.host ? { smarthost: { host: h.host, port: h.port, security: h.security, user: h.user, password: h.password, tlsVerify: h.tls_verify } } : {}),
+    queue: { retryIntervalsMs: s.queue.retry_intervals.map((sec) => sec * 1000), maxAgeMs: s.queue.max_age * 1000 },
   };
 }

@@ -3,11 +3,16 @@ import type { Command } from 'commander';
 import { ensureDemoAccount } from '../demo.js';
 import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
-import { dataPaths, openAuthenticator, openStore, openUsers, pop3Listener, pop3Policy } from '../runtime.js';
+import { dataPaths, failureLimiter, openAuthenticator, openCertificates, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
+import { SmtpService } from '../smtp/service.js';
 import { loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
 
 interface ServeOptions extends CommonOptions {
   readonly pop3Port?: number;
+  readonly pop3sPort?: number;
+  readonly smtpPort?: number;
+  readonly lmtpPort?: number;
+  readonly submissionPort?: number;
   readonly host?: string;
   readonly demo?: boolean;
 }
@@ -16,13 +21,25 @@ export function registerServe(program: Command): void {
   withCommonOptions(program.command('serve'))
     .description('run the POP3 server')
     .option('--pop3-port <n>', 'POP3 port (overrides pop3.port)', portNumber)
-    .option('--host <addr>', 'address to listen on (overrides pop3.host)')
+    .option('--pop3s-port <n>', 'implicit-TLS POP3 port (overrides pop3s.port)', portNumber)
+    .option('--smtp-port <n>', 'SMTP port (overrides smtp.port)', portNumber)
+    .option('--lmtp-port <n>', 'LMTP port (overrides smtp.lmtp.port)', portNumber)
+    .option('--submission-port <n>', 'submission port (overrides smtp.submission.port)', portNumber)
+    .option('--host <addr>', 'address to listen on (overrides pop3.host and pop3s.host)')
     .option('--demo', 'create a demo account with a welcome message if there is none, and print its login')
     .action((options: ServeOptions) => serve(options));
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  const config = await loadFor(options, { 'pop3.port': options.pop3Port, 'pop3.host': options.host });
+  const config = await loadFor(options, {
+    'pop3.port': options.pop3Port,
+    'pop3.host': options.host,
+    'pop3s.port': options.pop3sPort,
+    'pop3s.host': options.host,
+    'smtp.port': options.smtpPort,
+    'smtp.lmtp.port': options.lmtpPort,
+    'smtp.submission.port': options.submissionPort,
+  });
   const logger = createLogger({ level: config.log.level });
   const paths = dataPaths(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
@@ -30,17 +47,37 @@ async function serve(options: ServeOptions): Promise<void> {
   const store = openStore(config, logger);
   const demo = options.demo ? await ensureDemoAccount(paths.dataDir, users, store, config.hostname) : null;
 
-  const server = new Pop3Server(pop3Listener(config), { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger });
-  const address = await server.listen();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  logger.info({ event: 'listening', protocol: 'pop3', address: address.address, port: address.port, data: paths.dataDir }, 'listening');
+  const certificates = await openCertificates(config, logger);
+  const server = new Pop3Server(
+    pop3ServerOptions(config),
+    { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, failures: failureLimiter(config) },
+    certificates,
+  );
+  const bound = await server.listen();
+  const hostPort = (a: { address: string; family: string; port: number }): string => `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  for (const l of bound) {
+    logger.info({ event: 'listening', protocol: l.implicitTls ? 'pop3s' : 'pop3', address: l.address.address, port: l.address.port, proxyProtocol: l.proxyProtocol, data: paths.dataDir }, 'listening');
+  }
+  const plain = (bound.find((l) => !l.implicitTls) as (typeof bound)[number]).address;
+
+  const smtp = new SmtpService(smtpSettings(config), { store, users, auth: openAuthenticator(users, logger), logger, tls: certificates });
+  const smtpBound = await smtp.start();
+  for (const l of smtpBound) logger.info({ event: 'listening', protocol: l.implicitTls ? 'submissions' : l.kind, address: l.where }, 'listening');
 
   // The banner goes to stderr so that stdout stays pure JSON log lines.
-  const lines = [`postel: POP3 on ${host}:${address.port}, data in ${paths.dataDir}`];
+  const lines = [`postel: POP3 on ${hostPort(plain)}, data in ${paths.dataDir}`];
+  const tlsListener = bound.find((l) => l.implicitTls);
+  if (tlsListener) lines.push(`  POP3 over TLS on ${hostPort(tlsListener.address)}; STLS on the POP3 port${config.tls.cert ? '' : ` (self-signed certificate in ${paths.dataDir}/tls/)`}`);
+  const smtpNames = { smtp: 'SMTP', lmtp: 'LMTP', submission: 'submission' } as const;
+  if (smtpBound.length > 0) {
+    lines.push(`  ${smtpBound.map((l) => `${l.implicitTls ? 'submission over TLS' : smtpNames[l.kind]} on ${l.where}`).join(', ')}`);
+  }
+  const mx = smtpBound.find((l) => l.kind === 'smtp');
   if (demo) {
+    if (mx) lines.push(`  send: swaks --to ${demo.user}@localhost --server ${mx.where}`);
     if (demo.password) {
       lines.push(`  demo account: ${demo.user} / ${demo.password}${demo.created ? ' (new, with one welcome message)' : ''}`);
-      lines.push(`  try: curl pop3://${demo.user}:${demo.password}@${host}:${address.port}/1`);
+      lines.push(`  try: curl pop3://${demo.user}:${demo.password}@${hostPort(plain)}/1`);
     } else {
       lines.push(`  demo account: ${demo.user} (password changed by hand; not shown)`);
     }
@@ -52,12 +89,14 @@ async function serve(options: ServeOptions): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ event: 'shutdown', signal, sessions: server.connections }, 'shutting down');
-    void server.close().then(() => {
+    logger.info({ event: 'shutdown', signal, sessions: server.connections, smtpSessions: smtp.connections }, 'shutting down');
+    void Promise.all([server.close(), smtp.close()]).then(() => {
       logger.flush();
       process.exit(0);
     });
   };
+  // SIGHUP: new certificates for new connections; open sessions keep theirs.
+  process.on('SIGHUP', () => void certificates.reload());
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -34,12 +34,137 @@ export const configSchema = z
         expire: z.union([z.literal('NEVER'), z.number().int().min(0)]).default('NEVER'),
         /** RFC 1939 APOP; users need a {PLAIN} password for it. */
         apop: z.boolean().default(false),
+        /** Expect a HAProxy PROXY v1/v2 header on this listener; connections without one are closed. */
+        proxy_protocol: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** RFC 8314 implicit-TLS POP3 (production port 995); limits are shared with [pop3]. */
+    pop3s: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(1995),
+        proxy_protocol: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** Certificates for STLS, implicit TLS and STARTTLS. */
+    tls: z
+      .object({
+        /** PEM certificate chain; empty: a self-signed certificate for localhost in DATA/tls/. */
+        cert: z.string().default(''),
+        /** PEM private key of `cert`. */
+        key: z.string().default(''),
+        /** More certificates, chosen by SNI from the DNS names they carry. */
+        sni: z.array(z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict()).default([]),
+        min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** OpenSSL cipher list for TLS 1.2; empty: Node's defaults. */
+        ciphers: z.string().default(''),
+        /** CA bundle for client certificates (SASL EXTERNAL); empty: none are requested. */
+        client_ca: z.string().default(''),
+      })
+      .strict()
+      .refine((t) => (t.cert === '') === (t.key === ''), { message: 'tls.cert and tls.key go together', path: ['key'] })
+      .prefault({}),
+    auth: z
+      .object({
+        /** Refuse plaintext logins on connections that are neither TLS nor from trusted_networks. */
+        disable_plaintext_auth: z.boolean().default(true),
+        /** Networks (CIDR) whose clients count as secure; also what PROXY-protocol peers report is checked. */
+        trusted_networks: z.array(z.string().min(1)).default(['127.0.0.0/8', '::1/128']),
+        /** Seconds over which failed logins are counted. */
+        failure_window: positive.default(900),
+        /** Failed logins from one address in the window before further attempts are refused unchecked. */
+        max_failures_per_ip: positive.default(20),
+        /** Failed logins for one user name in the window before further attempts are refused unchecked. */
+        max_failures_per_user: positive.default(10),
       })
       .strict()
       .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    /** Mail intake: SMTP (MX), LMTP (from an MTA) and submission (local users sending). */
+    smtp: z
+      .object({
+        /** Whether the SMTP listener runs. */
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 25 in production; 2525 lets the embedded default run without root. */
+        port: port.default(2525),
+        /** Domains whose mail is stored here, besides `hostname` and the domains of address-form users and aliases. */
+        local_domains: z.array(z.string().min(1)).default(['localhost']),
+        /** Postfix virtual-style aliases file, relative to data_dir; a missing file means no aliases. */
+        aliases_file: z.string().min(1).default('aliases'),
+        /** Largest message in octets: announced with SIZE, checked at MAIL FROM and during DATA. */
+        max_message_size: positive.default(26214400),
+        /** Recipients per message; more get 452 4.5.3 (the client sends the rest in another transaction). */
+        max_recipients: positive.default(100),
+        /** Per listener; over it new connections get 421. */
+        max_connections: positive.default(100),
+        max_connections_per_ip: positive.default(20),
+        /** Seconds of client silence before the session is closed (RFC 5321 4.5.3.2.7: at least 5 minutes). */
+        idle_timeout: positive.default(300),
+        /** Refused commands (5xx replies) in one session before it is closed with 421. */
+        max_bad_commands: positive.default(20),
+        lmtp: z
+          .object({
+            /** Whether the LMTP listener runs. */
+            enabled: z.boolean().default(true),
+            host: z.string().min(1).default('127.0.0.1'),
+            port: port.default(2424),
+            /** A unix socket path (relative to data_dir); when set, LMTP listens there instead of host:port. */
+            socket: z.string().default(''),
+          })
+          .strict()
+          .prefault({}),
+        /** AUTH is offered without TLS only where [auth] allows plaintext logins (trusted_networks). */
+        submission: z
+          .object({
+            /** Whether the submission listener (RFC 6409, STARTTLS) runs. */
+            enabled: z.boolean().default(true),
+            host: z.string().min(1).default('127.0.0.1'),
+            /** 587 in production. */
+            port: port.default(1587),
+            /** RFC 8314 implicit-TLS submission; needs TLS certificates. */
+            implicit_tls: z.boolean().default(false),
+            /** 465 in production. */
+            implicit_tls_port: port.default(1465),
+            /** Failed AUTH attempts in one session before it is closed. */
+            max_auth_failures: positive.default(3),
+            /** Milliseconds to wait before answering a failed AUTH. */
+            auth_failure_delay_ms: z.number().int().min(0).max(60000).default(2000),
+          })
+          .strict()
+          .prefault({}),
+        smarthost: z
+          .object({
+            /** Relay for mail to non-local domains from authenticated submission; empty: such mail is refused. */
+            host: z.string().default(''),
+            port: port.default(587),
+            /** "starttls" (required), "tls" (implicit, usually port 465) or "none" (a trusted relay on this host only). */
+            security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+            /** Login at the smarthost; empty for none. */
+            user: z.string().default(''),
+            password: z.string().default(''),
+            /** Verify the smarthost's certificate; turn off only for a test relay with a self-signed one. */
+            tls_verify: z.boolean().default(true),
+          })
+          .strict()
+          .prefault({}),
+        queue: z
+          .object({
+            /** Seconds to wait before each retry of a failed delivery; the last one repeats. */
+            retry_intervals: z.array(positive).min(1).default([60, 300, 900, 1800, 3600]),
+            /** Seconds after which undeliverable mail is bounced to its sender (Postfix: 5 days). */
+            max_age: positive.default(432000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

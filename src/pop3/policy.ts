@@ -16,6 +16,11 @@ export interface Pop3Policy {
   readonly maxAuthFailures: number;
   /** Pause before answering a failed login, to slow down password guessing. */
   readonly authFailureDelayMs: number;
+  /**
+   * Refuse USER/PASS and password-exposing SASL mechanisms on connections that are neither
+   * TLS nor from a trusted network (like Dovecot's disable_plaintext_auth).
+   */
+  readonly disablePlaintextAuth: boolean;
   /** IMPLEMENTATION capability text. */
   readonly implementation: string;
 }
@@ -29,5 +34,6 @@ export const defaultPop3Policy: Pop3Policy = {
   maxBadCommands: 20,
   maxAuthFailures: 3,
   authFailureDelayMs: 2000,
+  disablePlaintextAuth: true,
   implementation: 'postel',
 };

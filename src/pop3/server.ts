@@ -1,29 +1,44 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { readProxyHeader } from '../net/proxy-protocol.js';
+import { NetworkSet, plainAddress } from '../net/trusted-networks.js';
+import type { CertificateStore } from '../tls/certificates.js';
+import { acceptTls, Connection } from './connection.js';
 import { Session, type SessionDeps } from './session.js';
-import { SocketTransport } from './socket-transport.js';
 
-export interface ListenerOptions {
+export interface ListenerSpec {
   readonly host: string;
   readonly port: number;
+  /** RFC 8314 implicit TLS (port 995) instead of plain POP3 with STLS (port 110). */
+  readonly implicitTls: boolean;
+  /** Expect a HAProxy PROXY v1/v2 header first; connections without a valid one are closed. */
+  readonly proxyProtocol: boolean;
+}
+
+export interface ServerOptions {
+  readonly listeners: readonly ListenerSpec[];
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   /** RFC 1939 autologout timer: at least 10 minutes in production. */
   readonly idleTimeoutMs: number;
+  /** Clients here may log in with plaintext passwords without TLS. */
+  readonly trustedNetworks: NetworkSet;
+  /** How long a PROXY header or a TLS handshake may take. */
+  readonly handshakeTimeoutMs?: number;
 }
 
-/** Addresses whose connections count as secure for plaintext logins (loopback). */
-function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+export interface BoundListener extends ListenerSpec {
+  readonly address: AddressInfo;
 }
 
 /**
- * A POP3 listener: accepts connections within the limits, runs a Session on each, and on
- * close() stops accepting and ends every session without committing it.
+ * The POP3 listeners: accepts connections within the limits (counted over all listeners),
+ * reads a PROXY header and runs implicit TLS where configured, runs a Session on each, and
+ * on close() stops accepting and ends every session without committing it.
  */
 export class Pop3Server {
-  private readonly server: Server;
+  private readonly servers: { server: Server; spec: ListenerSpec }[] = [];
   private readonly sessions = new Set<Session>();
   private readonly sockets = new Set<Socket>();
   private readonly perIp = new Map<string, number>();
@@ -31,33 +46,43 @@ export class Pop3Server {
   private closing = false;
 
   constructor(
-    private readonly options: ListenerOptions,
+    private readonly options: ServerOptions,
     private readonly deps: SessionDeps,
+    private readonly certificates?: CertificateStore,
   ) {
     this.log = deps.logger.child({ listener: 'pop3' });
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    for (const spec of options.listeners) {
+      if (spec.implicitTls && !certificates) throw new Error('implicit TLS listener without certificates');
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => void this.accept(socket, spec));
+      server.on('error', (err) => this.log.error({ err }, 'listener error'));
+      this.servers.push({ server, spec });
+    }
   }
 
   get connections(): number {
     return this.sessions.size;
   }
 
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+  async listen(): Promise<BoundListener[]> {
+    return Promise.all(
+      this.servers.map(
+        ({ server, spec }) =>
+          new Promise<BoundListener>((resolve, reject) => {
+            const onError = (err: Error): void => reject(err);
+            server.once('error', onError);
+            server.listen(spec.port, spec.host, () => {
+              server.off('error', onError);
+              resolve({ ...spec, address: server.address() as AddressInfo });
+            });
+          }),
+      ),
+    );
   }
 
   /** Stops accepting, ends all sessions uncommitted (a QUIT already committing finishes). */
   async close(graceMs = 2000): Promise<void> {
     this.closing = true;
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const stopped = Promise.all(this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
     await Promise.all([...this.sessions].map((s) => s.shutdown()));
     // Sessions have said goodbye; a peer that does not close its side is cut off.
     const grace = setTimeout(() => {
@@ -67,30 +92,79 @@ export class Pop3Server {
     clearTimeout(grace);
   }
 
-  private accept(socket: Socket): void {
-    const ip = socket.remoteAddress ?? 'unknown';
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', (err) => this.log.debug({ err, remote: ip }, 'socket error'));
-    const fromIp = this.perIp.get(ip) ?? 0;
+  private async accept(raw: Socket, spec: ListenerSpec): Promise<void> {
+    this.sockets.add(raw);
+    raw.on('close', () => this.sockets.delete(raw));
+    raw.on('error', (err) => this.log.debug({ err, remote: raw.remoteAddress }, 'socket error'));
+    const timeout = this.options.handshakeTimeoutMs ?? 30_000;
+    let remote = plainAddress(raw.remoteAddress ?? 'unknown');
+    let head: Buffer = Buffer.alloc(0);
+    if (spec.proxyProtocol) {
+      raw.resume();
+      try {
+        const header = await readProxyHeader(raw, Math.min(timeout, 10_000));
+        if (header.source) remote = plainAddress(header.source.address);
+        head = header.rest;
+      } catch (err) {
+        this.log.warn({ event: 'proxy_header_rejected', peer: raw.remoteAddress, reason: (err as Error).message }, 'connection without a valid PROXY header closed');
+        raw.destroy();
+        return;
+      }
+    }
+    const fromIp = this.perIp.get(remote) ?? 0;
     if (this.closing || this.sessions.size >= this.options.maxConnections || fromIp >= this.options.maxConnectionsPerIp) {
       const why = this.closing ? 'Server shutting down' : 'Too many connections; try again later';
-      this.log.warn({ event: 'connection_refused', remote: ip, reason: why }, 'connection refused');
-      socket.end(`-ERR [SYS/TEMP] ${why}\r\n`);
+      this.log.warn({ event: 'connection_refused', remote, reason: why }, 'connection refused');
+      // An implicit-TLS client could not read a plaintext answer: just close.
+      if (spec.implicitTls) raw.destroy();
+      else raw.end(`-ERR [SYS/TEMP] ${why}\r\n`);
       return;
     }
-    this.perIp.set(ip, fromIp + 1);
-    const session = new Session(new SocketTransport(socket, isLoopback(ip)), this.deps);
-    this.sessions.add(session);
-    socket.setTimeout(this.options.idleTimeoutMs, () => void session.timeout());
-    socket.on('data', (chunk: Buffer) => session.receive(chunk));
-    socket.on('close', () => {
-      this.sessions.delete(session);
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, left);
-      void session.disconnected();
+    this.perIp.set(remote, fromIp + 1);
+    const release = (): void => {
+      const left = (this.perIp.get(remote) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(remote);
+      else this.perIp.set(remote, left);
+    };
+
+    let socket: Socket = raw;
+    if (spec.implicitTls) {
+      try {
+        socket = await acceptTls(raw, head, (this.certificates as CertificateStore).serverOptions());
+      } catch (err) {
+        this.log.info({ event: 'tls_handshake_failed', remote, reason: (err as Error).message }, 'TLS handshake failed');
+        release();
+        raw.destroy();
+        return;
+      }
+      head = Buffer.alloc(0);
+    }
+    if (raw.destroyed) {
+      release();
+      return;
+    }
+
+    let session: Session | undefined;
+    const certificates = this.certificates;
+    const connection = new Connection(socket as Socket | TLSSocket, {
+      remoteAddress: remote,
+      trusted: this.options.trustedNetworks.has(remote),
+      ...(certificates && !spec.implicitTls ? { tlsOptions: () => certificates.serverOptions() } : {}),
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      onData: (chunk) => session?.receive(chunk),
+      onTimeout: () => void session?.timeout(),
+      onClose: () => {
+        release();
+        if (session) {
+          this.sessions.delete(session);
+          void session.disconnected();
+        }
+      },
     });
+    session = new Session(connection, this.deps);
+    this.sessions.add(session);
     session.start();
+    if (head.length > 0) session.receive(head);
+    socket.resume();
   }
 }

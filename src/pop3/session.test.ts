@@ -14,7 +14,9 @@ import type { Transport } from './transport.js';
 /** An in-memory Transport: the session core runs without any socket. */
 class MemoryTransport implements Transport {
   readonly remoteAddress = '192.0.2.1';
-  readonly secure = false;
+  constructor(readonly secure: boolean) {}
+  readonly tls = null;
+  readonly canStartTls = false;
   closed = false;
   output = '';
   paused = false;
@@ -30,6 +32,9 @@ class MemoryTransport implements Transport {
   }
   resumeInput(): void {
     this.paused = false;
+  }
+  startTls(): Promise<void> {
+    return Promise.reject(new Error('no TLS in memory'));
   }
   end(): void {
     this.closed = true;
@@ -65,8 +70,8 @@ describe('Session state machine over an in-memory transport', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  const newSession = (): [Session, MemoryTransport] => {
-    const transport = new MemoryTransport();
+  const newSession = (secure = true): [Session, MemoryTransport] => {
+    const transport = new MemoryTransport(secure);
     const session = new Session(transport, { store, auth, policy: { ...defaultPop3Policy, authFailureDelayMs: 0 }, logger: silentLogger() });
     return [session, transport];
   };
@@ -90,12 +95,24 @@ describe('Session state machine over an in-memory transport', () => {
     const [session, transport] = newSession();
     session.start();
     session.receive(Buffer.from('USER alice\r\nPASS secret\r\nDELE 1\r\n'));
-    await settle(session, transport, 4);
+    const lines = await settle(session, transport, 4);
+    assert.equal(lines[3], '+OK Message 1 deleted');
     await session.disconnected();
     assert.equal(stateOf(session), 'CLOSED');
     const maildrop = await store.openMaildrop('alice');
     assert.equal(maildrop.messages.length, 1);
     await maildrop.release();
+  });
+
+  it('refuses USER and PASS on a connection that is neither TLS nor trusted', async () => {
+    const [session, transport] = newSession(false);
+    session.start();
+    session.receive(Buffer.from('USER alice\r\nPASS secret\r\nCAPA\r\n'));
+    const lines = await settle(session, transport, 6);
+    assert.equal(lines[1], '-ERR [AUTH] Plaintext authentication disallowed on non-secure connections');
+    assert.equal(lines[2], lines[1]);
+    assert.ok(!lines.includes('USER'), 'CAPA must not advertise USER here');
+    assert.equal(stateOf(session), 'AUTHORIZATION');
   });
 
   it('pauses input when many pipelined lines are queued', () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { FailureLimiter } from '../auth/failure-limiter.js';
+import type { SaslContext, SaslExchange, SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator, AuthContext } from '../auth/types.js';
 import type { MailStore } from '../store/types.js';
 import { MessageGoneError } from '../store/errors.js';
@@ -10,6 +12,7 @@ import { parseCommand } from './parser.js';
 import type { Pop3Policy } from './policy.js';
 import type { SessionState, SessionStats } from './state.js';
 import type { Transport } from './transport.js';
+import { continueSasl } from './commands/auth.js';
 import { commandTable, knownVerbs } from './commands/index.js';
 
 export interface SessionDeps {
@@ -17,14 +20,28 @@ export interface SessionDeps {
   readonly auth: Authenticator;
   readonly policy: Pop3Policy;
   readonly logger: Logger;
+  /** SASL mechanisms that AUTH may use (RFC 5034); none means AUTH lists nothing. */
+  readonly sasl?: readonly SaslMechanism[];
+  /** Budget of failed logins per address and user, shared by all sessions. */
+  readonly failures?: FailureLimiter;
   readonly now?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** An AUTH exchange under way: the next lines are its responses, not commands. */
+export interface PendingSasl {
+  readonly exchange: SaslExchange;
+  readonly mechanism: string;
+  /** Set when the server-final data went out and only the client's empty reply is awaited. */
+  finalUser?: string;
 }
 
 export type EndReason = 'quit' | 'disconnect' | 'timeout' | 'shutdown' | 'too-many-errors' | 'error';
 
 /** Lines waiting beyond this pause reading, so a flood of pipelined commands stays bounded. */
 const MAX_QUEUED_LINES = 64;
+/** SASL responses and AUTH lines may be this long (OAuth tokens reach several KB). */
+const SASL_LINE_MAX = 16 * 1024;
 /** Multi-line answers are written in pieces of about this many characters. */
 const WRITE_BATCH = 16 * 1024;
 
@@ -50,12 +67,14 @@ export class Session {
   private abortStream: (() => void) | null = null;
   /** Set by QUIT while it commits, so that the end of the session waits for it. */
   pendingCommit: Promise<void> | null = null;
+  sasl: PendingSasl | null = null;
 
   constructor(
     readonly transport: Transport,
     readonly deps: SessionDeps,
   ) {
-    this.reader = new LineReader(deps.policy.maxLineLength);
+    // The reader's hard bound is the larger SASL one; handle() holds commands to the smaller.
+    this.reader = new LineReader(Math.max(deps.policy.maxLineLength, SASL_LINE_MAX + 2));
     this.startedAt = Date.now();
     this.log = deps.logger.child({ session: this.id, remote: transport.remoteAddress });
     this.apopTimestamp = deps.policy.apop
@@ -69,6 +88,56 @@ export class Session {
 
   get authContext(): AuthContext {
     return { remoteAddress: this.transport.remoteAddress, secure: this.transport.secure };
+  }
+
+  /** Plaintext passwords may be sent here: TLS, a trusted network, or policy allows it. */
+  get plaintextAllowed(): boolean {
+    return !this.policy.disablePlaintextAuth || this.transport.secure;
+  }
+
+  get saslContext(): SaslContext {
+    const tls = this.transport.tls;
+    return {
+      remoteAddress: this.transport.remoteAddress,
+      secure: this.transport.secure,
+      ...(tls
+        ? {
+            tls: {
+              ...(tls.exporter ? { exporter: tls.exporter } : {}),
+              ...(tls.serverEndPoint ? { serverEndPoint: tls.serverEndPoint } : {}),
+              ...(tls.clientCertUser ? { clientCertUser: tls.clientCertUser } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** The SASL mechanisms this connection may use now, in configured order. */
+  saslMechanisms(): SaslMechanism[] {
+    const ctx = this.saslContext;
+    return (this.deps.sasl ?? []).filter((m) => m.available(ctx) && (!m.exposesPassword || this.plaintextAllowed));
+  }
+
+  /**
+   * STLS: drops every byte read so far (RFC 2595 section 4: nothing sent before the
+   * handshake may count), answers, runs TLS, and starts AUTHORIZATION afresh.
+   */
+  async startTls(): Promise<void> {
+    this.queue.length = 0;
+    this.reader.reset();
+    try {
+      await this.transport.startTls('+OK Begin TLS negotiation now\r\n');
+    } catch (err) {
+      this.log.info({ event: 'stls_failed', reason: (err as Error).message }, 'TLS negotiation failed');
+      this.transport.destroy();
+      await this.finish('error');
+      return;
+    }
+    this.queue.length = 0;
+    this.reader.reset();
+    const failures = this.state.name === 'AUTHORIZATION' ? this.state.authFailures : 0;
+    this.state = { name: 'AUTHORIZATION', user: null, authFailures: failures };
+    this.log.debug({ event: 'tls_started', protocol: this.transport.tls?.protocol }, 'TLS started');
   }
 
   now(): Date {
@@ -213,7 +282,8 @@ export class Session {
   }
 
   private async handle(event: LineEvent): Promise<void> {
-    if (event.kind === 'too-long') {
+    if (this.sasl) return this.handleSaslResponse(event);
+    if (event.kind === 'too-long' || (event.line.length + 2 > this.policy.maxLineLength && !isAuthLine(event.line))) {
       return this.refuse(new Pop3Error(`Line too long (limit ${this.policy.maxLineLength} octets)`, undefined, true));
     }
     const parsed = parseCommand(event.line);
@@ -229,6 +299,29 @@ export class Session {
     } catch (err) {
       if (err instanceof Pop3Error) return this.refuse(err);
       this.log.error({ err, event: 'internal_error', command: command.verb }, 'command failed');
+      await this.reply('-ERR [SYS/TEMP] Internal error; try again later');
+    }
+  }
+
+  /** A line during AUTH: `*` cancels, anything else is a base64 response (RFC 5034 section 4). */
+  private async handleSaslResponse(event: LineEvent): Promise<void> {
+    const pending = this.sasl as PendingSasl;
+    const text = event.kind === 'line' ? event.line.toString('latin1') : null;
+    if (text === '*') {
+      this.sasl = null;
+      return this.reply('-ERR Authentication cancelled');
+    }
+    const response = text === null ? null : decodeBase64(text);
+    if (response === null) {
+      this.sasl = null;
+      return this.refuse(new Pop3Error(text === null ? 'Line too long' : 'Invalid base64 in SASL response', undefined, true));
+    }
+    try {
+      await continueSasl(this, pending, response);
+    } catch (err) {
+      this.sasl = null;
+      if (err instanceof Pop3Error) return this.refuse(err);
+      this.log.error({ err, event: 'internal_error', command: 'AUTH' }, 'SASL step failed');
       await this.reply('-ERR [SYS/TEMP] Internal error; try again later');
     }
   }
@@ -282,4 +375,15 @@ export class Session {
       'session end',
     );
   }
+}
+
+function isAuthLine(line: Buffer): boolean {
+  return line.length > 5 && line.subarray(0, 5).toString('latin1').toUpperCase() === 'AUTH ';
+}
+
+/** Strict base64 (RFC 4648, padding required); an empty line is an empty response. */
+export function decodeBase64(text: string): Buffer | null {
+  if (text === '') return Buffer.alloc(0);
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return null;
+  return Buffer.from(text, 'base64');
 }

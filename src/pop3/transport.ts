@@ -1,3 +1,15 @@
+/** What a TLS session offers to authentication (SASL channel binding, EXTERNAL). */
+export interface TlsSessionInfo {
+  readonly protocol: string | null;
+  readonly cipher: string;
+  /** RFC 9266 tls-exporter channel binding; only on TLS 1.3. */
+  readonly exporter?: () => Buffer;
+  /** RFC 5929 tls-server-end-point channel binding. */
+  readonly serverEndPoint?: Buffer;
+  /** User named by a verified client certificate. */
+  readonly clientCertUser?: string;
+}
+
 /**
  * What a session needs from a connection. The protocol core sees only this, never a
  * socket, so it runs the same over TCP, TLS or an in-memory pair in tests.
@@ -6,6 +18,10 @@ export interface Transport {
   readonly remoteAddress: string;
   /** TLS, or a network the config trusts; decides whether plaintext logins are allowed. */
   readonly secure: boolean;
+  /** Set once TLS is up (implicit TLS or after STLS). */
+  readonly tls: TlsSessionInfo | null;
+  /** Whether STLS may start TLS here now (TLS is configured and not yet active). */
+  readonly canStartTls: boolean;
   readonly closed: boolean;
   /** Queues bytes. False means the peer is slow: await drained() before writing more. */
   write(data: string | Buffer): boolean;
@@ -13,6 +29,12 @@ export interface Transport {
   drained(): Promise<void>;
   pauseInput(): void;
   resumeInput(): void;
+  /**
+   * RFC 2595 STLS: sends `okLine` (the +OK to STLS) and runs the TLS handshake. Bytes the
+   * client sent before the handshake are dropped, never read as commands. Rejects when the
+   * handshake fails.
+   */
+  startTls(okLine: string): Promise<void>;
   /** Flushes what was written, then closes. */
   end(): void;
   /** Closes at once, dropping anything unsent. */

@@ -31,6 +31,8 @@ export function runCli(args: readonly string[], input?: string | Buffer, env: No
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
+  /** The implicit-TLS port. */
+  readonly tlsPort: number | undefined;
   readonly pid: number;
   /** Everything written so far to stdout (JSON log lines) and stderr (the banner). */
   stdout(): string;
@@ -42,7 +44,7 @@ export interface ServerProcess {
 
 /** Starts `postel serve` as a real process on a free loopback port; resolves when it listens. */
 export async function startServerProcess(args: readonly string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [POSTEL_BIN, 'serve', '--pop3-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [POSTEL_BIN, 'serve', '--pop3-port', '0', '--pop3s-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--submission-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,9 +64,11 @@ export async function startServerProcess(args: readonly string[]): Promise<Serve
       reject(new Error(`server exited with ${code}: ${err}`));
     });
   });
+  const tlsPort = Number(/POP3 over TLS on \[?[^\s\]]+\]?:(\d+)/.exec(err)?.[1]) || undefined;
   return {
     child,
     port,
+    tlsPort,
     pid: child.pid as number,
     stdout: () => out,
     stderr: () => err,

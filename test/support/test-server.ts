@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -6,13 +6,25 @@ import { pino } from 'pino';
 import { FileAuthenticator } from '../../src/auth/file-authenticator.js';
 import { UsersFile } from '../../src/auth/users-file.js';
 import { defaultPop3Policy, type Pop3Policy } from '../../src/pop3/policy.js';
-import { Pop3Server, type ListenerOptions } from '../../src/pop3/server.js';
+import { Pop3Server, type ServerOptions } from '../../src/pop3/server.js';
+import { FailureLimiter, type FailureLimits } from '../../src/auth/failure-limiter.js';
+import type { SaslMechanism } from '../../src/auth/sasl/types.js';
+import { NetworkSet } from '../../src/net/trusted-networks.js';
+import { CertificateStore } from '../../src/tls/certificates.js';
 import { MaildirStore } from '../../src/store/maildir/maildir-store.js';
 import { WireClient } from './wire-client.js';
 
 export interface TestServerOptions {
   readonly policy?: Partial<Pop3Policy>;
-  readonly listener?: Partial<ListenerOptions>;
+  readonly listener?: Partial<Omit<ServerOptions, 'listeners' | 'trustedNetworks'>>;
+  /** CIDRs whose clients count as secure; loopback by default. */
+  readonly trustedNetworks?: readonly string[];
+  /** Start an implicit-TLS listener too and offer STLS, with a self-signed certificate. */
+  readonly tls?: boolean;
+  /** Expect PROXY headers on both listeners. */
+  readonly proxyProtocol?: boolean;
+  readonly sasl?: (users: UsersFile) => readonly SaslMechanism[];
+  readonly failureLimits?: FailureLimits;
   /** name -> password; stored as cheap SCRYPT unless the name is in `plain`. */
   readonly users?: Readonly<Record<string, string>>;
   readonly plain?: readonly string[];
@@ -21,6 +33,10 @@ export interface TestServerOptions {
 
 export interface TestServer {
   readonly port: number;
+  /** The implicit-TLS port, when `tls` was asked for. */
+  readonly tlsPort: number | undefined;
+  /** PEM of the server's self-signed certificate, to trust in clients. */
+  readonly certPem: string | undefined;
   readonly dataDir: string;
   readonly store: MaildirStore;
   readonly users: UsersFile;
@@ -58,25 +74,41 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   }
   const store = new MaildirStore({ root: join(dataDir, 'mail'), hostname: 'test.local', logger });
   const policy: Pop3Policy = { ...defaultPop3Policy, authFailureDelayMs: 0, ...options.policy };
-  const listener: ListenerOptions = {
-    host: '127.0.0.1',
-    port: 0,
+  const proxyProtocol = options.proxyProtocol ?? false;
+  const serverOptions: ServerOptions = {
+    listeners: [
+      { host: '127.0.0.1', port: 0, implicitTls: false, proxyProtocol },
+      ...(options.tls ? [{ host: '127.0.0.1', port: 0, implicitTls: true, proxyProtocol }] : []),
+    ],
     maxConnections: 100,
     maxConnectionsPerIp: 100,
     idleTimeoutMs: 600_000,
+    trustedNetworks: new NetworkSet(options.trustedNetworks ?? ['127.0.0.0/8', '::1/128']),
     ...options.listener,
   };
-  const server = new Pop3Server(listener, {
-    store,
-    auth: new FileAuthenticator(users),
-    policy,
-    logger,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  const { port } = await server.listen();
+  const certificates = options.tls ? await CertificateStore.open({ sni: [], minVersion: 'TLSv1.2' }, dataDir, logger) : undefined;
+  const server = new Pop3Server(
+    serverOptions,
+    {
+      store,
+      auth: new FileAuthenticator(users),
+      policy,
+      logger,
+      ...(options.sasl ? { sasl: options.sasl(users) } : {}),
+      ...(options.failureLimits ? { failures: new FailureLimiter(options.failureLimits) } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    },
+    certificates,
+  );
+  const bound = await server.listen();
+  const port = (bound[0] as (typeof bound)[number]).address.port;
+  const tlsPort = bound[1]?.address.port;
+  const certPem = options.tls ? await readFile(join(dataDir, 'tls', 'self-signed-cert.pem'), 'utf8') : undefined;
   let stopped = false;
   return {
     port,
+    tlsPort,
+    certPem,
     dataDir,
     store,
     users,

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 /**
  * A deliberately dumb POP3 peer for tests: it sends exact bytes and reads exact bytes, so
@@ -9,11 +10,13 @@ export class WireClient {
   private waiters: (() => void)[] = [];
   private ended = false;
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.wake();
-    });
+  private readonly onData = (chunk: Buffer): void => {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    this.wake();
+  };
+
+  private constructor(public socket: Socket) {
+    socket.on('data', this.onData);
     socket.on('close', () => {
       this.ended = true;
       this.wake();
@@ -25,6 +28,26 @@ export class WireClient {
     return new Promise((resolve, reject) => {
       const socket = connect({ port, host }, () => resolve(new WireClient(socket)));
       socket.once('error', reject);
+    });
+  }
+
+  /** Connects with implicit TLS (RFC 8314). */
+  static connectTls(port: number, options: ConnectionOptions = {}): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ...options }, () => resolve(new WireClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** After a +OK to STLS: runs the TLS handshake on this connection. */
+  startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    return new Promise((resolve, reject) => {
+      const secure = tlsConnect({ socket: raw, servername: 'localhost', ...options }, () => resolve(secure));
+      secure.on('data', this.onData);
+      secure.on('error', reject);
+      this.socket = secure;
     });
   }
 

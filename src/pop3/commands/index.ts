@@ -1,5 +1,6 @@
 import type { StateName } from '../state.js';
-import { apop, auth, pass, user } from './authorization.js';
+import { auth } from './auth.js';
+import { apop, pass, stls, user } from './authorization.js';
 import { capa } from './capa.js';
 import { dele, noop, rset } from './dele-rset.js';
 import { list, stat, uidl } from './listing.js';
@@ -9,7 +10,7 @@ import type { Handler } from './types.js';
 
 /** Which verbs each RFC 1939 state accepts; anything else is refused and counted. */
 export const commandTable: Partial<Record<StateName, Readonly<Record<string, Handler>>>> = {
-  AUTHORIZATION: { USER: user, PASS: pass, APOP: apop, AUTH: auth, CAPA: capa, QUIT: quitAuthorization },
+  AUTHORIZATION: { USER: user, PASS: pass, APOP: apop, AUTH: auth, STLS: stls, CAPA: capa, QUIT: quitAuthorization },
   TRANSACTION: { STAT: stat, LIST: list, RETR: retr, DELE: dele, NOOP: noop, RSET: rset, TOP: top, UIDL: uidl, CAPA: capa, QUIT: quitTransaction },
 };
 

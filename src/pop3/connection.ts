@@ -1,0 +1,187 @@
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { TLSSocket, type TlsOptions } from 'node:tls';
+import { tlsSessionInfo } from '../tls/session-info.js';
+import type { TlsSessionInfo, Transport } from './transport.js';
+
+export interface ConnectionOptions {
+  readonly remoteAddress: string;
+  /** The client is on a trusted network (loopback by default): plaintext logins allowed. */
+  readonly trusted: boolean;
+  /** TLS options for STLS; absent when TLS is not configured. */
+  readonly tlsOptions?: () => TlsOptions;
+  readonly idleTimeoutMs: number;
+  readonly onData: (chunk: Buffer) => void;
+  readonly onTimeout: () => void;
+  readonly onClose: () => void;
+}
+
+/**
+ * One client connection as a Transport: plain TCP, implicit TLS, or TCP upgraded by STLS.
+ * The socket underneath can change once (at STLS); the session never sees that.
+ */
+export class Connection implements Transport {
+  private socket: Socket;
+  private ended = false;
+  private tlsInfo: TlsSessionInfo | null;
+  private readonly options: ConnectionOptions;
+
+  constructor(socket: Socket, options: ConnectionOptions) {
+    this.socket = socket;
+    this.options = options;
+    this.tlsInfo = socket instanceof TLSSocket ? tlsSessionInfo(socket) : null;
+    this.attach(socket);
+    // 'close' of the raw socket fires once, also for a TLS socket layered on it.
+    socket.once('close', () => {
+      this.ended = true;
+      options.onClose();
+    });
+  }
+
+  get remoteAddress(): string {
+    return this.options.remoteAddress;
+  }
+
+  get secure(): boolean {
+    return this.tlsInfo !== null || this.options.trusted;
+  }
+
+  get tls(): TlsSessionInfo | null {
+    return this.tlsInfo;
+  }
+
+  get canStartTls(): boolean {
+    return this.tlsInfo === null && this.options.tlsOptions !== undefined && !this.closed;
+  }
+
+  get closed(): boolean {
+    return this.ended || this.socket.destroyed;
+  }
+
+  write(data: string | Buffer): boolean {
+    if (this.closed) return true;
+    return this.socket.write(data);
+  }
+
+  drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  pauseInput(): void {
+    this.socket.pause();
+  }
+
+  resumeInput(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  async startTls(okLine: string): Promise<void> {
+    const tlsOptions = this.options.tlsOptions;
+    if (!tlsOptions || this.tlsInfo) throw new Error('TLS not available on this connection');
+    const raw = this.socket;
+    // All in one tick: stop reading, answer, wrap. The client sends its ClientHello only
+    // after the +OK, so it reaches TLS; anything it pipelined before was already read into
+    // the session's buffers, which the session drops, and never becomes a command.
+    raw.pause();
+    this.detach(raw);
+    raw.write(okLine);
+    const secure = new TLSSocket(raw, { ...tlsOptions(), isServer: true });
+    await handshake(secure);
+    this.socket = secure;
+    this.tlsInfo = tlsSessionInfo(secure);
+    this.attach(secure);
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.ended = true;
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+
+  private readonly dataHandler = (chunk: Buffer): void => this.options.onData(chunk);
+  private readonly timeoutHandler = (): void => this.options.onTimeout();
+
+  private attach(socket: Socket): void {
+    socket.on('data', this.dataHandler);
+    socket.setTimeout(this.options.idleTimeoutMs, this.timeoutHandler);
+  }
+
+  private detach(socket: Socket): void {
+    socket.off('data', this.dataHandler);
+    socket.setTimeout(0);
+    socket.off('timeout', this.timeoutHandler);
+  }
+}
+
+/** Resolves when a server-side TLSSocket has finished its handshake; no renegotiation later. */
+export function handshake(socket: TLSSocket, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.off('secure', ok);
+      socket.destroy();
+      reject(err);
+    };
+    const ok = (): void => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      socket.on('error', () => undefined);
+      socket.disableRenegotiation();
+      resolve();
+    };
+    socket.once('secure', ok);
+    socket.once('error', fail);
+    socket.once('close', () => fail(new Error('closed during the TLS handshake')));
+  });
+}
+
+/**
+ * Implicit TLS over a socket whose first bytes (`head`, e.g. what followed a PROXY header)
+ * were already read: a small Duplex replays them before the rest of the socket.
+ */
+export async function acceptTls(raw: Socket, head: Buffer, options: TlsOptions): Promise<TLSSocket> {
+  let transport: Socket | Duplex = raw;
+  if (head.length > 0) {
+    const replay = new Duplex({
+      read: () => {
+        raw.resume();
+      },
+      write: (chunk: Buffer, _enc, done) => {
+        raw.write(chunk, done);
+      },
+      final: (done) => {
+        raw.end();
+        done();
+      },
+      destroy: (err, done) => {
+        raw.destroy(err ?? undefined);
+        done(err);
+      },
+    });
+    replay.push(head);
+    raw.on('data', (chunk: Buffer) => {
+      if (!replay.push(chunk)) raw.pause();
+    });
+    raw.on('end', () => replay.push(null));
+    transport = replay;
+  }
+  const secure = new TLSSocket(transport as Socket, { ...options, isServer: true });
+  await handshake(secure);
+  return secure;
+}

@@ -1,0 +1,159 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import { selfSignedCertificate } from './self-signed.js';
+
+export interface CertificatePaths {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface TlsSettings {
+  /** The default certificate; when absent, a self-signed one in DATA/tls/ is made once. */
+  readonly cert?: CertificatePaths;
+  /** More certificates, chosen by SNI from the names they carry. */
+  readonly sni: readonly CertificatePaths[];
+  readonly minVersion: SecureVersion;
+  readonly ciphers?: string;
+  /** CA bundle for client certificates (SASL EXTERNAL); none means clients are not asked. */
+  readonly clientCa?: string;
+}
+
+/** A loaded certificate: its context and the DNS names it answers for. */
+interface Loaded {
+  readonly context: SecureContext;
+  readonly names: readonly string[];
+}
+
+/** Thrown when certificates cannot be loaded at start: the message names the file. */
+export class TlsConfigError extends Error {
+  override readonly name = 'TlsConfigError';
+}
+
+/**
+ * The server's certificates. Listeners ask it for a context per connection, so reload()
+ * (SIGHUP) applies to new connections while open sessions keep the one they started with.
+ */
+export class CertificateStore {
+  private defaultCert!: Loaded;
+  private sniCerts: Loaded[] = [];
+
+  private constructor(
+    private readonly settings: TlsSettings,
+    private readonly defaultPaths: CertificatePaths,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(settings: TlsSettings, dataDir: string, logger: Logger): Promise<CertificateStore> {
+    const paths = settings.cert ?? (await ensureSelfSigned(dataDir, logger));
+    const store = new CertificateStore(settings, paths, logger);
+    await store.load();
+    return store;
+  }
+
+  /** Re-reads every certificate; on failure keeps the ones in use and says why. */
+  async reload(): Promise<boolean> {
+    try {
+      await this.load();
+      this.logger.info({ event: 'tls_reloaded', certificates: 1 + this.sniCerts.length }, 'certificates reloaded');
+      return true;
+    } catch (err) {
+      this.logger.error({ err, event: 'tls_reload_failed' }, 'certificate reload failed; keeping the current ones');
+      return false;
+    }
+  }
+
+  /** Options for a server-side TLSSocket: SNI, versions, ciphers, optional client certs. */
+  serverOptions(): TlsOptions {
+    return {
+      secureContext: this.defaultCert.context,
+      SNICallback: (servername, done) => done(null, this.contextFor(servername)),
+      minVersion: this.settings.minVersion,
+      ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
+      ...(this.clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: this.clientCaPem } : {}),
+    };
+  }
+
+  contextFor(servername: string): SecureContext {
+    const name = servername.toLowerCase();
+    for (const cert of this.sniCerts) if (cert.names.some((pattern) => matches(pattern, name))) return cert.context;
+    return this.defaultCert.context;
+  }
+
+  private clientCaPem: string | undefined;
+
+  private async load(): Promise<void> {
+    const loadedDefault = await this.loadPair(this.defaultPaths);
+    const loadedSni = await Promise.all(this.settings.sni.map((p) => this.loadPair(p)));
+    const ca = this.settings.clientCa ? await readPem(this.settings.clientCa) : undefined;
+    // Swap only once everything loaded, so a bad file never leaves a half-new set.
+    this.defaultCert = loadedDefault;
+    this.sniCerts = loadedSni;
+    this.clientCaPem = ca;
+  }
+
+  private async loadPair(paths: CertificatePaths): Promise<Loaded> {
+    const [cert, key] = await Promise.all([readPem(paths.cert), readPem(paths.key)]);
+    let context: SecureContext;
+    try {
+      context = createSecureContext({
+        cert,
+        key,
+        minVersion: this.settings.minVersion,
+        ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
+      });
+    } catch (err) {
+      throw new TlsConfigError(`cannot use certificate ${paths.cert} with key ${paths.key}: ${(err as Error).message}`);
+    }
+    return { context, names: certificateNames(cert) };
+  }
+}
+
+async function readPem(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TlsConfigError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** DNS names of the leaf certificate (subjectAltName, else CN), lower-cased. */
+function certificateNames(pemChain: string): string[] {
+  const leaf = new X509Certificate(pemChain);
+  const alt = (leaf.subjectAltName ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4).toLowerCase());
+  if (alt.length > 0) return alt;
+  const cn = /CN=([^\n,]+)/.exec(leaf.subject)?.[1];
+  return cn ? [cn.toLowerCase()] : [];
+}
+
+/** RFC 6125 matching, with a wildcard allowed only as the whole left-most label. */
+function matches(pattern: string, name: string): boolean {
+  if (pattern === name) return true;
+  if (!pattern.startsWith('*.')) return false;
+  const dot = name.indexOf('.');
+  return dot > 0 && name.slice(dot + 1) === pattern.slice(2);
+}
+
+async function ensureSelfSigned(dataDir: string, logger: Logger): Promise<CertificatePaths> {
+  const dir = join(dataDir, 'tls');
+  const paths = { cert: join(dir, 'self-signed-cert.pem'), key: join(dir, 'self-signed-key.pem') };
+  try {
+    await readFile(paths.cert);
+    await readFile(paths.key);
+    return paths;
+  } catch {
+    // Made once and reused, so clients that pinned it keep trusting it across restarts.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const pair = selfSignedCertificate();
+    await writeFile(paths.key, pair.key, { mode: 0o600 });
+    await writeFile(paths.cert, pair.cert, { mode: 0o644 });
+    logger.info({ event: 'tls_self_signed', cert: paths.cert }, 'generated a self-signed certificate for localhost');
+    return paths;
+  }
+}
