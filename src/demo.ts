@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { UsersFile } from './auth/users-file.js';
+import type { PasswordOptions, UsersFile } from './auth/users-file.js';
 import type { MailStore } from './store/types.js';
 
 export interface DemoAccount {
@@ -18,7 +18,13 @@ const DEMO_USER = 'demo';
  * DATA/demo-password so later starts can print it) and one welcome message. Later starts
  * reuse it and deliver nothing, so the maildrop never fills with duplicates.
  */
-export async function ensureDemoAccount(dataDir: string, users: UsersFile, store: MailStore, hostname: string): Promise<DemoAccount> {
+export async function ensureDemoAccount(
+  dataDir: string,
+  users: UsersFile,
+  store: MailStore,
+  hostname: string,
+  passwordOptions: PasswordOptions = {},
+): Promise<DemoAccount> {
   const passwordFile = join(dataDir, 'demo-password');
   if (await users.lookup(DEMO_USER)) {
     const password = await readFile(passwordFile, 'utf8').then((t) => t.trim(), () => null);
@@ -26,7 +32,7 @@ export async function ensureDemoAccount(dataDir: string, users: UsersFile, store
   }
   const password = randomBytes(12).toString('base64url');
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-  await users.add(DEMO_USER, password);
+  await users.add(DEMO_USER, password, passwordOptions);
   await store.deliver(DEMO_USER, Buffer.from(welcomeMessage(hostname)));
   return { user: DEMO_USER, password, created: true };
 }

@@ -37,14 +37,53 @@ export function entryLine(name: string, password: string, extra: readonly string
   return { raw: [name, password, ...extra].join(':'), entry: { name, password, extra } };
 }
 
-/** The same line with another password; the name field keeps its original spelling. */
-export function withPassword(line: PasswdLine, password: string): PasswdLine {
+/**
+ * The same line with another password (and, if given, other fields after it); the name
+ * field keeps its original spelling.
+ */
+export function withPassword(line: PasswdLine, password: string, extra: readonly string[] = line.entry?.extra ?? []): PasswdLine {
   const carriageReturn = line.raw.endsWith('\r') ? '\r' : '';
   const body = carriageReturn ? line.raw.slice(0, -1) : line.raw;
   const colon = body.indexOf(':');
   const nameField = colon < 0 ? body : body.slice(0, colon);
-  const extra = line.entry?.extra ?? [];
-  return { raw: [nameField, password, ...extra].join(':') + carriageReturn, entry: line.entry && { ...line.entry, password } };
+  return { raw: [nameField, password, ...extra].join(':') + carriageReturn, entry: line.entry && { ...line.entry, password, extra } };
+}
+
+/*
+ * Dovecot's extra_fields: the 8th field on, space-separated `key=value` (or bare `key`)
+ * items. In `extra` (the fields after the password) it starts at index 5; a ':' inside it
+ * split it into several array items, which join back with ':'.
+ */
+const EXTRA_FIELDS_INDEX = 5;
+
+/** The value of extra field `key`, or undefined when absent. */
+export function extraFieldValue(extra: readonly string[], key: string): string | undefined {
+  const prefix = `${key}=`;
+  const item = extraFieldItems(extra).find((candidate) => candidate.startsWith(prefix));
+  return item?.slice(prefix.length);
+}
+
+/**
+ * `extra` with extra field `key` set to `value` (replacing any previous one), or removed
+ * when `value` is undefined. Other fields and items are kept as they were; empty uid, gid,
+ * gecos, home and shell fields are added when the line had none.
+ */
+export function withExtraField(extra: readonly string[], key: string, value: string | undefined): string[] {
+  const prefix = `${key}=`;
+  const items = extraFieldItems(extra);
+  const kept = items.filter((item) => !item.startsWith(prefix));
+  if (value === undefined && kept.length === items.length) return [...extra];
+  if (value !== undefined) kept.push(`${prefix}${value}`);
+  const head = Array.from({ length: EXTRA_FIELDS_INDEX }, (_, i) => extra[i] ?? '');
+  const field = kept.join(' ');
+  // Removing the only item from a line that had nothing else leaves no trail of colons.
+  if (field === '' && head.every((f) => f === '')) return [];
+  return [...head, field];
+}
+
+function extraFieldItems(extra: readonly string[]): string[] {
+  const field = extra.slice(EXTRA_FIELDS_INDEX).join(':');
+  return field === '' ? [] : field.split(' ').filter((item) => item !== '');
 }
 
 function parseLine(raw: string): PasswdLine {

@@ -127,3 +127,14 @@ test('only PLAIN and CLEARTEXT are plaintext-equivalent', async () => {
     assert.equal(isPlaintextEquivalent(stored), false, stored);
   }
 });
+
+test("Dovecot's {SCRAM-SHA-256} verifies plain passwords", async () => {
+  // RFC 7677's example user ("pencil"), keys computed with Python's hashlib.
+  const stored = '{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==,WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=';
+  assert.equal(isSupportedScheme(schemeOf(stored)), true);
+  assert.equal(await verifyPassword(stored, 'pencil'), true);
+  assert.equal(await verifyPassword(stored, 'pencil '), false);
+  assert.equal(await verifyPassword(stored.replace('wfPL', 'wfPM'), 'pencil'), false, 'server key must match too');
+  assert.equal(await verifyPassword('{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==', 'pencil'), false);
+  assert.equal(isPlaintextEquivalent(stored), false);
+});

@@ -1,4 +1,6 @@
 import { constantTimeEqual } from './constant-time.js';
+import { deriveScramKeys, parseScramKeys } from './sasl/scram-keys.js';
+import type { ScramKeys } from './sasl/types.js';
 import { scryptHash, scryptVerify, type ScryptCost } from './scrypt-hash.js';
 import { parseShaCryptSetting, shaCrypt } from './sha-crypt.js';
 
@@ -10,7 +12,8 @@ import { parseShaCryptSetting, shaCrypt } from './sha-crypt.js';
 /** Schemes new passwords can be stored in. PLAIN exists only because APOP needs the secret. */
 export type HashScheme = 'SCRYPT' | 'PLAIN';
 
-const SUPPORTED = new Set(['SCRYPT', 'PLAIN', 'CLEARTEXT', 'SHA512-CRYPT', 'SHA256-CRYPT']);
+/** SCRAM-SHA-256 is Dovecot's `{SCRAM-SHA-256}ITER,SALT,STOREDKEY,SERVERKEY`, read but not written here. */
+const SUPPORTED = new Set(['SCRYPT', 'PLAIN', 'CLEARTEXT', 'SHA512-CRYPT', 'SHA256-CRYPT', 'SCRAM-SHA-256']);
 
 export async function hashPassword(
   password: string,
@@ -53,6 +56,16 @@ export async function verifyPassword(stored: string, password: string): Promise<
       // whose setting part is not in the canonical form crypt(3) would print.
       return constantTimeEqual(await shaCrypt(password, setting), Buffer.from(data, 'utf8'));
     }
+    case 'SCRAM-SHA-256': {
+      const keys = parseScramKeys(data);
+      if (keys === undefined) return false;
+      const candidate = await deriveScramKeys(password, keys.salt, keys.iterations);
+      const storedMatches = constantTimeEqual(candidate.storedKey, keys.storedKey);
+      // Both keys come from the same SaltedPassword; checking the second too rejects a
+      // value whose halves were pasted together from different passwords.
+      const serverMatches = constantTimeEqual(candidate.serverKey, keys.serverKey);
+      return storedMatches && serverMatches;
+    }
     default:
       return false;
   }
@@ -62,6 +75,12 @@ export async function verifyPassword(stored: string, password: string): Promise<
 export function plaintextOf(stored: string): string | null {
   const { scheme, data } = split(stored);
   return scheme === 'PLAIN' || scheme === 'CLEARTEXT' ? data : null;
+}
+
+/** The SCRAM-SHA-256 keys of a `{SCRAM-SHA-256}` value, else undefined. */
+export function scramKeysOfPassword(stored: string): ScramKeys | undefined {
+  const { scheme, data } = split(stored);
+  return scheme === 'SCRAM-SHA-256' ? parseScramKeys(data) : undefined;
 }
 
 /** Whether the stored value can serve APOP, which needs the plaintext secret. */

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { verifyPassword } from './password-schemes.js';
 import { InvalidUserNameError } from './user-name.js';
-import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFile, UsersFileLockError } from './users-file.js';
+import { deriveScramKeys } from './sasl/scram-keys.js';
+import { scramKeysOf, UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFile, UsersFileLockError } from './users-file.js';
 
 const CHEAP = { cost: { ln: 4 } };
 let root: string;
@@ -279,4 +280,77 @@ test('a lock older than the stale limit is taken over', async () => {
   await users.add('alice', 'x', CHEAP);
   assert.ok(await users.lookup('alice'));
   await assert.rejects(stat(lockPath), { code: 'ENOENT' });
+});
+
+const SCRAM_CHEAP = { cost: { ln: 4 }, scram: { iterations: 4096 } };
+const SCRAM_FIELD = /^scram-sha-256=4096,[A-Za-z0-9+/]{22}==,[A-Za-z0-9+/]{43}=,[A-Za-z0-9+/]{43}=$/;
+
+/** Whether stored keys are those of `password`. */
+async function scramMatches(users: UsersFile, name: string, password: string): Promise<boolean> {
+  const entry = await users.lookup(name);
+  const keys = entry && scramKeysOf(entry);
+  if (keys === undefined) return false;
+  return (await deriveScramKeys(password, keys.salt, keys.iterations)).storedKey.equals(keys.storedKey);
+}
+
+test('with scram, add stores SCRAM-SHA-256 keys in an extra field next to the scrypt hash', async () => {
+  const path = await freshPath();
+  const users = new UsersFile(path);
+  await users.add('alice', 'secret', SCRAM_CHEAP);
+  const entry = await users.lookup('alice');
+  assert.ok(entry);
+  assert.equal(entry.extra.length, 6);
+  assert.deepEqual(entry.extra.slice(0, 5), ['', '', '', '', '']);
+  assert.match(entry.extra[5] ?? '', SCRAM_FIELD);
+  assert.equal(await verifyPassword(entry.password, 'secret'), true);
+  assert.equal(await readFile(path, 'utf8'), `alice:${entry.password}::::::${entry.extra[5]}\n`);
+  assert.ok(!(await readFile(path, 'utf8')).includes('secret'), 'no plaintext');
+  assert.equal(await scramMatches(users, 'alice', 'secret'), true);
+  assert.equal(await scramMatches(users, 'alice', 'Secret'), false);
+  // The default iteration count applies when none is given.
+  await users.add('bob', 'pw', { cost: { ln: 4 }, scram: {} });
+  const bob = await users.lookup('bob');
+  assert.equal(bob && scramKeysOf(bob)?.iterations, 100_000);
+});
+
+test('setPassword replaces SCRAM keys, and removes them when none are asked for', async () => {
+  const path = await freshPath();
+  await writeFile(path, 'carol:{PLAIN}old:1000:1000::/home/carol::userdb_quota_rule=*:storage=1G allow_nets=10.0.0.0/8\n');
+  const users = new UsersFile(path);
+  await users.setPassword('carol', 'first', SCRAM_CHEAP);
+  let carol = await users.lookup('carol');
+  assert.ok(carol);
+  assert.deepEqual(carol.extra.slice(0, 5), ['1000', '1000', '', '/home/carol', '']);
+  const fields = carol.extra.slice(5).join(':').split(' ');
+  assert.deepEqual(fields.slice(0, 2), ['userdb_quota_rule=*:storage=1G', 'allow_nets=10.0.0.0/8'], 'other extra fields are kept');
+  assert.match(fields[2] ?? '', SCRAM_FIELD);
+  assert.equal(await scramMatches(users, 'carol', 'first'), true);
+
+  await users.setPassword('carol', 'second', SCRAM_CHEAP);
+  assert.equal(await scramMatches(users, 'carol', 'second'), true);
+  assert.equal((await readFile(path, 'utf8')).match(/scram-sha-256=/g)?.length, 1, 'replaced, not added');
+
+  // A new password without SCRAM keys must not leave the old password working through SCRAM.
+  await users.setPassword('carol', 'third', { scheme: 'PLAIN' });
+  carol = await users.lookup('carol');
+  assert.ok(carol);
+  assert.equal(scramKeysOf(carol), undefined);
+  assert.equal(await readFile(path, 'utf8'), 'carol:{PLAIN}third:1000:1000::/home/carol::userdb_quota_rule=*:storage=1G allow_nets=10.0.0.0/8\n');
+
+  // Keys added to a bare line and taken away again leave it as it was.
+  await users.add('dave', 'd', { scheme: 'PLAIN', scram: { iterations: 4096 } });
+  await users.setPassword('dave', 'e', { scheme: 'PLAIN' });
+  assert.ok((await readFile(path, 'utf8')).endsWith('\ndave:{PLAIN}e\n'));
+});
+
+test('SCRAM keys are read from a Dovecot {SCRAM-SHA-256} password too', async () => {
+  const path = await freshPath();
+  // RFC 7677's example user ("pencil"), keys computed with Python's hashlib.
+  const dovecot = '{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==,WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=';
+  await writeFile(path, `user:${dovecot}\nbroken::::::: scram-sha-256=4096,nonsense\n`);
+  const users = new UsersFile(path);
+  assert.equal(await scramMatches(users, 'user', 'pencil'), true);
+  const broken = await users.lookup('broken');
+  assert.ok(broken);
+  assert.equal(scramKeysOf(broken), undefined, 'malformed keys are ignored');
 });

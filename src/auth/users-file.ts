@@ -3,8 +3,19 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
 import { errorCode, UnknownUserError, UnstorablePasswordError, UserExistsError } from './errors.js';
 import { withLockFile, type LockOptions } from './file-lock.js';
-import { entryLine, formatPasswdLines, parsePasswdLines, withPassword, type PasswdLine, type UserEntry } from './passwd-lines.js';
-import { hashPassword, type HashScheme } from './password-schemes.js';
+import {
+  entryLine,
+  extraFieldValue,
+  formatPasswdLines,
+  parsePasswdLines,
+  withExtraField,
+  withPassword,
+  type PasswdLine,
+  type UserEntry,
+} from './passwd-lines.js';
+import { hashPassword, scramKeysOfPassword, type HashScheme } from './password-schemes.js';
+import { formatScramKeys, generateScramKeys, parseScramKeys } from './sasl/scram-keys.js';
+import type { ScramKeys } from './sasl/types.js';
 import type { ScryptCost } from './scrypt-hash.js';
 import { normalizeUserName } from './user-name.js';
 
@@ -15,7 +26,18 @@ export interface PasswordOptions {
   /** SCRYPT by default; PLAIN only for users who need APOP. */
   readonly scheme?: HashScheme;
   readonly cost?: Partial<ScryptCost>;
+  /**
+   * Also store SCRAM-SHA-256 keys, for the SCRAM mechanisms, in the `scram-sha-256` extra
+   * field (iterations: DEFAULT_SCRAM_ITERATIONS if not given). Off unless asked for: the
+   * caller knows whether a SCRAM mechanism is enabled, and without one the keys would only
+   * be a cheaper target than the scrypt hash for whoever steals the file. Setting a password
+   * without them removes old ones, which the old password would still open.
+   */
+  readonly scram?: { readonly iterations?: number } | false;
 }
+
+/** The extra field that holds SCRAM-SHA-256 keys: `scram-sha-256=ITER,SALT,STOREDKEY,SERVERKEY`. */
+export const SCRAM_EXTRA_FIELD = 'scram-sha-256';
 
 interface Snapshot {
   /** Identity of the file version the snapshot was read from. */
@@ -68,7 +90,7 @@ export class UsersFile {
     const stored = await storable(user, password, options);
     await this.modify((lines) => {
       if (lines.some((line) => line.entry?.name === user)) throw new UserExistsError(user);
-      return [...lines, entryLine(user, stored)];
+      return [...lines, entryLine(user, stored.password, withExtraField([], SCRAM_EXTRA_FIELD, stored.scram))];
     });
   }
 
@@ -80,7 +102,8 @@ export class UsersFile {
       const index = lines.findIndex((line) => line.entry?.name === user);
       const line = lines[index];
       if (line === undefined) throw new UnknownUserError(user);
-      return lines.with(index, withPassword(line, stored));
+      const extra = withExtraField(line.entry?.extra ?? [], SCRAM_EXTRA_FIELD, stored.scram);
+      return lines.with(index, withPassword(line, stored.password, extra));
     });
   }
 
@@ -145,10 +168,22 @@ export class UsersFile {
   }
 }
 
-async function storable(user: string, password: string, options: PasswordOptions): Promise<string> {
+/**
+ * The SCRAM-SHA-256 keys of a user: from a `{SCRAM-SHA-256}` password (a Dovecot file), else
+ * from the extra field. Undefined when there are none or they are malformed.
+ */
+export function scramKeysOf(entry: UserEntry): ScramKeys | undefined {
+  const fromPassword = scramKeysOfPassword(entry.password);
+  if (fromPassword !== undefined) return fromPassword;
+  const field = extraFieldValue(entry.extra, SCRAM_EXTRA_FIELD);
+  return field === undefined ? undefined : parseScramKeys(field);
+}
+
+async function storable(user: string, password: string, options: PasswordOptions): Promise<{ password: string; scram: string | undefined }> {
   const stored = await hashPassword(password, options.scheme, options.cost);
   if (/[:\x00-\x1f\x7f]/.test(stored)) throw new UnstorablePasswordError(user);
-  return stored;
+  const scram = options.scram ? formatScramKeys(await generateScramKeys(password, options.scram.iterations)) : undefined;
+  return { password: stored, scram };
 }
 
 function usersOf(lines: readonly PasswdLine[]): Map<string, UserEntry> {

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
 import { createLogger } from '../log/logger.js';
@@ -27,15 +28,28 @@ async function deliver(name: string, files: string[], options: CommonOptions): P
   const inputs = files.length === 0 ? ['-'] : files;
   let failed = 0;
   for (const file of inputs) {
+    const label = file === '-' ? 'stdin' : file;
+    let input: Readable;
     try {
-      const result = await store.deliver(user, file === '-' ? process.stdin : createReadStream(file));
-      process.stderr.write(`postel: delivered ${file === '-' ? 'stdin' : file} to ${user} (${result.size} octets)\n`);
+      // Opened here rather than by the store, so that a missing or unreadable input is
+      // reported as such and never reaches the maildrop.
+      input = file === '-' ? process.stdin : (await open(file, 'r')).createReadStream();
     } catch (err) {
       failed++;
-      // Reading the input (a missing file) or storing it: either way the MTA should retry
-      // or the admin look; nothing was left half-written in the maildrop.
+      process.stderr.write(`postel: could not read ${label}: ${(err as Error).message}\n`);
+      continue;
+    }
+    try {
+      const result = await store.deliver(user, input);
+      process.stderr.write(`postel: delivered ${label} to ${user} (${result.size} octets)\n`);
+    } catch (err) {
+      failed++;
+      // Either way the MTA should retry or the admin look; nothing was left half-written
+      // in the maildrop.
       const why = err instanceof StoreError ? err.message : (err as Error).message;
-      process.stderr.write(`postel: could not deliver ${file === '-' ? 'stdin' : file} to ${user}: ${why}\n`);
+      process.stderr.write(`postel: could not deliver ${label} to ${user}: ${why}\n`);
+    } finally {
+      if (input !== process.stdin) input.destroy();
     }
   }
   if (failed > 0) throw new CliError(`${failed} of ${inputs.length} messages not delivered`, EX_TEMPFAIL);

@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
 import { createLogger } from '../log/logger.js';
 import { decodeEncodedWords, headerValue, readHeaderBlock } from '../message/headers.js';
-import { openStore } from '../runtime.js';
+import { dataPaths, openStore, openUsers } from '../runtime.js';
 import { MaildropLockedError } from '../store/errors.js';
 import type { Maildrop } from '../store/types.js';
 import { CliError, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
@@ -44,6 +46,11 @@ async function withMaildrop(name: string, options: CommonOptions, work: (maildro
     if (err instanceof InvalidUserNameError) throw new CliError(`invalid user name ${name}: ${err.message}`, EX_NOUSER);
     throw err;
   }
+  // Opening a maildrop creates its directories: a typo must not leave a maildrop behind.
+  // A removed user's maildrop stays on disk (`user del`), and can still be listed or purged.
+  if ((await openUsers(config).lookup(user)) === undefined && !(await isDirectory(join(dataPaths(config).mailRoot, user)))) {
+    throw new CliError(`unknown user ${name}: not in the users file and no maildrop`, EX_NOUSER);
+  }
   const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));
   let maildrop: Maildrop;
   try {
@@ -57,4 +64,11 @@ async function withMaildrop(name: string, options: CommonOptions, work: (maildro
   } finally {
     await maildrop.release();
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 }

@@ -1,14 +1,18 @@
-import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
 import { InvalidUserNameError } from '../auth/user-name.js';
-import { UnknownUserError, UserExistsError } from '../auth/users-file.js';
-import { openUsers } from '../runtime.js';
-import { CliError, EX_DATAERR, EX_NOUSER } from './exit-codes.js';
+import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError, type PasswordOptions as UsersPasswordOptions } from '../auth/users-file.js';
+import type { Config } from '../config/schema.js';
+import { dataPaths, newPasswordOptions, openUsers } from '../runtime.js';
+import { CliError, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
 import { loadFor, withCommonOptions, type CommonOptions } from './common.js';
 import { readNewPassword } from './password-input.js';
 
 interface PasswordOptions extends CommonOptions {
   readonly passwordStdin?: boolean;
   readonly scheme?: 'SCRYPT' | 'PLAIN';
+  /** commander's --no-scram: false when given, true otherwise. */
+  readonly scram: boolean;
 }
 
 export function registerUser(program: Command): void {
@@ -16,17 +20,19 @@ export function registerUser(program: Command): void {
   withCommonOptions(user.command('add <name>'))
     .description('add a user')
     .option('--password-stdin', 'read the password from the first line of standard input')
-    .option('--scheme <scheme>', 'SCRYPT (default) or PLAIN (plaintext-equivalent; needed for APOP)', parseScheme)
-    .action((name: string, options: PasswordOptions) => changeUsers(options, async (users) => {
-      await users.add(name, await readNewPassword(options.passwordStdin === true), schemeOption(options));
+    .option('--scheme <scheme>', 'SCRYPT (default) or PLAIN (plaintext-equivalent; needed for APOP and CRAM-MD5)', parseScheme)
+    .option('--no-scram', 'do not store SCRAM-SHA-256 keys (stored by default when a SCRAM mechanism is enabled)')
+    .action((name: string, options: PasswordOptions) => changeUsers(options, async (users, config) => {
+      await users.add(name, await readNewPassword(options.passwordStdin === true), passwordOptions(options, config));
       process.stdout.write(`added ${name}\n`);
     }));
   withCommonOptions(user.command('passwd <name>'))
     .description("change a user's password")
     .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--scheme <scheme>', 'SCRYPT (default) or PLAIN', parseScheme)
-    .action((name: string, options: PasswordOptions) => changeUsers(options, async (users) => {
-      await users.setPassword(name, await readNewPassword(options.passwordStdin === true), schemeOption(options));
+    .option('--no-scram', 'do not store SCRAM-SHA-256 keys')
+    .action((name: string, options: PasswordOptions) => changeUsers(options, async (users, config) => {
+      await users.setPassword(name, await readNewPassword(options.passwordStdin === true), passwordOptions(options, config));
       process.stdout.write(`password of ${name} changed\n`);
     }));
   withCommonOptions(user.command('del <name>'))
@@ -39,27 +45,38 @@ export function registerUser(program: Command): void {
     .description('list user names')
     .action((options: CommonOptions) => changeUsers(options, async (users) => {
       for (const entry of await users.list()) process.stdout.write(`${entry.name}\n`);
-    }));
+    }, { readOnly: true }));
 }
 
 function parseScheme(value: string): 'SCRYPT' | 'PLAIN' {
   const upper = value.toUpperCase();
-  if (upper !== 'SCRYPT' && upper !== 'PLAIN') throw new CliError(`unknown scheme ${value}: use SCRYPT or PLAIN`, EX_DATAERR);
+  // A bad option value is a usage error (64), reported by commander like --pop3-port x.
+  if (upper !== 'SCRYPT' && upper !== 'PLAIN') throw new InvalidArgumentError(`unknown scheme ${value}: use SCRYPT or PLAIN`);
   return upper;
 }
 
-function schemeOption(options: PasswordOptions): { scheme: 'SCRYPT' | 'PLAIN' } | undefined {
-  return options.scheme ? { scheme: options.scheme } : undefined;
+function passwordOptions(options: PasswordOptions, config: Config): UsersPasswordOptions {
+  return newPasswordOptions(config, { ...(options.scheme ? { scheme: options.scheme } : {}), scram: options.scram });
 }
 
-async function changeUsers(options: CommonOptions, work: (users: ReturnType<typeof openUsers>) => Promise<void>): Promise<void> {
-  const users = openUsers(await loadFor(options));
+async function changeUsers(
+  options: CommonOptions,
+  work: (users: ReturnType<typeof openUsers>, config: Config) => Promise<void>,
+  { readOnly = false } = {},
+): Promise<void> {
+  const config = await loadFor(options);
+  // The first `user add` on a fresh data directory must be able to create DATA/users (and
+  // its lock file) there; `serve` makes the same directory with the same mode.
+  if (!readOnly) await mkdir(dataPaths(config).dataDir, { recursive: true, mode: 0o700 });
+  const users = openUsers(config);
   try {
-    await work(users);
+    await work(users, config);
   } catch (err) {
     if (err instanceof InvalidUserNameError) throw new CliError(err.message, EX_DATAERR);
     if (err instanceof UserExistsError) throw new CliError(err.message, EX_DATAERR);
     if (err instanceof UnknownUserError) throw new CliError(err.message, EX_NOUSER);
+    if (err instanceof UnstorablePasswordError) throw new CliError(err.message, EX_DATAERR);
+    if (err instanceof UsersFileLockError) throw new CliError(err.message, EX_TEMPFAIL);
     throw err;
   }
 }

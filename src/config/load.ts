@@ -34,10 +34,11 @@ export async function loadConfig(file: string | undefined, overrides: Overrides 
 export function parseConfig(raw: unknown, source = 'configuration'): Config {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.flatMap((issue) => {
     const path = issue.path.join('.');
-    const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` ${issue.keys.map((k) => `${path ? `${path}.` : ''}${String(k)}`).join(', ')}` : '';
-    return `${path || '(top level)'}: ${issue.message}${keys}`;
+    // A typo'd key is reported under its own dotted name, like every other problem.
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${path ? `${path}.` : ''}${k}: unknown key`);
+    return [`${path || '(top level)'}: ${issue.message}`];
   });
   throw new ConfigError(`invalid ${source}:\n  ${problems.join('\n  ')}`);
 }

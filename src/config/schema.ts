@@ -82,6 +82,41 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** SASL (RFC 5034 AUTH) for POP3, and for SMTP submission. */
+    sasl: z
+      .object({
+        /**
+         * Offered in this order. Also possible: CRAM-MD5 (users with {PLAIN} secrets only),
+         * OAUTHBEARER and XOAUTH2 (need [oauth]), EXTERNAL (needs tls.client_ca).
+         */
+        mechanisms: z.array(z.string().min(1)).default(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'PLAIN', 'LOGIN']),
+        /** PBKDF2 iterations for SCRAM keys of new passwords (RFC 7677: at least 4096). */
+        scram_iterations: z.number().int().min(4096).max(10_000_000).default(100_000),
+        /** Random key for unknown users' stand-in SCRAM salts, relative to data_dir; made on first start. */
+        secret_file: z.string().min(1).default('sasl-secret'),
+      })
+      .strict()
+      .prefault({}),
+    /** OAuth 2.0 bearer tokens (JWTs) for OAUTHBEARER and XOAUTH2, checked offline. */
+    oauth: z
+      .object({
+        /** The `iss` tokens must carry; required when an OAuth mechanism is enabled. */
+        issuer: z.string().default(''),
+        /** Accepted `aud` values; required with issuer. */
+        audience: z.array(z.string().min(1)).default([]),
+        /** JWKS, a single JWK, or PEM public keys; relative to data_dir. */
+        keys_file: z.string().default(''),
+        /** Claims tried in order for the user name. */
+        user_claims: z.array(z.string().min(1)).default(['email', 'sub']),
+        leeway_seconds: z.number().int().min(0).max(3600).default(60),
+        /** A scope the token must grant; empty: none. */
+        required_scope: z.string().default(''),
+        /** Told to clients whose token failed (RFC 7628 section 3.2.2). */
+        scope: z.string().default(''),
+        openid_configuration: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { TLSSocket, type TlsOptions } from 'node:tls';
@@ -10,6 +11,8 @@ export interface ConnectionOptions {
   readonly trusted: boolean;
   /** TLS options for STLS; absent when TLS is not configured. */
   readonly tlsOptions?: () => TlsOptions;
+  /** Authorities for client certificates (SASL EXTERNAL). */
+  readonly clientCas?: () => readonly X509Certificate[];
   readonly idleTimeoutMs: number;
   readonly onData: (chunk: Buffer) => void;
   readonly onTimeout: () => void;
@@ -29,7 +32,7 @@ export class Connection implements Transport {
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.options = options;
-    this.tlsInfo = socket instanceof TLSSocket ? tlsSessionInfo(socket) : null;
+    this.tlsInfo = socket instanceof TLSSocket ? tlsSessionInfo(socket, options.clientCas?.()) : null;
     this.attach(socket);
     // 'close' of the raw socket fires once, also for a TLS socket layered on it.
     socket.once('close', () => {
@@ -98,7 +101,7 @@ export class Connection implements Transport {
     const secure = new TLSSocket(raw, { ...tlsOptions(), isServer: true });
     await handshake(secure);
     this.socket = secure;
-    this.tlsInfo = tlsSessionInfo(secure);
+    this.tlsInfo = tlsSessionInfo(secure, this.options.clientCas?.());
     this.attach(secure);
   }
 

@@ -150,6 +150,7 @@ export class Pop3Server {
       remoteAddress: remote,
       trusted: this.options.trustedNetworks.has(remote),
       ...(certificates && !spec.implicitTls ? { tlsOptions: () => certificates.serverOptions() } : {}),
+      ...(certificates ? { clientCas: () => certificates.clientCertificateAuthorities() } : {}),
       idleTimeoutMs: this.options.idleTimeoutMs,
       onData: (chunk) => session?.receive(chunk),
       onTimeout: () => void session?.timeout(),

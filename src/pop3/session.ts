@@ -99,7 +99,8 @@ export class Session {
     const tls = this.transport.tls;
     return {
       remoteAddress: this.transport.remoteAddress,
-      secure: this.transport.secure,
+      // What mechanisms need to know is whether a password may be sent here.
+      secure: this.plaintextAllowed,
       ...(tls
         ? {
             tls: {

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import { parseCertificates } from './client-certificate.js';
 import { selfSignedCertificate } from './self-signed.js';
 
 export interface CertificatePaths {
@@ -83,18 +84,26 @@ export class CertificateStore {
   }
 
   private clientCaPem: string | undefined;
+  private clientCas: X509Certificate[] = [];
+
+  /** Authorities whose client certificates name users (SASL EXTERNAL). */
+  clientCertificateAuthorities(): readonly X509Certificate[] {
+    return this.clientCas;
+  }
 
   private async load(): Promise<void> {
-    const loadedDefault = await this.loadPair(this.defaultPaths);
-    const loadedSni = await Promise.all(this.settings.sni.map((p) => this.loadPair(p)));
+    // The client CA goes into every context: a context given to a socket decides verification.
     const ca = this.settings.clientCa ? await readPem(this.settings.clientCa) : undefined;
+    const loadedDefault = await this.loadPair(this.defaultPaths, ca);
+    const loadedSni = await Promise.all(this.settings.sni.map((p) => this.loadPair(p, ca)));
     // Swap only once everything loaded, so a bad file never leaves a half-new set.
     this.defaultCert = loadedDefault;
     this.sniCerts = loadedSni;
     this.clientCaPem = ca;
+    this.clientCas = ca ? parseCertificates(ca) : [];
   }
 
-  private async loadPair(paths: CertificatePaths): Promise<Loaded> {
+  private async loadPair(paths: CertificatePaths, clientCa: string | undefined): Promise<Loaded> {
     const [cert, key] = await Promise.all([readPem(paths.cert), readPem(paths.key)]);
     let context: SecureContext;
     try {
@@ -103,6 +112,7 @@ export class CertificateStore {
         key,
         minVersion: this.settings.minVersion,
         ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
+        ...(clientCa ? { ca: clientCa } : {}),
       });
     } catch (err) {
       throw new TlsConfigError(`cannot use certificate ${paths.cert} with key ${paths.key}: ${(err as Error).message}`);

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { access, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { addUser, describeRun, loginTo, tryLogin } from './support/interop-cli.js';
+import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+
+/** A scrypt hash as `postel user add` writes it: passlib's layout, default cost. */
+const B64 = '[A-Za-z0-9+/]+={0,2}';
+/** name:{SCRYPT}hash, then SCRAM-SHA-256 keys in a Dovecot extra field (SCRAM is enabled by default). */
+const SCRYPT_LINE = new RegExp(`^([^:\\n]+):\\{SCRYPT\\}\\$scrypt\\$ln=15,r=8,p=1\\$[A-Za-z0-9+/]{22}\\$[A-Za-z0-9+/]{43}::::::scram-sha-256=100000,${B64},${B64},${B64}$`);
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('postel user, against a running server that shares the data directory', () => {
+  let env: Awaited<ReturnType<typeof tempDataDir>>;
+  let server: ServerProcess;
+  before(async () => {
+    env = await tempDataDir();
+    server = await startServerProcess(['--config', env.config]);
+  });
+  after(async () => {
+    await server?.stop();
+    await env?.cleanup();
+  });
+
+  it('user add --password-stdin creates a user who can log in at once over POP3', async () => {
+    const r = await addUser(env.config, 'alice', 'first secret');
+    assert.equal(r.stdout, 'added alice\n');
+    const client = await loginTo(server.port, 'alice', 'first secret');
+    assert.equal(await client.command('STAT'), '+OK 0 0');
+    assert.match(await client.command('QUIT'), /^\+OK/);
+    assert.equal(await tryLogin(server.port, 'alice', 'first secre'), '-ERR [AUTH] Authentication failed');
+  });
+
+  it('user passwd changes the password for the running server: the old one fails, the new one works', async () => {
+    await addUser(env.config, 'bob', 'old-password');
+    (await loginTo(server.port, 'bob', 'old-password')).close();
+    const r = await runCli(['user', 'passwd', 'bob', '--password-stdin', '--config', env.config], 'new-password\n');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, 'password of bob changed\n');
+    assert.equal(await tryLogin(server.port, 'bob', 'old-password'), '-ERR [AUTH] Authentication failed');
+    const client = await loginTo(server.port, 'bob', 'new-password');
+    assert.match(await client.command('QUIT'), /^\+OK/);
+  });
+
+  it('user del removes the user: the running server then refuses the login', async () => {
+    await addUser(env.config, 'carol', 'pw-carol');
+    (await loginTo(server.port, 'carol', 'pw-carol')).close();
+    const r = await runCli(['user', 'del', 'carol', '--config', env.config]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, 'removed carol\n');
+    assert.equal(await tryLogin(server.port, 'carol', 'pw-carol'), '-ERR [AUTH] Authentication failed');
+    const list = await runCli(['user', 'list', '--config', env.config]);
+    assert.ok(!list.stdout.split('\n').includes('carol'), list.stdout);
+  });
+
+  it('--scheme PLAIN stores {PLAIN}password, and that user can log in', async () => {
+    await addUser(env.config, 'dave', 'plain-pw', ['--scheme', 'PLAIN']);
+    const lines = (await readFile(join(env.dir, 'data', 'users'), 'utf8')).split('\n');
+    assert.ok(lines.some((l) => l.startsWith('dave:{PLAIN}plain-pw:')), lines.join('\n'));
+    (await loginTo(server.port, 'dave', 'plain-pw')).close();
+  });
+});
+
+describe('postel user, on its own', () => {
+  let env: Awaited<ReturnType<typeof tempDataDir>>;
+  let usersFile: string;
+  before(async () => {
+    env = await tempDataDir();
+    usersFile = join(env.dir, 'data', 'users');
+  });
+  after(() => env?.cleanup());
+
+  it('the first user add creates the data directory and a Dovecot passwd-file (name:{SCRYPT}...) of mode 0600', async () => {
+    assert.equal(await exists(join(env.dir, 'data')), false);
+    await addUser(env.config, 'erin', 'pw1');
+    await addUser(env.config, 'frank@Example.ORG', 'pw2');
+    const text = await readFile(usersFile, 'utf8');
+    assert.ok(text.endsWith('\n'));
+    const lines = text.slice(0, -1).split('\n');
+    assert.equal(lines.length, 2);
+    // The domain of an address is lowercased, the local part kept.
+    assert.deepEqual(
+      lines.map((l) => SCRYPT_LINE.exec(l)?.[1]),
+      ['erin', 'frank@example.org'],
+      text,
+    );
+    assert.equal((await stat(usersFile)).mode & 0o777, 0o600);
+  });
+
+  it('--no-scram stores the scrypt hash alone', async () => {
+    await addUser(env.config, 'nokeys', 'pw0', ['--no-scram']);
+    const lines = (await readFile(usersFile, 'utf8')).split('\n');
+    const line = lines.find((l) => l.startsWith('nokeys:')) ?? '';
+    assert.match(line, /^nokeys:\{SCRYPT\}\$scrypt\$[^:]+$/);
+    assert.equal((await runCli(['user', 'del', 'nokeys', '--config', env.config])).code, 0);
+  });
+
+  it('user list prints the names, one a line, in file order', async () => {
+    await addUser(env.config, 'gina', 'pw3');
+    const r = await runCli(['user', 'list', '--config', env.config]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, 'erin\nfrank@example.org\ngina\n');
+  });
+
+  it('adding an existing user fails with exit 65, says so, and leaves the users file alone', async () => {
+    const before = await readFile(usersFile, 'utf8');
+    const r = await runCli(['user', 'add', 'erin', '--password-stdin', '--config', env.config], 'other\n');
+    assert.equal(r.code, 65, describeRun(r));
+    assert.equal(r.stderr, 'postel: user erin already exists\n');
+    assert.equal(r.stdout, '');
+    assert.equal(await readFile(usersFile, 'utf8'), before);
+  });
+
+  for (const [name, why] of [
+    ['../x', 'contains a path separator'],
+    ['a/b', 'contains a path separator'],
+    ['a:b', "contains ':'"],
+    ['', 'empty'],
+    ['.hidden', "starts with '.'"],
+    ['a b', 'contains whitespace'],
+  ] as const) {
+    it(`refuses the user name ${JSON.stringify(name)} (${why}) with exit 65 and writes nothing`, async () => {
+      const before = await readFile(usersFile, 'utf8');
+      const r = await runCli(['user', 'add', name, '--password-stdin', '--config', env.config], 'pw\n');
+      assert.equal(r.code, 65, describeRun(r));
+      assert.equal(r.stderr, `postel: invalid user name: ${why}\n`);
+      assert.equal(await readFile(usersFile, 'utf8'), before);
+      // A maildrop directory for '../x' would land in DATA/x.
+      assert.equal(await exists(join(env.dir, 'data', 'x')), false);
+    });
+  }
+
+  it('without --password-stdin and with stdin not a terminal, user add is a usage error (exit 64)', async () => {
+    const r = await runCli(['user', 'add', 'hank', '--config', env.config], 'pw\n');
+    assert.equal(r.code, 64, describeRun(r));
+    assert.match(r.stderr, /not a terminal: use --password-stdin/);
+    const list = await runCli(['user', 'list', '--config', env.config]);
+    assert.ok(!list.stdout.includes('hank'), list.stdout);
+  });
+
+  it('--password-stdin with nothing on stdin is a usage error (exit 64)', async () => {
+    const r = await runCli(['user', 'add', 'ivan', '--password-stdin', '--config', env.config], '');
+    assert.equal(r.code, 64, describeRun(r));
+    assert.equal(r.stderr, 'postel: no password on standard input\n');
+  });
+
+  it('passwd and del of an unknown user exit 67 (EX_NOUSER)', async () => {
+    const passwd = await runCli(['user', 'passwd', 'nobody', '--password-stdin', '--config', env.config], 'pw\n');
+    assert.equal(passwd.code, 67, describeRun(passwd));
+    assert.equal(passwd.stderr, 'postel: no such user: nobody\n');
+    const del = await runCli(['user', 'del', 'nobody', '--config', env.config]);
+    assert.equal(del.code, 67, describeRun(del));
+    assert.equal(del.stderr, 'postel: no such user: nobody\n');
+  });
+
+  it('an unknown --scheme is a usage error (exit 64), refused before anything is written', async () => {
+    const before = await readFile(usersFile, 'utf8');
+    const r = await runCli(['user', 'add', 'judy', '--password-stdin', '--scheme', 'MD5', '--config', env.config], 'pw\n');
+    assert.equal(r.code, 64, describeRun(r));
+    assert.match(r.stderr, /unknown scheme MD5: use SCRYPT or PLAIN/);
+    assert.equal(await readFile(usersFile, 'utf8'), before);
+  });
+
+  it('a PLAIN password that the passwd-file cannot hold (a colon) is refused with exit 65, not a crash', async () => {
+    const before = await readFile(usersFile, 'utf8');
+    const r = await runCli(['user', 'add', 'kim', '--password-stdin', '--scheme', 'PLAIN', '--config', env.config], 'a:b\n');
+    assert.equal(r.code, 65, describeRun(r));
+    assert.equal(r.stderr, "postel: the password of kim cannot be stored in this scheme (contains ':' or a control character)\n");
+    assert.equal(await readFile(usersFile, 'utf8'), before);
+  });
+});
