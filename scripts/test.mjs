@@ -14,6 +14,7 @@ const programs = {
   curl: 'curl',
   python3: 'python3',
   openssl: 'openssl',
+  swaks: 'swaks',
 };
 
 const onPath = (program) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;

@@ -1,9 +1,15 @@
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { FileAuthenticator } from './auth/file-authenticator.js';
-import { UsersFile } from './auth/users-file.js';
+import { UsersFile, type PasswordOptions } from './auth/users-file.js';
 import type { Config } from './config/schema.js';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { FailureLimiter } from './auth/failure-limiter.js';
+import { FileKeySource, JwtValidator } from './auth/oauth/index.js';
+import { createMechanisms, MechanismConfigError } from './auth/sasl/mechanisms.js';
+import type { SaslMechanism } from './auth/sasl/types.js';
+import { UsersCredentials } from './auth/sasl/users-credentials.js';
 import { NetworkSet } from './net/trusted-networks.js';
 import type { Pop3Policy } from './pop3/policy.js';
 import type { ListenerSpec, ServerOptions } from './pop3/server.js';
@@ -130,5 +136,66 @@ export function smtpSettings(config: Config): SmtpSettings {
     },
     ...(h.host ? { smarthost: { host: h.host, port: h.port, security: h.security, user: h.user, password: h.password, tlsVerify: h.tls_verify } } : {}),
     queue: { retryIntervalsMs: s.queue.retry_intervals.map((sec) => sec * 1000), maxAgeMs: s.queue.max_age * 1000 },
+  };
+}
+
+/**
+ * The SASL mechanisms the config enables, with what they need: the users file, a secret for
+ * unknown users' stand-in salts (made once in the data dir), and an OAuth token validator.
+ * Throws MechanismConfigError (or OAuthKeyError) for a configuration that cannot work.
+ */
+export async function openSaslMechanisms(config: Config, users: UsersFile, logger: Logger): Promise<SaslMechanism[]> {
+  const names = config.sasl.mechanisms.map((m) => m.toUpperCase());
+  const { dataDir } = dataPaths(config);
+  if (names.includes('EXTERNAL') && config.tls.client_ca === '') {
+    throw new MechanismConfigError('sasl.mechanisms: EXTERNAL needs tls.client_ca (client certificates)');
+  }
+  let oauth: JwtValidator | undefined;
+  if (names.includes('OAUTHBEARER') || names.includes('XOAUTH2')) {
+    const o = config.oauth;
+    if (o.issuer === '' || o.audience.length === 0 || o.keys_file === '') {
+      throw new MechanismConfigError('sasl.mechanisms: OAUTHBEARER and XOAUTH2 need oauth.issuer, oauth.audience and oauth.keys_file');
+    }
+    const keys = new FileKeySource(resolve(dataDir, o.keys_file));
+    // Read now, so that a bad key file stops the start with a clear message.
+    await keys.keys();
+    oauth = new JwtValidator({
+      keys,
+      issuer: o.issuer,
+      audience: o.audience,
+      userClaims: o.user_claims,
+      leewaySeconds: o.leeway_seconds,
+      ...(o.required_scope ? { requiredScope: o.required_scope } : {}),
+    });
+  }
+  return createMechanisms(names, {
+    credentials: new UsersCredentials(users, { logger }),
+    ...(oauth ? { oauth } : {}),
+    ...(config.oauth.scope ? { oauthScope: config.oauth.scope } : {}),
+    ...(config.oauth.openid_configuration ? { oauthOpenidConfiguration: config.oauth.openid_configuration } : {}),
+    secret: await saslSecret(resolve(dataDir, config.sasl.secret_file)),
+    scramIterations: config.sasl.scram_iterations,
+    hostname: config.hostname,
+  });
+}
+
+async function saslSecret(path: string): Promise<Buffer> {
+  try {
+    const secret = await readFile(path);
+    if (secret.length >= 32) return secret;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const secret = randomBytes(32);
+  await writeFile(path, secret, { mode: 0o600 });
+  return secret;
+}
+
+/** How new passwords are stored: scrypt, plus SCRAM keys when a SCRAM mechanism is enabled. */
+export function newPasswordOptions(config: Config, overrides: { scheme?: 'SCRYPT' | 'PLAIN'; scram?: boolean } = {}): PasswordOptions {
+  const scram = (overrides.scram ?? true) && config.sasl.mechanisms.some((m) => m.toUpperCase().startsWith('SCRAM-'));
+  return {
+    ...(overrides.scheme ? { scheme: overrides.scheme } : {}),
+    scram: scram ? { iterations: config.sasl.scram_iterations } : false,
   };
 }

@@ -92,6 +92,32 @@ print(json.dumps(out))
     assert.equal(out.retr.map((l) => `${l}\r\n`).join(''), crlf(message).toString('latin1'));
   });
 
+  it('SIGHUP reloads the certificate for new connections; an open session goes on', async (t) => {
+    if (!(await hasProgram('openssl'))) return t.skip('openssl not installed');
+    const { WireClient } = await import('./support/wire-client.js');
+    const { selfSignedCertificate } = await import('../src/tls/self-signed.js');
+    const oldPem = await readFile(certFile, 'utf8');
+    const open = await WireClient.connectTls(server.tlsPort as number, { ca: oldPem });
+    await open.line();
+    await open.command('USER alice');
+    assert.match(await open.command('PASS tls-pw'), /^\+OK/);
+    const fresh = selfSignedCertificate();
+    await writeFile(join(dir.dir, 'data', 'tls', 'self-signed-key.pem'), fresh.key);
+    await writeFile(certFile, fresh.cert);
+    server.child.kill('SIGHUP');
+    const deadline = Date.now() + 10_000;
+    while (!server.stdout().includes('"event":"tls_reloaded"')) {
+      if (Date.now() > deadline) throw new Error('no tls_reloaded log line');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(await open.command('STAT'), /^\+OK 1 /);
+    const next = await WireClient.connectTls(server.tlsPort as number, { ca: fresh.cert });
+    assert.match(await next.line(), /^\+OK/);
+    next.close();
+    await open.command('QUIT');
+    // Later tests trust whatever is in certFile, which now holds the new certificate.
+  });
+
   for (const mode of ['ssl', 'stls'] as const) {
     it(`fetchmail (${mode === 'ssl' ? 'implicit TLS' : 'STLS'}) keeps the message and delivers it intact`, async (t) => {
       if (!(await hasProgram('fetchmail'))) return t.skip('fetchmail not installed');

@@ -68,6 +68,19 @@ describe('TLS: STLS (RFC 2595) and implicit TLS (RFC 8314)', () => {
     await c.command('QUIT');
   });
 
+  it('refuses a TLS 1.2 renegotiation', async () => {
+    const c = await WireClient.connectTls(t.tlsPort as number, { ca: t.certPem, maxVersion: 'TLSv1.2' });
+    await c.line();
+    const socket = c.socket as import('node:tls').TLSSocket;
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('error', (err) => resolve(`error: ${err.message}`));
+      socket.once('close', () => resolve('closed'));
+      socket.renegotiate({}, (err) => (err ? resolve(`error: ${err.message}`) : resolve('renegotiated')));
+    });
+    assert.notEqual(outcome, 'renegotiated');
+    c.close();
+  });
+
   it('refuses TLS below 1.2', async () => {
     await assert.rejects(WireClient.connectTls(t.tlsPort as number, { ca: t.certPem, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }));
   });

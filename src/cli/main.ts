@@ -1,5 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { OAuthKeyError } from '../auth/oauth/index.js';
+import { MechanismConfigError } from '../auth/sasl/mechanisms.js';
 import { ConfigError } from '../config/load.js';
+import { NetworkSpecError } from '../net/trusted-networks.js';
+import { TlsConfigError } from '../tls/certificates.js';
 import { registerDeliver } from './deliver.js';
 import { CliError, EX_CONFIG, EX_SOFTWARE } from './exit-codes.js';
 import { registerMailbox } from './mailbox.js';
@@ -25,7 +29,7 @@ try {
     process.stderr.write(`postel: ${err.message}\n`);
     process.exit(err.exitCode);
   }
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof MechanismConfigError || err instanceof OAuthKeyError || err instanceof TlsConfigError || err instanceof NetworkSpecError) {
     process.stderr.write(`postel: ${err.message}\n`);
     process.exit(EX_CONFIG);
   }

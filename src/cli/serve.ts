@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ensureDemoAccount } from '../demo.js';
 import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
-import { dataPaths, failureLimiter, openAuthenticator, openCertificates, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
+import { dataPaths, failureLimiter, newPasswordOptions, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
 import { SmtpService } from '../smtp/service.js';
 import { loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
 
@@ -45,12 +45,13 @@ async function serve(options: ServeOptions): Promise<void> {
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
   const users = openUsers(config);
   const store = openStore(config, logger);
-  const demo = options.demo ? await ensureDemoAccount(paths.dataDir, users, store, config.hostname) : null;
+  const demo = options.demo ? await ensureDemoAccount(paths.dataDir, users, store, config.hostname, newPasswordOptions(config)) : null;
 
   const certificates = await openCertificates(config, logger);
+  const sasl = await openSaslMechanisms(config, users, logger);
   const server = new Pop3Server(
     pop3ServerOptions(config),
-    { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, failures: failureLimiter(config) },
+    { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, failures: failureLimiter(config), sasl },
     certificates,
   );
   const bound = await server.listen();

@@ -144,7 +144,9 @@ export function handshake(socket: TLSSocket, timeoutMs = 30_000): Promise<void> 
     const ok = (): void => {
       clearTimeout(timer);
       socket.off('error', fail);
-      socket.on('error', () => undefined);
+      // disableRenegotiation only reports an attempt as an error; ending the connection is
+      // ours to do, and so for any other TLS error after the handshake.
+      socket.on('error', () => socket.destroy());
       socket.disableRenegotiation();
       resolve();
     };

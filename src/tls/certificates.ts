@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
@@ -113,6 +113,9 @@ export class CertificateStore {
         minVersion: this.settings.minVersion,
         ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
         ...(clientCa ? { ca: clientCa } : {}),
+        // Refused inside OpenSSL: a hand-made server TLSSocket does not get Node's
+        // renegotiation limit, and renegotiation has been a source of DoS and attacks.
+        secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       });
     } catch (err) {
       throw new TlsConfigError(`cannot use certificate ${paths.cert} with key ${paths.key}: ${(err as Error).message}`);

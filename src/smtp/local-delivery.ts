@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { StoreError } from '../store/errors.js';
+import type { MailStore } from '../store/types.js';
+import { quotaLimit, maildropUsage } from './quota.js';
+import type { UserDirectory } from './recipients.js';
+import { replies, type SmtpReplyError } from './reply.js';
+
+export type CopyOutcome = { readonly ok: true } | { readonly ok: false; readonly reply: SmtpReplyError };
+
+export interface LocalDeliveryDeps {
+  readonly store: MailStore;
+  readonly users: UserDirectory;
+  /** DATA/mail, where quotas are measured (see quota.ts). */
+  readonly mailRoot: string;
+  readonly logger: Logger;
+}
+
+/**
+ * Final delivery into a maildrop, shared by the listeners and the queue: quota first, then
+ * MailStore.deliver, which resolves only once the copy is fsynced. Storage faults become
+ * temporary replies; their details go to the log, never to the client.
+ */
+export class LocalDelivery {
+  constructor(private readonly deps: LocalDeliveryDeps) {}
+
+  /** A refusal when `user` is over quota, or would be with `incoming` more stored octets. */
+  async checkQuota(user: string, incoming: number): Promise<SmtpReplyError | undefined> {
+    const entry = await this.deps.users.lookup(user);
+    const limit = entry === undefined ? null : quotaLimit(entry);
+    if (limit === null) return undefined;
+    const used = await maildropUsage(this.deps.mailRoot, user);
+    if (used >= limit || used + incoming > limit) {
+      this.deps.logger.info({ event: 'over_quota', user, used, incoming, limit }, 'mailbox over quota');
+      return replies.overQuota();
+    }
+    return undefined;
+  }
+
+  /** One copy for `user`; `open` gives the bytes to store (trace fields included). */
+  async deliver(user: string, open: () => Readable, storedSize: number, receivedAt: Date): Promise<CopyOutcome> {
+    try {
+      const refusal = await this.checkQuota(user, storedSize);
+      if (refusal) return { ok: false, reply: refusal };
+      await this.deps.store.deliver(user, open(), { receivedAt });
+      return { ok: true };
+    } catch (err) {
+      this.deps.logger.error({ err, user }, 'local delivery failed');
+      return { ok: false, reply: storageReply(err) };
+    }
+  }
+}
+
+/** A full disk or file system quota is "insufficient storage"; anything else a local error. */
+function storageReply(err: unknown): SmtpReplyError {
+  const cause = err instanceof StoreError ? err.cause : err;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? (cause as { code: unknown }).code : undefined;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? replies.storageFull() : replies.localError();
+}

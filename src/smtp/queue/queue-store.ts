@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export interface QueueRecipient {
+  readonly address: string;
+  /** The maildrop for a local recipient; absent for one sent through the smarthost. */
+  readonly user?: string;
+  state: 'pending' | 'delivered' | 'failed';
+  /** RFC 3463 status and the reply that decided it, for the bounce. */
+  status?: string;
+  diagnostic?: string;
+}
+
+export interface QueueEntry {
+  readonly id: string;
+  /** Envelope sender; empty for a bounce (never bounced again). */
+  readonly from: string;
+  readonly createdAt: string;
+  attempts: number;
+  nextAttemptAt: string;
+  readonly recipients: QueueRecipient[];
+}
+
+/**
+ * The on-disk queue, DATA/queue/: `ID.msg` holds the message (CRLF, trace fields included,
+ * no Return-Path), `ID.json` the envelope and delivery state. An entry exists once its
+ * .json is renamed into place, after both files were fsynced; a .msg without a .json is
+ * debris from a crash and is removed by sweep().
+ */
+export class QueueStore {
+  constructor(readonly dir: string) {}
+
+  messagePath(id: string): string {
+    return join(this.dir, `${id}.msg`);
+  }
+
+  /** Stores a new entry durably; `message` is consumed. Resolves once it survives a crash. */
+  async add(entry: Omit<QueueEntry, 'id'>, message: Readable): Promise<QueueEntry> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const id = `${Date.now().toString(36)}.${randomBytes(6).toString('hex')}`;
+    const msgPath = this.messagePath(id);
+    try {
+      const handle = await open(msgPath, 'wx', 0o600);
+      try {
+        for await (const chunk of message as AsyncIterable<Buffer>) await writeAll(handle, chunk);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const full: QueueEntry = { id, ...entry };
+      await this.save(full);
+      return full;
+    } catch (err) {
+      await unlink(msgPath).catch(() => undefined);
+      await unlink(join(this.dir, `${id}.json`)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Replaces the entry's state atomically (temp file, fsync, rename, fsync of the directory). */
+  async save(entry: QueueEntry): Promise<void> {
+    const target = join(this.dir, `${entry.id}.json`);
+    const temp = `${target}.tmp`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(entry), 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+    await syncDir(this.dir);
+  }
+
+  async remove(id: string): Promise<void> {
+    // The state goes first: a crash in between leaves debris for sweep(), not an entry without its message.
+    await unlink(join(this.dir, `${id}.json`)).catch(() => undefined);
+    await unlink(this.messagePath(id)).catch(() => undefined);
+  }
+
+  async list(): Promise<QueueEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const entries: QueueEntry[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      try {
+        entries.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as QueueEntry);
+      } catch {
+        // Vanished (delivered by now) or unreadable: the next pass sees it again or never.
+      }
+    }
+    return entries;
+  }
+
+  /** Removes message files older than `minAgeMs` that no entry refers to. */
+  async sweep(minAgeMs: number): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    const live = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    for (const name of names) {
+      const id = name.endsWith('.msg') ? name.slice(0, -4) : name.endsWith('.json.tmp') ? name.slice(0, -9) : undefined;
+      if (id === undefined || (name.endsWith('.msg') && live.has(id))) continue;
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs >= minAgeMs) await unlink(path).catch(() => undefined);
+    }
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten === 0) throw new Error('write made no progress');
+    offset += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/types.js';
+import type { MailStore } from '../store/types.js';
+import { AliasesFile } from './aliases.js';
+import { SmtpListener, type BoundSmtpListener, type SmtpLimits, type SmtpListenerSpec, type SmtpTls, type SubmissionAuthPolicy } from './listener.js';
+import { LocalDelivery } from './local-delivery.js';
+import { OutboundQueue } from './queue/outbound-queue.js';
+import { QueueStore } from './queue/queue-store.js';
+import { smarthostRelay, type SmarthostSettings } from './queue/smarthost.js';
+import { RecipientResolver, type UserDirectory } from './recipients.js';
+
+/** Everything the SMTP side needs, as plain values (runtime.ts builds it from the config). */
+export interface SmtpSettings {
+  readonly hostname: string;
+  readonly localDomains: readonly string[];
+  readonly aliasesFile: string;
+  /** DATA/mail, for quotas. */
+  readonly mailRoot: string;
+  /** DATA/spool: messages being received. */
+  readonly spoolDir: string;
+  /** DATA/queue: the persistent queue. */
+  readonly queueDir: string;
+  readonly listeners: readonly SmtpListenerSpec[];
+  readonly limits: SmtpLimits;
+  readonly submission: SubmissionAuthPolicy;
+  readonly smarthost?: Omit<SmarthostSettings, 'heloName'>;
+  readonly queue: { readonly retryIntervalsMs: readonly number[]; readonly maxAgeMs: number; readonly pollMs?: number };
+}
+
+export interface SmtpServiceDeps {
+  readonly store: MailStore;
+  readonly users: UserDirectory;
+  readonly auth: Authenticator;
+  readonly logger: Logger;
+  /** Certificates; without them STARTTLS is not offered and implicit TLS cannot run. */
+  readonly tls?: SmtpTls;
+}
+
+/** The SMTP, LMTP and submission listeners with the queue they share. */
+export class SmtpService {
+  readonly queue: OutboundQueue;
+  readonly resolver: RecipientResolver;
+  private readonly listeners: SmtpListener[];
+
+  constructor(settings: SmtpSettings, deps: SmtpServiceDeps) {
+    const log = deps.logger.child({ component: 'smtp' });
+    const aliases = new AliasesFile(settings.aliasesFile, log);
+    this.resolver = new RecipientResolver({ hostname: settings.hostname, localDomains: settings.localDomains, users: deps.users, aliases, logger: log });
+    const local = new LocalDelivery({ store: deps.store, users: deps.users, mailRoot: settings.mailRoot, logger: log });
+    this.queue = new OutboundQueue({
+      store: new QueueStore(settings.queueDir),
+      local,
+      resolver: this.resolver,
+      ...(settings.smarthost ? { relay: smarthostRelay({ ...settings.smarthost, heloName: settings.hostname }) } : {}),
+      hostname: settings.hostname,
+      retryIntervalsMs: settings.queue.retryIntervalsMs,
+      maxAgeMs: settings.queue.maxAgeMs,
+      ...(settings.queue.pollMs !== undefined ? { pollMs: settings.queue.pollMs } : {}),
+      logger: log.child({ component: 'queue' }),
+    });
+    const intakeDeps = { auth: deps.auth, resolver: this.resolver, local, queue: this.queue, spoolDir: settings.spoolDir, logger: deps.logger };
+    this.listeners = settings.listeners.map((spec) => new SmtpListener(spec, settings.limits, settings.submission, settings.hostname, intakeDeps, deps.tls));
+  }
+
+  get connections(): number {
+    return this.listeners.reduce((n, l) => n + l.connections, 0);
+  }
+
+  /** Starts the queue and every listener; if one cannot listen, the others are closed again. */
+  async start(): Promise<BoundSmtpListener[]> {
+    const results = await Promise.allSettled(this.listeners.map((l) => l.listen()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
+      throw failed.reason;
+    }
+    this.queue.start();
+    return results.map((r) => (r as PromiseFulfilledResult<BoundSmtpListener>).value);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.close()));
+    await this.queue.stop();
+  }
+}
+
+/** Where the SMTP side keeps its files under the data directory. */
+export function smtpDataPaths(dataDir: string): { spoolDir: string; queueDir: string } {
+  return { spoolDir: join(dataDir, 'spool'), queueDir: join(dataDir, 'queue') };
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+
+/** A received message, kept once on disk while its copies are made. */
+export interface SpooledMessage {
+  readonly path: string;
+  /** Octets as received (CRLF line ends, dot-stuffing removed). */
+  readonly size: number;
+  /** Octets once stored with LF line ends, as the Maildir store keeps them (for quotas). */
+  readonly storedSize: number;
+  /** The client sent more than the limit; the rest was read and thrown away. */
+  readonly oversized: boolean;
+  /** The message with `prefix` (trace header fields) in front, streamed from disk. */
+  open(prefix: string): Readable;
+  remove(): Promise<void>;
+}
+
+/** What spool() reads: smtp-server's DATA stream (which flags a message over its size). */
+export type DataStream = AsyncIterable<unknown> & { readonly sizeExceeded?: boolean };
+
+/**
+ * Writes the DATA stream to a file under `dir`, so a message for many recipients is received
+ * once and read back for each copy, and memory stays flat for any size. Once the stream says
+ * the size limit is exceeded, the rest is drained without being written. The file is not
+ * fsynced: until the client gets its 250 the message is the client's responsibility.
+ */
+export async function spool(stream: DataStream, dir: string): Promise<SpooledMessage> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `${Date.now()}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  const handle = await open(path, 'wx', 0o600);
+  let size = 0;
+  let crlf = 0;
+  let lastWasCr = false;
+  let oversized = false;
+  let failure: unknown;
+  // The stream is read to its end even after a write failed: smtp-server replies only once
+  // the whole message has come in, and the client is waiting for that reply.
+  try {
+    for await (const chunk of stream) {
+      const bytes = chunk instanceof Uint8Array ? chunk : Buffer.from(String(chunk), 'utf8');
+      if (oversized || failure !== undefined || stream.sizeExceeded === true) {
+        oversized ||= stream.sizeExceeded === true;
+        continue;
+      }
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] === 0x0a && (i > 0 ? bytes[i - 1] === 0x0d : lastWasCr)) crlf++;
+      }
+      if (bytes.length > 0) lastWasCr = bytes[bytes.length - 1] === 0x0d;
+      size += bytes.length;
+      try {
+        await writeAll(handle, bytes);
+      } catch (err) {
+        failure = err;
+      }
+    }
+  } catch (err) {
+    // The client went away mid-message.
+    failure ??= err;
+  }
+  if (stream.sizeExceeded === true) oversized = true;
+  if (failure !== undefined) {
+    await handle.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw failure;
+  }
+  await handle.close();
+  return {
+    path,
+    size,
+    storedSize: size - crlf,
+    oversized,
+    open: (prefix) => withPrefix(prefix, path),
+    remove: () => unlink(path).catch(() => undefined),
+  };
+}
+
+/** `prefix` then the file's bytes, as one stream that the store consumes with backpressure. */
+export function withPrefix(prefix: string, path: string): Readable {
+  async function* bytes(): AsyncGenerator<Buffer> {
+    if (prefix !== '') yield Buffer.from(prefix, 'utf8');
+    yield* createReadStream(path) as AsyncIterable<Buffer>;
+  }
+  return Readable.from(bytes(), { objectMode: false });
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten === 0) throw new Error('write made no progress');
+    offset += bytesWritten;
+  }
+}
