@@ -14,14 +14,19 @@ const programs = {
   curl: 'curl',
   python3: 'python3',
   openssl: 'openssl',
-  swaks: 'swaks',
+  // swaks needs Net::SSLeay for STARTTLS.
+  swaks: ['swaks', 'libnet-ssleay-perl'],
+  fetchmail: 'fetchmail',
+  mpop: 'mpop',
+  // A real POP3 server for the client's interop tests (test/support/dovecot.ts).
+  dovecot: 'dovecot-pop3d',
 };
 
 const onPath = (program) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
 
 const missing = Object.entries(programs).filter(([program]) => !onPath(program));
 if (missing.length > 0) {
-  const packages = [...new Set(missing.map(([, pkg]) => pkg))];
+  const packages = [...new Set(missing.flatMap(([, pkg]) => pkg))];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && onPath('apt-get')) {
     console.log(`test: installing ${packages.join(' ')} with apt-get`);

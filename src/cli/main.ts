@@ -6,6 +6,7 @@ import { NetworkSpecError } from '../net/trusted-networks.js';
 import { TlsConfigError } from '../tls/certificates.js';
 import { registerDeliver } from './deliver.js';
 import { CliError, EX_CONFIG, EX_SOFTWARE } from './exit-codes.js';
+import { registerFetch } from './fetch.js';
 import { registerMailbox } from './mailbox.js';
 import { registerServe } from './serve.js';
 import { registerUser } from './user.js';
@@ -20,6 +21,7 @@ registerServe(program);
 registerUser(program);
 registerDeliver(program);
 registerMailbox(program);
+registerFetch(program);
 
 try {
   await program.parseAsync(process.argv);
