@@ -4,6 +4,7 @@ import { MechanismConfigError } from '../auth/sasl/mechanisms.js';
 import { ConfigError } from '../config/load.js';
 import { NetworkSpecError } from '../net/trusted-networks.js';
 import { TlsConfigError } from '../tls/certificates.js';
+import { registerBench } from './bench.js';
 import { registerDeliver } from './deliver.js';
 import { CliError, EX_CONFIG, EX_SOFTWARE } from './exit-codes.js';
 import { registerFetch } from './fetch.js';
@@ -22,6 +23,7 @@ registerUser(program);
 registerDeliver(program);
 registerMailbox(program);
 registerFetch(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

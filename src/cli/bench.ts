@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { CliError, EX_SOFTWARE } from './exit-codes.js';
+
+interface BenchCliOptions {
+  readonly quick?: boolean;
+  readonly only?: string;
+  readonly dovecot: boolean;
+  readonly keep?: boolean;
+  readonly profile?: boolean;
+  readonly record: boolean;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark postel against Dovecot on loopback (from a source checkout; see bench/README.md)')
+    .option('--quick', 'smaller sizes, under a minute')
+    .option('--only <names>', 'comma-separated scenarios, e.g. login_churn,bulk_retr')
+    .option('--no-dovecot', 'measure postel alone')
+    .option('--keep', 'keep the temporary data directory and logs')
+    .option('--profile', 'run the postel server under node --cpu-prof (profiles in .tmp/bench-profiles/)')
+    .option('--no-record', 'do not append the results to bench/results/results.jsonl')
+    .action(async (options: BenchCliOptions) => {
+      // Loaded on demand: the benchmark is not part of the server, and a package install
+      // does not ship it.
+      let bench: typeof import('../../bench/main.js');
+      try {
+        bench = await import('../../bench/main.js');
+      } catch (err) {
+        throw new CliError(`the benchmark is not available in this installation (${(err as Error).message})`, EX_SOFTWARE);
+      }
+      const code = await bench.runBench({
+        quick: options.quick === true,
+        only: options.only ? options.only.split(',').map((s) => s.trim()).filter(Boolean) : [],
+        dovecot: options.dovecot,
+        keep: options.keep === true,
+        profile: options.profile === true,
+        record: options.record,
+      });
+      process.exitCode = code;
+    });
+}
