@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Append the results to bench/results/results.jsonl. */
   readonly record: boolean;
+  /** postel's pop3.workers; the CLI defaults it to the number of cores. */
+  readonly workers: number;
 }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -92,6 +94,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       await startPostel({
         dataDir: postelDir,
         maxSessions: settings.idleSessions,
+        workers: options.workers,
         ...(options.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
       }),
     );

@@ -22,8 +22,12 @@ export interface Settings {
   readonly smtpSenders: number;
   readonly smtpSeconds: number;
   readonly smtpMessageSize: number;
-  /** Rounds per server for the scenarios that are split (churn, bulk, large message). */
+  /** Rounds per server of the churn scenarios (their time is split between the rounds). */
   readonly rounds: number;
+  /** Rounds per server of bulk_retr and large_message (each figure: the median). */
+  readonly throughputRounds: number;
+  /** Unmeasured RETRs of the large message first (each postel worker must have served one). */
+  readonly largeWarmups: number;
   /** Pause before memory is read, so forked processes, timers and garbage settle. */
   readonly settleMs: number;
 }
@@ -49,6 +53,8 @@ export const FULL: Settings = {
   smtpSeconds: 10,
   smtpMessageSize: 10_000,
   rounds: 2,
+  throughputRounds: 3,
+  largeWarmups: 4,
   settleMs: 3000,
 };
 
@@ -64,5 +70,7 @@ export const QUICK: Settings = {
   idleProbes: 5,
   smtpSeconds: 2,
   rounds: 1,
-  settleMs: 1000,
+  throughputRounds: 1,
+  largeWarmups: 2,
+  settleMs: 500,
 };

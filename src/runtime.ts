@@ -5,7 +5,7 @@ import { UsersFile, type PasswordOptions } from './auth/users-file.js';
 import type { Config } from './config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { FailureLimiter } from './auth/failure-limiter.js';
+import { FailureLimiter, type FailureLimits } from './auth/failure-limiter.js';
 import { FileKeySource, JwtValidator } from './auth/oauth/index.js';
 import { createMechanisms, MechanismConfigError } from './auth/sasl/mechanisms.js';
 import type { SaslMechanism } from './auth/sasl/types.js';
@@ -77,9 +77,13 @@ export function trustedNetworks(config: Config): NetworkSet {
   return new NetworkSet(config.auth.trusted_networks);
 }
 
-export function failureLimiter(config: Config): FailureLimiter {
+export function failureLimits(config: Config): FailureLimits {
   const a = config.auth;
-  return new FailureLimiter({ windowMs: a.failure_window * 1000, maxPerIp: a.max_failures_per_ip, maxPerUser: a.max_failures_per_user });
+  return { windowMs: a.failure_window * 1000, maxPerIp: a.max_failures_per_ip, maxPerUser: a.max_failures_per_user };
+}
+
+export function failureLimiter(config: Config): FailureLimiter {
+  return new FailureLimiter(failureLimits(config));
 }
 
 export function tlsSettings(config: Config): TlsSettings {
@@ -93,9 +97,12 @@ export function tlsSettings(config: Config): TlsSettings {
   };
 }
 
-/** The server's certificates; the self-signed default is made in DATA/tls/ on first use. */
-export function openCertificates(config: Config, logger: Logger): Promise<CertificateStore> {
-  return CertificateStore.open(tlsSettings(config), dataPaths(config).dataDir, logger);
+/**
+ * The server's certificates; the self-signed default is made in DATA/tls/ on first use.
+ * `ticketKeys` lets several processes resume each other's TLS sessions.
+ */
+export function openCertificates(config: Config, logger: Logger, ticketKeys?: Buffer): Promise<CertificateStore> {
+  return CertificateStore.open({ ...tlsSettings(config), ...(ticketKeys ? { ticketKeys } : {}) }, dataPaths(config).dataDir, logger);
 }
 
 /** The SMTP side's settings: listeners, limits, local domains, smarthost and queue. */

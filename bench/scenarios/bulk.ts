@@ -3,7 +3,7 @@ import { withCpu } from '../measure.js';
 import type { Scenario, ScenarioResult } from './types.js';
 
 const RETR_TIMEOUT_MS = 120_000;
-const WARMUP_MESSAGES = 250;
+const WARMUP_MESSAGES = 500;
 
 /**
  * bulk_retr: one client RETRs every message of a 2,000 x 50 KB maildrop in one session,
@@ -11,7 +11,7 @@ const WARMUP_MESSAGES = 250;
  */
 export const bulkRetr: Scenario = {
   name: 'bulk_retr',
-  rounds: (settings) => settings.rounds + 1,
+  rounds: (settings) => settings.throughputRounds,
   async run(ctx): Promise<ScenarioResult> {
     const { pool, server, world, settings } = ctx;
     const account = (i: number): { user: string; password: string } => {

@@ -3,8 +3,6 @@ import { sleep, withCpu, withPeakPss } from '../measure.js';
 import { treePssBytes } from '../proc.js';
 import type { Scenario, ScenarioResult } from './types.js';
 
-const WARMUP_SESSIONS = 4;
-
 /**
  * large_message: RETR of one 200 MB message. Memory is the server tree's PSS, sampled every
  * 10 ms during the session, minus what it was just before: for Dovecot that includes the
@@ -12,7 +10,7 @@ const WARMUP_SESSIONS = 4;
  */
 export const largeMessage: Scenario = {
   name: 'large_message',
-  rounds: (settings) => settings.rounds + 1,
+  rounds: (settings) => settings.throughputRounds,
   async run(ctx): Promise<ScenarioResult> {
     const account = { user: ctx.world.large.user, password: ctx.world.large.password };
     const endpoint = ctx.server.pop3;
@@ -21,7 +19,7 @@ export const largeMessage: Scenario = {
     // grows it once, by some tens of MB that later ones reuse; with several workers each
     // must have served one, and the kernel picks the worker, so there are several sessions.
     if (ctx.round === 0) {
-      for (let i = 0; i < WARMUP_SESSIONS; i++) await ctx.pool.run(0, { kind: 'retr', endpoint, account, count: 1, timeoutMs: 120_000 });
+      for (let i = 0; i < ctx.settings.largeWarmups; i++) await ctx.pool.run(0, { kind: 'retr', endpoint, account, count: 1, timeoutMs: 120_000 });
     }
     await sleep(500);
     const before = treePssBytes(ctx.server.pid);

@@ -12,6 +12,8 @@ export interface PostelOptions {
   readonly dataDir: string;
   /** Sessions the run holds at once (idle_conns), so limits can be set above it. */
   readonly maxSessions: number;
+  /** POP3 worker processes (pop3.workers). */
+  readonly workers: number;
   /** Extra node flags, e.g. --cpu-prof for profiling the server under load. */
   readonly nodeFlags?: readonly string[];
   /** Extra TOML appended to the generated configuration. */
@@ -39,6 +41,7 @@ host = "127.0.0.1"
 port = ${pop3Port}
 max_connections = ${options.maxSessions + 1000}
 max_connections_per_ip = ${options.maxSessions + 1000}
+workers = ${options.workers}
 
 [pop3s]
 host = "127.0.0.1"
@@ -87,7 +90,7 @@ ${options.extraConfig ?? ''}
     mailOwner: null,
     version: `${version} (node ${process.version})`,
     notes: [
-      `default settings except connection limits (one process)`,
+      `default settings except connection limits and pop3.workers = ${options.workers}`,
       'certificate: its default self-signed ECDSA P-256',
     ],
     async stop() {

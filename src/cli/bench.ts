@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { availableParallelism } from 'node:os';
 import { CliError, EX_SOFTWARE } from './exit-codes.js';
 
 interface BenchCliOptions {
@@ -8,6 +9,7 @@ interface BenchCliOptions {
   readonly keep?: boolean;
   readonly profile?: boolean;
   readonly record: boolean;
+  readonly workers?: number;
 }
 
 export function registerBench(program: Command): void {
@@ -20,6 +22,11 @@ export function registerBench(program: Command): void {
     .option('--keep', 'keep the temporary data directory and logs')
     .option('--profile', 'run the postel server under node --cpu-prof (profiles in .tmp/bench-profiles/)')
     .option('--no-record', 'do not append the results to bench/results/results.jsonl')
+    .option('--workers <n>', 'postel pop3.workers (default: the number of cores)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256');
+      return n;
+    })
     .action(async (options: BenchCliOptions) => {
       // Loaded on demand: the benchmark is not part of the server, and a package install
       // does not ship it.
@@ -36,6 +43,7 @@ export function registerBench(program: Command): void {
         keep: options.keep === true,
         profile: options.profile === true,
         record: options.record,
+        workers: options.workers ?? availableParallelism(),
       });
       process.exitCode = code;
     });

@@ -1,6 +1,9 @@
+import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ensureDemoAccount } from '../demo.js';
+import { Pop3Cluster } from '../cluster/pop3-cluster.js';
+import { runPop3Worker } from '../cluster/pop3-worker.js';
 import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
 import { dataPaths, failureLimiter, newPasswordOptions, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
@@ -40,6 +43,8 @@ async function serve(options: ServeOptions): Promise<void> {
     'smtp.lmtp.port': options.lmtpPort,
     'smtp.submission.port': options.submissionPort,
   });
+  // A POP3 worker of a cluster runs this same command; it serves POP3 and nothing else.
+  if (cluster.isWorker) return runPop3Worker(config);
   const logger = createLogger({ level: config.log.level });
   const paths = dataPaths(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
@@ -49,11 +54,14 @@ async function serve(options: ServeOptions): Promise<void> {
 
   const certificates = await openCertificates(config, logger);
   const sasl = await openSaslMechanisms(config, users, logger);
-  const server = new Pop3Server(
-    pop3ServerOptions(config),
-    { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, failures: failureLimiter(config), sasl },
-    certificates,
-  );
+  const server =
+    config.pop3.workers > 1
+      ? new Pop3Cluster(config.pop3.workers, logger)
+      : new Pop3Server(
+          pop3ServerOptions(config),
+          { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, failures: failureLimiter(config), sasl },
+          certificates,
+        );
   const bound = await server.listen();
   const hostPort = (a: { address: string; family: string; port: number }): string => `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   for (const l of bound) {
@@ -97,7 +105,10 @@ async function serve(options: ServeOptions): Promise<void> {
     });
   };
   // SIGHUP: new certificates for new connections; open sessions keep theirs.
-  process.on('SIGHUP', () => void certificates.reload());
+  process.on('SIGHUP', () => {
+    void certificates.reload();
+    if (server instanceof Pop3Cluster) server.reload();
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

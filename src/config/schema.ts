@@ -36,6 +36,8 @@ export const configSchema = z
         apop: z.boolean().default(false),
         /** Expect a HAProxy PROXY v1/v2 header on this listener; connections without one are closed. */
         proxy_protocol: z.boolean().default(false),
+        /** POP3 worker processes (node:cluster) sharing the listeners; 1 serves POP3 in the main process. */
+        workers: z.number().int().min(1).max(256).default(1),
       })
       .strict()
       .prefault({}),

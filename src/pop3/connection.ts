@@ -61,9 +61,12 @@ export class Connection implements Transport {
     return this.ended || this.socket.destroyed;
   }
 
-  write(data: string | Buffer): boolean {
-    if (this.closed) return true;
-    return this.socket.write(data);
+  write(data: string | Buffer, flushed?: () => void): boolean {
+    if (this.closed) {
+      flushed?.();
+      return true;
+    }
+    return flushed ? this.socket.write(data, () => flushed()) : this.socket.write(data);
   }
 
   drained(): Promise<void> {
@@ -78,6 +81,15 @@ export class Connection implements Transport {
       socket.on('drain', done);
       socket.on('close', done);
     });
+  }
+
+  cork(): void {
+    if (!this.closed) this.socket.cork();
+  }
+
+  uncork(): void {
+    // Also when closed: a cork left on would keep the socket from ever flushing.
+    this.socket.uncork();
   }
 
   pauseInput(): void {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { wireSize } from '../message/wire-size.js';
 import { DotStuffer } from './dot-stuffer.js';
+import { framingKernelAvailable } from './framing-kernel.js';
 
 /** A slow, obviously-correct model of RFC 1939 multi-line framing to compare against. */
 function reference(message: string, bodyLines?: number): string {
@@ -16,8 +17,8 @@ function reference(message: string, bodyLines?: number): string {
   return out.map((l) => (l.startsWith('.') ? `.${l}` : l) + '\r\n').join('') + '.\r\n';
 }
 
-function run(message: Buffer, chunkSizes: (i: number) => number, bodyLines?: number): string {
-  const stuffer = new DotStuffer(bodyLines);
+function run(message: Buffer, chunkSizes: (i: number) => number, bodyLines?: number, kernel = true): string {
+  const stuffer = new DotStuffer(bodyLines, { kernel });
   const parts: Buffer[] = [];
   for (let i = 0, n = 0; i < message.length && !stuffer.done; n++) {
     const size = Math.max(1, chunkSizes(n));
@@ -98,5 +99,36 @@ describe('DotStuffer frames messages as RFC 1939 multi-line responses', () => {
       const lines = rand(4);
       assert.equal(run(buf, () => rand(5) + 1, lines), reference(message, lines), `TOP ${lines} ${JSON.stringify(message)}`);
     }
+  });
+
+  it('the WebAssembly kernel and the JavaScript loop agree on long messages in any chunking', () => {
+    assert.equal(framingKernelAvailable(), true, 'node runs WebAssembly with SIMD');
+    // Long runs without LF take the 16-byte path; LFs, CRs and dots near block edges do not.
+    const alphabet = ['abcdefghijklmnopqrstuvwxyz0123456789', 'x', '.', '\n', '\r', '\r\n', '\n.', '\n..', '\n\n', '.\r\n'];
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      let message = '';
+      const parts = rand(300);
+      for (let i = 0; i < parts; i++) message += alphabet[rand(alphabet.length)];
+      const buf = Buffer.from(message, 'latin1');
+      const expected = reference(message);
+      const sizes = [buf.length, 16, 17, rand(40) + 1];
+      for (const size of sizes) {
+        assert.equal(run(buf, () => size), expected, `kernel, chunks of ${size}: ${JSON.stringify(message)}`);
+        assert.equal(run(buf, () => size, undefined, false), expected, `JavaScript, chunks of ${size}: ${JSON.stringify(message)}`);
+      }
+      assert.equal(run(buf, () => rand(50) + 1), expected, `kernel, random chunks: ${JSON.stringify(message)}`);
+    }
+  });
+
+  it('frames a chunk larger than the kernel takes at once', () => {
+    const line = 'a line of text that is long enough\n.dotted line\r\n';
+    const message = line.repeat(Math.ceil((600 * 1024) / line.length));
+    const buf = Buffer.from(message, 'latin1');
+    assert.equal(run(buf, () => buf.length), reference(message));
   });
 });

@@ -1,8 +1,11 @@
+import { frameLines, framingKernelAvailable } from './framing-kernel.js';
+
 const LF = 10;
 const CR = 13;
 const DOT = 46;
 const TERMINATOR = Buffer.from('.\r\n');
 const CRLF_TERMINATOR = Buffer.from('\r\n.\r\n');
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Turns stored message bytes into a POP3 multi-line response body (RFC 1939 section 3):
@@ -21,8 +24,18 @@ export class DotStuffer {
   private bodyLinesLeft: number;
   private finished = false;
 
-  constructor(bodyLines?: number) {
+  private readonly useKernel: boolean;
+
+  /** `options.kernel: false` keeps to the JavaScript loop (tests compare the two). */
+  constructor(bodyLines?: number, options: { readonly kernel?: boolean } = {}) {
     this.bodyLinesLeft = bodyLines ?? Number.POSITIVE_INFINITY;
+    // RETR needs no line counting, so whole chunks can go through the fast kernel.
+    this.useKernel = bodyLines === undefined && options.kernel !== false && framingKernelAvailable();
+  }
+
+  /** Whether push() writes into the buffer it is given (the kernel is in use). */
+  get fillsBuffers(): boolean {
+    return this.useKernel;
   }
 
   /** True once TOP has all the lines it wants; further input is ignored. */
@@ -30,27 +43,41 @@ export class DotStuffer {
     return this.finished;
   }
 
-  push(chunk: Buffer): Buffer {
-    if (this.finished || chunk.length === 0) return Buffer.alloc(0);
-    // Worst case doubles: every byte an LF (becomes CRLF) or a '.' line start + LF.
-    const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
+  /**
+   * The wire bytes for the next chunk of the message. With the kernel (RETR), they are put
+   * into `into` when it is large enough (FRAMED_CAPACITY), so a caller can reuse buffers.
+   */
+  push(chunk: Buffer, into?: Buffer): Buffer {
+    if (this.finished || chunk.length === 0) return EMPTY;
+    if (this.useKernel) return this.pushWhole(chunk, into);
+    const length = chunk.length;
+    // Worst case doubles: every byte an LF (becomes CRLF) or a '.' line start + LF. The input
+    // goes into the upper part of the output buffer and each line is moved down with
+    // copyWithin: one builtin call per line, where Buffer#copy between two buffers costs a
+    // new typed-array view each time. Output never overtakes the unread input (at most 2x).
+    const from = length + 2;
+    const out = Buffer.allocUnsafe(from + length);
+    out.set(chunk, from);
+    // Searching a latin1 string for LF stays inside V8; Buffer#indexOf calls into C++ per line.
+    const text = chunk.toString('latin1');
     let o = 0;
     let i = 0;
-    while (i < chunk.length) {
+    while (i < length) {
       if (this.atLineStart) {
         if (this.inBody && this.bodyLinesLeft === 0) {
           this.finished = true;
           break;
         }
-        if (chunk[i] === DOT) out[o++] = DOT;
+        if (text.charCodeAt(i) === DOT) out[o++] = DOT;
         this.atLineStart = false;
       }
-      const lf = chunk.indexOf(LF, i);
-      const end = lf < 0 ? chunk.length : lf;
+      const lf = text.indexOf('\n', i);
+      const end = lf < 0 ? length : lf;
       if (end > i) {
-        o += chunk.copy(out, o, i, end);
+        out.copyWithin(o, from + i, from + end);
+        o += end - i;
         this.lineBytes += end - i;
-        this.last = chunk[end - 1] as number;
+        this.last = text.charCodeAt(end - 1);
       }
       if (lf < 0) break;
       if (this.last !== CR) out[o++] = CR;
@@ -59,6 +86,14 @@ export class DotStuffer {
       i = lf + 1;
     }
     return out.subarray(0, o);
+  }
+
+  /** RETR: the whole chunk through the WebAssembly kernel (framing-kernel.ts). */
+  private pushWhole(chunk: Buffer, into: Buffer | undefined): Buffer {
+    const out = frameLines(chunk, this.atLineStart ? LF : this.last, into);
+    this.last = chunk[chunk.length - 1] as number;
+    this.atLineStart = this.last === LF;
+    return out;
   }
 
   /** The closing bytes: a CRLF if the last line was unterminated, then ".\r\n". */

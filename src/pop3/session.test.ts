@@ -20,13 +20,16 @@ class MemoryTransport implements Transport {
   closed = false;
   output = '';
   paused = false;
-  write(data: string | Buffer): boolean {
+  write(data: string | Buffer, flushed?: () => void): boolean {
     this.output += typeof data === 'string' ? data : data.toString('latin1');
+    flushed?.();
     return true;
   }
   drained(): Promise<void> {
     return Promise.resolve();
   }
+  cork(): void {}
+  uncork(): void {}
   pauseInput(): void {
     this.paused = true;
   }

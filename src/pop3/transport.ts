@@ -23,10 +23,20 @@ export interface Transport {
   /** Whether STLS may start TLS here now (TLS is configured and not yet active). */
   readonly canStartTls: boolean;
   readonly closed: boolean;
-  /** Queues bytes. False means the peer is slow: await drained() before writing more. */
-  write(data: string | Buffer): boolean;
+  /**
+   * Queues bytes. False means the peer is slow: await drained() before writing more.
+   * `flushed` is called once the bytes have been handed to the operating system (or the
+   * connection failed), after which the caller may reuse `data`.
+   */
+  write(data: string | Buffer, flushed?: () => void): boolean;
   /** Resolves when queued bytes have been flushed, or the connection has closed. */
   drained(): Promise<void>;
+  /**
+   * Holds writes until uncork(), which sends them together: a reply made of several pieces
+   * (status line, message, terminator) leaves in one system call and wakes the client once.
+   */
+  cork(): void;
+  uncork(): void;
   pauseInput(): void;
   resumeInput(): void;
   /**

@@ -31,6 +31,18 @@ export interface OpenOptions {
   readonly expireDays?: number;
   /** Clock, for tests. */
   readonly now?: Date;
+  /**
+   * Read when the previous login was (Maildrop.lastLoginAt), for LOGIN-DELAY. Default true;
+   * a server without LOGIN-DELAY passes false and saves a file read per login.
+   */
+  readonly lastLogin?: boolean;
+}
+
+/** A message being read into buffers the caller owns. */
+export interface MessageReader {
+  /** Fills `into` from where the last read ended; 0 at the end of the message. */
+  read(into: Uint8Array): Promise<number>;
+  close(): Promise<void>;
 }
 
 export interface CommitChanges {
@@ -57,12 +69,17 @@ export interface Maildrop {
   readonly user: string;
   /** Snapshot taken at open: index 0 is message 1. Mail arriving later is not in it. */
   readonly messages: readonly MessageInfo[];
-  /** When the previous successful login happened (recordLogin), or null. */
+  /** When the previous successful login happened (recordLogin), or null (also when not asked for). */
   readonly lastLoginAt: Date | null;
   /** Remembers this login's time for LOGIN-DELAY. */
   recordLogin(at: Date): Promise<void>;
   /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
   openMessage(index: number): Promise<Readable>;
+  /**
+   * Optional: the same bytes read into the caller's buffers, so that sending a large
+   * message allocates nothing per chunk (a stream makes a new buffer for every read).
+   */
+  readMessage?(index: number): Promise<MessageReader>;
   /** The UPDATE state: removes deleted messages, marks retrieved ones seen, then unlocks. */
   commit(changes: CommitChanges): Promise<void>;
   /** Unlocks without changing anything. Safe to call more than once. */

@@ -20,6 +20,11 @@ export interface TlsSettings {
   readonly ciphers?: string;
   /** CA bundle for client certificates (SASL EXTERNAL); none means clients are not asked. */
   readonly clientCa?: string;
+  /**
+   * Keys for TLS session tickets (48 bytes). Processes that share them resume each other's
+   * sessions (POP3 workers); without them each context makes its own at random.
+   */
+  readonly ticketKeys?: Buffer;
 }
 
 /** A loaded certificate: its context and the DNS names it answers for. */
@@ -113,6 +118,7 @@ export class CertificateStore {
         minVersion: this.settings.minVersion,
         ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
         ...(clientCa ? { ca: clientCa } : {}),
+        ...(this.settings.ticketKeys ? { ticketKeys: this.settings.ticketKeys } : {}),
         // Refused inside OpenSSL: a hand-made server TLSSocket does not get Node's
         // renegotiation limit, and renegotiation has been a source of DoS and attacks.
         secureOptions: constants.SSL_OP_NO_RENEGOTIATION,

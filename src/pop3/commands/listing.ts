@@ -1,17 +1,34 @@
+import type { MessageInfo } from '../../store/types.js';
 import type { Handler } from './types.js';
 import { expectArgs, messageIndex, transaction } from './message-arg.js';
+
+const octetsOf = new WeakMap<readonly MessageInfo[], number>();
+
+/**
+ * The size of a whole maildrop, worked out once per message list: stores hand the same
+ * list to every session of an unchanged maildrop, and a sum over 100,000 messages at each
+ * login and STAT is measurable.
+ */
+export function maildropOctets(messages: readonly MessageInfo[]): number {
+  let octets = octetsOf.get(messages);
+  if (octets === undefined) {
+    octets = 0;
+    for (const m of messages) octets += m.size;
+    octetsOf.set(messages, octets);
+  }
+  return octets;
+}
 
 /** Totals over messages not marked deleted (RFC 1939: STAT and LIST skip them). */
 function totals(session: Parameters<Handler>[0]): { count: number; octets: number } {
   const state = transaction(session);
-  let count = 0;
-  let octets = 0;
-  state.maildrop.messages.forEach((m, i) => {
-    if (!state.deleted.has(i)) {
-      count++;
-      octets += m.size;
-    }
-  });
+  const messages = state.maildrop.messages;
+  let count = messages.length;
+  let octets = maildropOctets(messages);
+  for (const i of state.deleted) {
+    count--;
+    octets -= messages[i]?.size ?? 0;
+  }
   return { count, octets };
 }
 
@@ -21,10 +38,15 @@ export const stat: Handler = async (session, { args }) => {
   await session.reply(`+OK ${count} ${octets}`);
 };
 
-function* undeleted<T>(session: Parameters<Handler>[0], line: (n: number, i: number) => T): Generator<T> {
+/** One line per message not marked deleted, `n value`, for LIST and UIDL. */
+function* undeleted(session: Parameters<Handler>[0], value: (m: MessageInfo) => string | number): Generator<string> {
   const state = transaction(session);
   const messages = state.maildrop.messages;
-  for (let i = 0; i < messages.length; i++) if (!state.deleted.has(i)) yield line(i + 1, i);
+  const deleted = state.deleted;
+  const none = deleted.size === 0;
+  for (let i = 0; i < messages.length; i++) {
+    if (none || !deleted.has(i)) yield `${i + 1} ${value(messages[i] as MessageInfo)}`;
+  }
 }
 
 export const list: Handler = async (session, { args }) => {
@@ -36,7 +58,7 @@ export const list: Handler = async (session, { args }) => {
     return;
   }
   const { count, octets } = totals(session);
-  await session.replyLines(`+OK ${count} messages (${octets} octets)`, undeleted(session, (n, i) => `${n} ${messages[i]?.size}`));
+  await session.replyLines(`+OK ${count} messages (${octets} octets)`, undeleted(session, (m) => m.size));
 };
 
 export const uidl: Handler = async (session, { args }) => {
@@ -47,5 +69,5 @@ export const uidl: Handler = async (session, { args }) => {
     await session.reply(`+OK ${i + 1} ${messages[i]?.uid}`);
     return;
   }
-  await session.replyLines('+OK Unique-ID listing follows', undeleted(session, (n, i) => `${n} ${messages[i]?.uid}`));
+  await session.replyLines('+OK Unique-ID listing follows', undeleted(session, (m) => m.uid));
 };

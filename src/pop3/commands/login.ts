@@ -2,6 +2,7 @@ import type { AuthFailureReason } from '../../auth/types.js';
 import { MaildropLockedError, StoreError } from '../../store/errors.js';
 import type { Maildrop } from '../../store/types.js';
 import { Pop3Error } from '../errors.js';
+import { maildropOctets } from './listing.js';
 import type { Session } from '../session.js';
 
 export function authorization(session: Session) {
@@ -65,14 +66,15 @@ export async function enterTransaction(session: Session, user: string, mechanism
   session.state = { name: 'TRANSACTION', user, maildrop, deleted: new Set(), retrieved: new Set() };
   session.stats.user = user;
   session.log.info({ event: 'login', user, mechanism, tls: session.transport.tls?.protocol ?? null, messages: maildrop.messages.length }, 'login');
-  const octets = maildrop.messages.reduce((sum, m) => sum + m.size, 0);
+  const octets = maildropOctets(maildrop.messages);
   await session.reply(`+OK ${user}'s maildrop has ${maildrop.messages.length} messages (${octets} octets)`);
 }
 
 async function openMaildrop(session: Session, user: string, now: Date): Promise<Maildrop> {
   const expireDays = session.policy.expireDays;
+  const lastLogin = session.policy.loginDelaySeconds > 0;
   try {
-    return await session.deps.store.openMaildrop(user, expireDays === null ? { now } : { expireDays, now });
+    return await session.deps.store.openMaildrop(user, expireDays === null ? { now, lastLogin } : { expireDays, now, lastLogin });
   } catch (err) {
     if (err instanceof MaildropLockedError) throw new Pop3Error('Maildrop is locked by another session', 'IN-USE');
     session.log.error({ err, event: 'maildrop_open_failed', user }, 'could not open maildrop');

@@ -3,11 +3,13 @@ import { describe, it } from 'node:test';
 import {
   basenameOf,
   compareFileNames,
+  deliveryTimeFromName,
   escapeHostname,
   makeUniqueName,
   nameWithFlag,
   parseFileName,
   storedFileName,
+  storedSizeFromName,
   wireSizeFromName,
 } from './file-names.js';
 import { isValidUserName } from './user-name.js';
@@ -57,6 +59,18 @@ describe('Maildir file names', () => {
     assert.deepEqual(sorted, ['1700000000.M9P1Q3', '1700000000.M9P1Q9', '1700000000.M9P1Q10', '1700000000.M10P1Q2', '1700000001.M0P1Q1', 'abc']);
     assert.equal(compareFileNames('a007', 'a7'), 0);
     assert.ok(compareFileNames('a7', 'a7b') < 0);
+  });
+
+  it('reads the delivery time of Dovecot, Postfix and postel names, and the sizes', () => {
+    assert.equal(deliveryTimeFromName('1700000000.M123P45.host,S=10,W=12'), 1_700_000_000_000_123);
+    assert.equal(deliveryTimeFromName('1700000000.V801I5M123.postfix-host'), 1_700_000_000_000_123);
+    assert.equal(deliveryTimeFromName('1700000000.P45Q2.host'), 1_700_000_000_000_000);
+    assert.equal(deliveryTimeFromName('1700000000.M1234567P1.host'), 1_700_000_000_000_000, 'not a microsecond count');
+    for (const other of ['no-time', 'a name with spaces', '1700000000', '.1700000000.M1.x']) assert.equal(deliveryTimeFromName(other), undefined, other);
+    assert.equal(storedSizeFromName('1700000000.M1P1.h,S=10,W=12'), 10);
+    assert.equal(wireSizeFromName('1700000000.M1P1.h,S=10,W=12'), 12);
+    assert.equal(storedSizeFromName('1700000000.M1P1.h,W=12'), undefined);
+    assert.equal(storedSizeFromName('1700000000.M1P1.h,S=x'), undefined);
   });
 });
 

@@ -51,10 +51,33 @@ export function basenameOf(fileName: string): string {
 
 /** The W= field of a name, if it carries a well-formed one. */
 export function wireSizeFromName(basename: string): number | undefined {
+  return sizeField(basename, 'W');
+}
+
+/**
+ * The delivery time, in microseconds, of a name in the Maildir convention
+ * `<secs>.<unique>.<host>` whose unique part may hold `M<usecs>` (Dovecot, Postfix and
+ * postel all write one): what Dovecot orders new messages by. Undefined for other names.
+ */
+export function deliveryTimeFromName(basename: string): number | undefined {
+  const match = /^(\d{1,12})\.([^.]*)/.exec(basename);
+  if (match === null) return undefined;
+  const micros = /M(\d{1,6})(?!\d)/.exec(match[2] ?? '');
+  return Number(match[1]) * 1_000_000 + (micros === null ? 0 : Number(micros[1]));
+}
+
+/** The S= field (the file's size) of a name, if it carries a well-formed one. */
+export function storedSizeFromName(basename: string): number | undefined {
+  return sizeField(basename, 'S');
+}
+
+function sizeField(basename: string, key: 'S' | 'W'): number | undefined {
   const fields = basename.split(',');
   for (let i = 1; i < fields.length; i++) {
-    const match = /^W=(\d{1,15})$/.exec(fields[i] ?? '');
-    if (match?.[1] !== undefined) return Number(match[1]);
+    const field = fields[i] ?? '';
+    if (field[0] !== key || field[1] !== '=') continue;
+    const digits = field.slice(2);
+    if (/^\d{1,15}$/.test(digits)) return Number(digits);
   }
   return undefined;
 }

@@ -10,7 +10,8 @@ import { isErrno, toStoreError } from './fs-util.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { MaildropLock, newLockToken } from './lock.js';
 import { MaildirMaildrop } from './maildrop.js';
-import { takeSnapshot } from './snapshot.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { SyncReadGuard } from './sync-read-guard.js';
 import { assertValidUserName } from './user-name.js';
 
 export interface MaildirStoreOptions {
@@ -22,11 +23,28 @@ export interface MaildirStoreOptions {
   readonly lockStaleMs?: number;
   /** How often a held lock's mtime is refreshed. Default 60 seconds (at most a third of lockStaleMs). */
   readonly lockRefreshMs?: number;
+  /**
+   * Messages (over all maildrops) whose snapshots are kept in memory so that a login to an
+   * unchanged maildrop skips reading its index and listing its directories. Default 200,000
+   * (tens of MB at most); 0 turns the cache off.
+   */
+  readonly snapshotCacheMessages?: number;
   readonly logger?: Logger;
 }
 
 const DEFAULT_LOCK_STALE_MS = 10 * 60 * 1000;
 const DEFAULT_LOCK_REFRESH_MS = 60 * 1000;
+const DEFAULT_SNAPSHOT_CACHE_MESSAGES = 200_000;
+/** tmp/ is swept of abandoned files at a login at most this often (they live 36 hours). */
+const TMP_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
+/** Per-user memos are dropped wholesale past this size: forgetting only costs a few syscalls. */
+const MAX_REMEMBERED_USERS = 100_000;
+
+function remember<K, V>(memo: Map<K, V> | Set<K>, key: K, value?: V): void {
+  if (memo.size >= MAX_REMEMBERED_USERS) memo.clear();
+  if (memo instanceof Set) memo.add(key);
+  else memo.set(key, value as V);
+}
 
 /**
  * Mail kept in plain Maildirs at ROOT/<user>, readable by Dovecot (mail_location =
@@ -42,6 +60,11 @@ export class MaildirStore implements MailStore {
   private readonly lockStaleMs: number;
   private readonly lockRefreshMs: number;
   private readonly logger: Logger;
+  /** Users whose Maildir (with new/, cur/, tmp/) this store has made sure of. */
+  private readonly ensured = new Set<string>();
+  private readonly tmpCleanedAt = new Map<string, number>();
+  private readonly snapshots: SnapshotCache;
+  private readonly syncReads = new SyncReadGuard();
 
   constructor(options: MaildirStoreOptions) {
     this.root = options.root;
@@ -52,6 +75,7 @@ export class MaildirStore implements MailStore {
       'lockRefreshMs',
     );
     this.logger = options.logger ?? silentLogger();
+    this.snapshots = new SnapshotCache(options.snapshotCacheMessages ?? DEFAULT_SNAPSHOT_CACHE_MESSAGES);
     if (this.lockRefreshMs >= this.lockStaleMs) {
       // Otherwise a live session's lock would look abandoned between two refreshes.
       throw new RangeError('lockRefreshMs must be shorter than lockStaleMs');
@@ -76,9 +100,8 @@ export class MaildirStore implements MailStore {
     assertValidUserName(user);
     const layout = this.layout(user);
     let lock: MaildropLock;
-    try {
-      await ensureMaildir(layout);
-      lock = await MaildropLock.acquire({
+    const acquire = (): Promise<MaildropLock> =>
+      MaildropLock.acquire({
         path: layout.lock,
         user,
         token: this.lockToken,
@@ -87,19 +110,38 @@ export class MaildirStore implements MailStore {
         refreshMs: this.lockRefreshMs,
         logger: this.logger,
       });
+    try {
+      // Four mkdirs per login add up; once a Maildir is known to exist they are skipped, and
+      // a Maildir removed since shows up as ENOENT on the lock file.
+      if (!this.ensured.has(user)) {
+        await ensureMaildir(layout);
+        remember(this.ensured, user);
+      }
+      try {
+        lock = await acquire();
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+        await ensureMaildir(layout);
+        lock = await acquire();
+      }
     } catch (err) {
       throw toStoreError(err, `opening the maildrop of ${user} failed`);
     }
     try {
       const fixedNow = options.now;
       const clock = fixedNow === undefined ? () => new Date() : () => fixedNow;
-      const snapshot = await takeSnapshot(layout, {
+      const nowMs = Date.now();
+      const cleanTmp = nowMs - (this.tmpCleanedAt.get(user) ?? 0) >= TMP_CLEAN_INTERVAL_MS;
+      const snapshot = await this.snapshots.take(user, layout, {
         nowSecs: Math.floor(clock().getTime() / 1000),
         expireDays: options.expireDays,
         logger: this.logger,
+        cleanTmp,
       });
-      const lastLoginAt = await readLastLogin(layout);
-      return new MaildirMaildrop({ user, layout, lock, snapshot, lastLoginAt, clock, logger: this.logger });
+      if (cleanTmp) remember(this.tmpCleanedAt, user, nowMs);
+      const lastLoginAt = options.lastLogin === false ? null : await readLastLogin(layout);
+      const onCommit = (): void => this.snapshots.forget(user);
+      return new MaildirMaildrop({ user, layout, lock, snapshot, lastLoginAt, clock, logger: this.logger, onCommit, syncReads: this.syncReads });
     } catch (err) {
       await lock.release();
       this.logger.warn({ err, user }, 'could not take maildrop snapshot');

@@ -1,15 +1,18 @@
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import { MessageGoneError, StoreError } from '../errors.js';
-import type { CommitChanges, Maildrop, MessageInfo } from '../types.js';
-import { basenameOf, hasFlag, nameWithFlag, parseFileName } from './file-names.js';
+import type { CommitChanges, Maildrop, MessageInfo, MessageReader } from '../types.js';
+import { basenameOf, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
 import { fsyncDir, isErrno, mapLimit, toStoreError, writeFileAtomic } from './fs-util.js';
 import type { MaildirLayout } from './layout.js';
 import type { MaildropLock } from './lock.js';
+import { bufferStream, messageStream, readWholeFile, readWholeFileSync, WHOLE_READ_LIMIT } from './message-stream.js';
+import type { SyncReadGuard } from './sync-read-guard.js';
 import type { MessageEntry, Snapshot } from './snapshot.js';
-import { formatUidl, saveUidIndex } from './uid-index.js';
+import { messageInfos } from './snapshot-cache.js';
+import { saveUidIndex } from './uid-index.js';
 
 const IO_PARALLELISM = 16;
 
@@ -22,6 +25,10 @@ export interface MaildropContext {
   /** The session's clock; retrieval times recorded at commit come from it. */
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** Called when a commit that changes something starts: cached copies must not be reused. */
+  readonly onCommit?: () => void;
+  /** When small messages may be read with blocking calls; without it they never are. */
+  readonly syncReads?: SyncReadGuard;
 }
 
 /** One locked POP3 session over a Maildir. */
@@ -31,15 +38,14 @@ export class MaildirMaildrop implements Maildrop {
   readonly lastLoginAt: Date | null;
   private readonly entries: MessageEntry[];
   private closed = false;
+  /** The next message, being read before it is asked for (see readNext). */
+  private readAhead: { readonly index: number; readonly bytes: Promise<Buffer | null> } | null = null;
 
   constructor(private readonly context: MaildropContext) {
     this.user = context.user;
     this.lastLoginAt = context.lastLoginAt;
     this.entries = context.snapshot.messages;
-    const validity = context.snapshot.uidValidity;
-    this.messages = Object.freeze(
-      this.entries.map((e) => Object.freeze({ uid: formatUidl(validity, e.uid), size: e.size })),
-    );
+    this.messages = messageInfos(context.snapshot);
   }
 
   async recordLogin(at: Date): Promise<void> {
@@ -55,16 +61,52 @@ export class MaildirMaildrop implements Maildrop {
   async openMessage(index: number): Promise<Readable> {
     this.assertOpen();
     const entry = this.entryAt(index);
+    const size = storedSizeFromName(entry.basename);
+    const guard = this.context.syncReads;
+    if (guard?.allowed && size !== undefined && size < WHOLE_READ_LIMIT) {
+      const bytes = guard.time(() => readWholeFileSync(this.pathOf(entry), size));
+      if (bytes) return bufferStream(bytes);
+    }
+    const ahead = this.readAhead;
+    this.readAhead = null;
+    const early = ahead?.index === index ? await ahead.bytes : null;
+    this.readNext(index);
+    if (early) return bufferStream(early);
     // Another program (an IMAP server, a filter) may have renamed the file since the
     // snapshot, so a miss means "look again by base name" before it means "gone".
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(this.pathOf(entry), 'r');
-        return handle.createReadStream();
+        return await messageStream(handle, size);
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `opening message ${index + 1} failed`);
       }
       if (!(await this.relocate(entry))) break;
+    }
+    throw new MessageGoneError(index);
+  }
+
+  async readMessage(index: number): Promise<MessageReader> {
+    this.assertOpen();
+    const entry = this.entryAt(index);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let handle: FileHandle;
+      try {
+        handle = await open(this.pathOf(entry), 'r');
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `opening message ${index + 1} failed`);
+        if (!(await this.relocate(entry))) break;
+        continue;
+      }
+      let position = 0;
+      return {
+        async read(into: Uint8Array): Promise<number> {
+          const { bytesRead } = await handle.read(into, 0, into.length, position);
+          position += bytesRead;
+          return bytesRead;
+        },
+        close: () => handle.close(),
+      };
     }
     throw new MessageGoneError(index);
   }
@@ -74,9 +116,13 @@ export class MaildirMaildrop implements Maildrop {
     for (const i of changes.deleted) this.entryAt(i);
     for (const i of changes.retrieved) this.entryAt(i);
     this.closed = true;
+    this.readAhead = null;
     const { lock, layout, logger } = this.context;
+    const changing = changes.deleted.size > 0 || changes.retrieved.size > 0;
+    if (changing) this.context.onCommit?.();
     try {
-      if (!(await lock.isHeld())) {
+      // Nothing to write, nothing to guard: release() still checks ownership before unlinking.
+      if (changing && !(await lock.isHeld())) {
         throw new StoreError(`maildrop lock of ${this.user} was lost; changes not applied`, true);
       }
       const deleted = [...changes.deleted].map((i) => this.entryAt(i));
@@ -119,7 +165,22 @@ export class MaildirMaildrop implements Maildrop {
   async release(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.readAhead = null;
     await this.context.lock.release();
+  }
+
+  /**
+   * Clients mostly fetch messages in order, each RETR waiting for the one before: reading the
+   * next small message while this one is sent takes the file system's latency off the next
+   * RETR. One message of at most WHOLE_READ_LIMIT bytes is held, and dropped at the end.
+   */
+  private readNext(index: number): void {
+    // Reading synchronously, the next message will take microseconds when it is asked for.
+    if (this.context.syncReads?.allowed) return;
+    const entry = this.entries[index + 1];
+    const size = entry === undefined ? undefined : storedSizeFromName(entry.basename);
+    if (entry === undefined || size === undefined || size >= WHOLE_READ_LIMIT) return;
+    this.readAhead = { index: index + 1, bytes: readWholeFile(this.pathOf(entry), size) };
   }
 
   private assertOpen(): void {

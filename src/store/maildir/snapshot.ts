@@ -3,7 +3,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
-import { compareFileNames, hasFlag, parseFileName, wireSizeFromName } from './file-names.js';
+import { compareFileNames, deliveryTimeFromName, hasFlag, parseFileName, wireSizeFromName } from './file-names.js';
 import { isErrno, mapLimit } from './fs-util.js';
 import type { MaildirLayout } from './layout.js';
 import { loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
@@ -21,12 +21,16 @@ export interface Snapshot {
   readonly nextUid: number;
   /** Ascending UIDs; exactly what the index now holds. */
   readonly messages: MessageEntry[];
+  /** Whether taking it rewrote the index (something had changed). */
+  readonly indexWritten: boolean;
 }
 
 export interface SnapshotOptions {
   readonly nowSecs: number;
   readonly expireDays: number | undefined;
   readonly logger: Logger;
+  /** Also remove tmp/ files abandoned by dead deliveries (default true). */
+  readonly cleanTmp?: boolean;
 }
 
 /** Maildir convention: a tmp/ file untouched this long belongs to a delivery that died. */
@@ -42,8 +46,9 @@ interface Located {
 
 /**
  * Brings the UID index in line with new/ and cur/ and returns the messages, oldest first.
- * Known files cost nothing beyond the directory listing; only files the index has not
- * seen yet are stat'ed (for delivery order) and, without a W= in their name, read.
+ * Known files cost nothing beyond the directory listing; files the index has not seen yet
+ * are ordered by the delivery time in their names (as Dovecot does) and sized by their W=,
+ * and only stat'ed (for their mtime) or read (for their size) when names lack those.
  * Must run under the maildrop lock: it rewrites the index.
  */
 export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
@@ -61,7 +66,9 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
       continue;
     }
     files.delete(entry.basename);
-    const message: MessageEntry = { ...entry, dir: found.dir, fileName: found.fileName };
+    // Spelled out: V8 copies an object spread here about 30 times slower, which is most of
+    // opening a maildrop of 100,000 messages.
+    const message: MessageEntry = { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName };
     if (maxAge !== undefined && entry.retrievedAt > 0 && options.nowSecs - entry.retrievedAt >= maxAge) {
       expired.push(message);
       continue;
@@ -80,7 +87,7 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
   const messages = present.concat(notRemoved).sort((a, b) => a.uid - b.uid);
 
   const discovered = await describeUnindexed(layout, [...files.values()], options.logger);
-  discovered.sort((a, b) => a.mtimeMs - b.mtimeMs || compareFileNames(a.found.basename, b.found.basename));
+  discovered.sort((a, b) => a.order - b.order || compareFileNames(a.found.basename, b.found.basename));
   let nextUid = index.nextUid;
   for (const { found, size } of discovered) {
     const seen = found.dir === 'cur' && hasFlag(found.flags, 'S');
@@ -95,11 +102,11 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
     changed = true;
   }
 
-  await cleanTmp(layout, options.logger);
+  if (options.cleanTmp !== false) await cleanTmp(layout, options.logger);
 
   const updated: UidIndex = { uidValidity: index.uidValidity, nextUid, entries: messages };
   if (changed) await saveUidIndex(layout.dir, layout.indexName, updated);
-  return { uidValidity: index.uidValidity, nextUid, messages };
+  return { uidValidity: index.uidValidity, nextUid, messages, indexWritten: changed };
 }
 
 async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<Map<string, Located>> {
@@ -107,19 +114,20 @@ async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<
   for (const dir of ['cur', 'new'] as const) {
     for (const dirent of await readdirOrEmpty(layout[dir])) {
       const fileName = dirent.name;
-      if (dirent.isDirectory() || fileName.startsWith('.')) continue;
-      if (/[\r\n]/.test(fileName)) {
+      if (dirent.isDirectory() || fileName.charCodeAt(0) === 46) continue;
+      if (fileName.includes('\n') || fileName.includes('\r')) {
         // The index is line-based and could not record it.
         logger.warn({ dir: layout[dir], fileName }, 'ignoring maildir file with a line break in its name');
         continue;
       }
-      const { basename, flags } = parseFileName(fileName);
+      const colon = fileName.indexOf(':');
+      const basename = colon < 0 ? fileName : fileName.slice(0, colon);
       if (basename === '') continue;
       if (files.has(basename)) {
         logger.warn({ dir: layout.dir, basename }, 'two maildir files share a base name; using one');
         continue;
       }
-      files.set(basename, { basename, dir, fileName, flags });
+      files.set(basename, { basename, dir, fileName, flags: colon < 0 ? '' : parseFileName(fileName).flags });
     }
   }
   return files;
@@ -154,23 +162,45 @@ async function removeExpired(layout: MaildirLayout, expired: MessageEntry[], log
 
 interface Described {
   readonly found: Located;
-  readonly mtimeMs: number;
+  /** Delivery time in microseconds: from the name when it carries one, else the mtime. */
+  readonly order: number;
   readonly size: number;
 }
 
+/**
+ * Sizes and delivery times of files new to the index. A name in the usual form carries
+ * both (`<secs>.M<usecs>...,W=<size>`): when every new name does, they cost no I/O at all,
+ * which matters when a maildrop of 100,000 messages is opened for the first time. Otherwise
+ * all are ordered by mtime (a name's exact time and another file's coarse mtime do not
+ * compare well), and files without W= are read for their size.
+ */
 async function describeUnindexed(layout: MaildirLayout, found: Located[], logger: Logger): Promise<Described[]> {
-  const described = await mapLimit(found, IO_PARALLELISM, async (f): Promise<Described | undefined> => {
+  const described: Described[] = [];
+  let named = true;
+  for (const f of found) {
+    const order = deliveryTimeFromName(f.basename);
+    const size = wireSizeFromName(f.basename);
+    if (order === undefined || size === undefined) {
+      named = false;
+      break;
+    }
+    described.push({ found: f, order, size });
+  }
+  if (named) return described;
+  const read = await mapLimit(found, IO_PARALLELISM, async (f): Promise<Described | undefined> => {
     const path = join(layout[f.dir], f.fileName);
     try {
-      const { mtimeMs } = await stat(path);
+      const info = await stat(path);
+      if (!info.isFile()) return undefined;
+      const order = Math.floor(info.mtimeMs * 1000);
       const size = wireSizeFromName(f.basename) ?? (await wireSizeOfFile(path));
-      return { found: f, mtimeMs, size };
+      return { found: f, order, size };
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) logger.warn({ err, path }, 'skipping unreadable maildir file');
       return undefined;
     }
   });
-  return described.filter((d): d is Described => d !== undefined);
+  return read.filter((d): d is Described => d !== undefined);
 }
 
 async function wireSizeOfFile(path: string): Promise<number> {

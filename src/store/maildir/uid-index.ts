@@ -48,9 +48,8 @@ export function formatUidIndex(index: UidIndex): string {
 }
 
 export function parseUidIndex(text: string): UidIndex {
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const header = (lines[0] ?? '').split(' ');
+  const headerEnd = text.indexOf('\n');
+  const header = text.slice(0, headerEnd < 0 ? text.length : headerEnd).split(' ');
   if (header.length !== 4 || header[0] !== MAGIC || header[1] !== VERSION) {
     throw new IndexFormatError('bad header');
   }
@@ -60,26 +59,43 @@ export function parseUidIndex(text: string): UidIndex {
   const entries: IndexEntry[] = [];
   const seenBasenames = new Set<string>();
   let lastUid = 0;
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n] ?? '';
-    const s1 = line.indexOf(' ');
-    const s2 = line.indexOf(' ', s1 + 1);
-    const s3 = line.indexOf(' ', s2 + 1);
-    if (s1 < 0 || s2 < 0 || s3 < 0) throw new IndexFormatError(`line ${n + 1}: too few fields`);
-    const uid = parseCount(line.slice(0, s1), `line ${n + 1} uid`);
-    const size = parseCount(line.slice(s1 + 1, s2), `line ${n + 1} size`);
-    const retrievedAt = parseCount(line.slice(s2 + 1, s3), `line ${n + 1} retrieval time`);
-    const basename = line.slice(s3 + 1);
+  // Read in place with indexOf and char codes: an index of 100,000 lines is parsed at every
+  // uncached login, and splitting it into lines and fields first costs several times more.
+  let line = 1;
+  for (let pos = headerEnd < 0 ? text.length : headerEnd + 1; pos < text.length; line++) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const s1 = text.indexOf(' ', pos);
+    const s2 = s1 < 0 ? -1 : text.indexOf(' ', s1 + 1);
+    const s3 = s2 < 0 ? -1 : text.indexOf(' ', s2 + 1);
+    if (s1 < 0 || s2 < 0 || s3 < 0 || s3 >= end) throw new IndexFormatError(`line ${line + 1}: too few fields`);
+    const uid = countAt(text, pos, s1, `line ${line + 1} uid`);
+    const size = countAt(text, s1 + 1, s2, `line ${line + 1} size`);
+    const retrievedAt = countAt(text, s2 + 1, s3, `line ${line + 1} retrieval time`);
+    const basename = text.slice(s3 + 1, end);
     // Ascending, below nextuid and unique: otherwise a UIDL could be handed out twice.
-    if (uid <= lastUid || uid >= nextUid) throw new IndexFormatError(`line ${n + 1}: uid out of order`);
+    if (uid <= lastUid || uid >= nextUid) throw new IndexFormatError(`line ${line + 1}: uid out of order`);
     if (basename === '' || basename.includes(':') || seenBasenames.has(basename)) {
-      throw new IndexFormatError(`line ${n + 1}: bad or duplicate file name`);
+      throw new IndexFormatError(`line ${line + 1}: bad or duplicate file name`);
     }
     seenBasenames.add(basename);
     lastUid = uid;
     entries.push({ uid, size, retrievedAt, basename });
+    pos = end + 1;
   }
   return { uidValidity, nextUid, entries };
+}
+
+/** The decimal number in text[from, to): 1 to 15 digits, as parseCount accepts. */
+function countAt(text: string, from: number, to: number, what: string): number {
+  if (to <= from || to - from > 15) throw new IndexFormatError(`bad ${what}`);
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) throw new IndexFormatError(`bad ${what}`);
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 function parseCount(field: string | undefined, what: string): number {

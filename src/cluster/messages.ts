@@ -1,0 +1,27 @@
+import type { BoundListener } from '../pop3/server.js';
+
+/*
+ * What the main process and its POP3 workers tell each other over the cluster IPC channel.
+ * Everything is plain JSON.
+ */
+
+export type ToWorker =
+  /** Sent once, before the worker listens: keys shared so that any worker resumes any TLS session. */
+  | { readonly type: 'postel:init'; readonly ticketKeys: string; readonly authCacheKey: string }
+  /** Another worker verified a password: its cache entry, usable while the stored hash holds. */
+  | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
+  /** Another worker counted a failed login: count it here too, so budgets are shared. */
+  | { readonly type: 'postel:auth-failure'; readonly ip: string; readonly user?: string }
+  /** SIGHUP: read the certificates again. */
+  | { readonly type: 'postel:reload' };
+
+export type ToPrimary =
+  /** The worker is ready for postel:init (a message sent before it listened would be lost). */
+  | { readonly type: 'postel:hello' }
+  | { readonly type: 'postel:listening'; readonly bound: readonly BoundListener[] }
+  | { readonly type: 'postel:auth-failure'; readonly ip: string; readonly user?: string }
+  | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string };
+
+export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
+}

@@ -1,0 +1,64 @@
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../log/logger.js';
+import { pino } from 'pino';
+import { Pop3Server } from '../pop3/server.js';
+import { FileAuthenticator } from '../auth/file-authenticator.js';
+import { dataPaths, failureLimits, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
+import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
+import { RelayedFailureLimiter } from './relayed-failures.js';
+
+/**
+ * One POP3 worker of a Pop3Cluster: the same POP3 server as a single process, on the
+ * listeners the main process shares. It waits for the shared TLS ticket keys, listens,
+ * reports where, and stops on SIGTERM (or SIGINT, which a terminal sends to all of us).
+ */
+export async function runPop3Worker(config: Config): Promise<void> {
+  // Log lines from several processes share one stdout: each is written whole, in one
+  // write(2), so that lines never interleave (a pipe keeps writes up to 4 KiB intact).
+  const logger = createLogger({ level: config.log.level, destination: pino.destination({ fd: 1, sync: true }) }).child({ worker: process.pid });
+  const send = (msg: ToPrimary): void => {
+    if (process.connected) process.send?.(msg);
+  };
+  const init = await new Promise<Extract<ToWorker, { type: 'postel:init' }>>((resolve) => {
+    const onMessage = (msg: unknown): void => {
+      if (isMessage<Extract<ToWorker, { type: 'postel:init' }>>(msg, 'postel:init')) {
+        process.off('message', onMessage);
+        resolve(msg);
+      }
+    };
+    process.on('message', onMessage);
+    send({ type: 'postel:hello' });
+  });
+  const users = openUsers(config);
+  const store = openStore(config, logger);
+  const certificates = await openCertificates(config, logger, Buffer.from(init.ticketKeys, 'hex'));
+  const sasl = await openSaslMechanisms(config, users, logger);
+  const failures = new RelayedFailureLimiter(failureLimits(config), (ip, user) => send({ type: 'postel:auth-failure', ip, ...(user !== undefined ? { user } : {}) }));
+  const auth = new FileAuthenticator(users, {
+    logger,
+    cacheKey: Buffer.from(init.authCacheKey, 'hex'),
+    onVerified: (v) => send({ type: 'postel:verified', user: v.user, stored: v.stored, mac: v.mac.toString('hex') }),
+  });
+  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, failures, sasl }, certificates);
+
+  process.on('message', (msg: unknown) => {
+    if (isMessage<Extract<ToWorker, { type: 'postel:auth-failure' }>>(msg, 'postel:auth-failure')) failures.recordRelayed(msg.ip, msg.user);
+    else if (isMessage<Extract<ToWorker, { type: 'postel:verified' }>>(msg, 'postel:verified')) auth.adoptVerified({ user: msg.user, stored: msg.stored, mac: Buffer.from(msg.mac, 'hex') });
+    else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
+  });
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // The main process reloads everyone on SIGHUP; one sent to us directly does the same.
+  process.on('SIGHUP', () => void certificates.reload());
+  process.on('disconnect', stop);
+
+  const bound = await server.listen();
+  logger.debug({ event: 'worker_listening', data: dataPaths(config).dataDir }, 'POP3 worker listening');
+  send({ type: 'postel:listening', bound });
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../log/logger.js';
+import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import type { SnapshotOptions } from './snapshot.js';
+
+/** Longer than the test cache's racy window, so what was just changed can be cached. */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 80));
+
+describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged', () => {
+  let root: string;
+  let layout: MaildirLayout;
+  const options: SnapshotOptions = { nowSecs: Math.floor(Date.now() / 1000), expireDays: undefined, logger: silentLogger() };
+  let n = 0;
+  const drop = async (): Promise<string> => {
+    const name = `${1700000000 + n++}.M1P1.test,S=6,W=7`;
+    await writeFile(join(layout.new, name), 'hello\n');
+    return name;
+  };
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'postel-snapcache-'));
+    layout = maildirLayout(root, 'alice');
+    await ensureMaildir(layout);
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it('hands out the same snapshot for an untouched maildrop, and notices every kind of change', async () => {
+    const cache = new SnapshotCache(1000, 50);
+    const first = await drop();
+    await drop();
+    assert.equal((await cache.take('alice', layout, options)).messages.length, 2, 'index created');
+    await settle();
+    const cached = await cache.take('alice', layout, options);
+    assert.equal(await cache.take('alice', layout, options), cached, 'unchanged: reused');
+
+    await drop();
+    const afterDelivery = await cache.take('alice', layout, options);
+    assert.notEqual(afterDelivery, cached);
+    assert.equal(afterDelivery.messages.length, 3, 'a message delivered right after is seen');
+
+    await settle();
+    await cache.take('alice', layout, options);
+    await unlink(join(layout.new, first));
+    assert.equal((await cache.take('alice', layout, options)).messages.length, 2, 'a message removed by another program is gone');
+
+    await settle();
+    const [name] = await readdir(layout.new);
+    const kept = await cache.take('alice', layout, options);
+    await rename(join(layout.new, name as string), join(layout.cur, `${name}:2,S`));
+    const moved = await cache.take('alice', layout, options);
+    assert.notEqual(moved, kept, 'a file moved to cur/ by another client invalidates');
+    assert.ok(moved.messages.some((m) => m.dir === 'cur'));
+  });
+
+  it('forgets a snapshot whose maildrop is being committed, and keeps none past its bound', async () => {
+    const cache = new SnapshotCache(1000, 50);
+    await cache.take('alice', layout, options);
+    await settle();
+    const cached = await cache.take('alice', layout, options);
+    assert.equal(await cache.take('alice', layout, options), cached);
+    cache.forget('alice');
+    assert.notEqual(await cache.take('alice', layout, options), cached);
+
+    const tiny = new SnapshotCache(1, 50);
+    await settle();
+    const a = await tiny.take('alice', layout, options);
+    assert.notEqual(await tiny.take('alice', layout, options), a, 'more messages than the bound: not kept');
+    const off = new SnapshotCache(0, 50);
+    const b = await off.take('alice', layout, options);
+    assert.notEqual(await off.take('alice', layout, options), b, 'a bound of 0 keeps nothing');
+  });
+
+  it('keeps nothing when EXPIRE is on: time alone changes the maildrop', async () => {
+    const cache = new SnapshotCache(1000, 50);
+    const expiring = { ...options, expireDays: 3 };
+    await settle();
+    const a = await cache.take('alice', layout, expiring);
+    assert.notEqual(await cache.take('alice', layout, expiring), a);
+  });
+});

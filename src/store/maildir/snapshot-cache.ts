@@ -1,0 +1,136 @@
+import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MessageInfo } from '../types.js';
+import { isErrno } from './fs-util.js';
+import type { MaildirLayout } from './layout.js';
+import { takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
+import { formatUidl } from './uid-index.js';
+
+/**
+ * Snapshots of recently opened maildrops, so that a login to a maildrop nothing has touched
+ * since costs three stats instead of reading and parsing the UID index and listing new/ and
+ * cur/ (for 100,000 messages: a few milliseconds instead of a few hundred).
+ *
+ * A snapshot is reused only when the index file and both directories are exactly as they
+ * were: every change that matters renames or removes a file in new/ or cur/ (delivery,
+ * another client's flags or deletions) or replaces the index (a commit, in any process), and
+ * each of those changes the directory's mtime and ctime, or the index's inode. Timestamps
+ * advance in clock ticks, so a snapshot whose directories changed within racyWindowMs
+ * before it was taken is not kept: a second change in the same tick could not be told apart.
+ * With EXPIRE on, time alone changes the maildrop, so nothing is reused.
+ *
+ * Entries are shared with the maildrop opened from them. It mutates them only along with a
+ * change on disk (moving a file, rewriting the index), which makes the cached copy stale by
+ * the rule above before it could be handed out again.
+ */
+export class SnapshotCache {
+  private readonly entries = new Map<string, { readonly identity: string; readonly snapshot: Snapshot }>();
+  private messages = 0;
+
+  /**
+   * `maxMessages` bounds what is kept, counted in messages over all maildrops (0: nothing).
+   * `racyWindowMs` is how recent a change may be for a snapshot not to be kept.
+   */
+  constructor(
+    private readonly maxMessages: number,
+    private readonly racyWindowMs = DEFAULT_RACY_WINDOW_MS,
+  ) {}
+
+  async take(user: string, layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
+    const usable = this.maxMessages > 0 && options.expireDays === undefined;
+    const before = usable ? await identityOf(layout, this.racyWindowMs) : null;
+    const cached = this.entries.get(user);
+    if (cached !== undefined) {
+      this.drop(user);
+      if (before !== null && before.index !== null && cached.identity === before.index + before.dirs) {
+        this.keep(user, cached.identity, cached.snapshot);
+        return cached.snapshot;
+      }
+    }
+    const snapshot = await takeSnapshot(layout, options);
+    if (before !== null) {
+      // The index we just wrote is known exactly: it can be cached at once.
+      const index = snapshot.indexWritten ? await indexIdentity(layout) : before.index;
+      if (index !== null) this.keep(user, index + before.dirs, snapshot);
+    }
+    return snapshot;
+  }
+
+  /** Drops the user's snapshot (a commit is changing the maildrop). */
+  forget(user: string): void {
+    this.drop(user);
+  }
+
+  private keep(user: string, identity: string, snapshot: Snapshot): void {
+    const size = snapshot.messages.length;
+    if (size > this.maxMessages) return;
+    // Least recently used first: a Map iterates in insertion order.
+    for (const [name, entry] of this.entries) {
+      if (this.messages + size <= this.maxMessages) break;
+      this.drop(name, entry.snapshot);
+    }
+    this.entries.set(user, { identity, snapshot });
+    this.messages += size;
+  }
+
+  private drop(user: string, snapshot = this.entries.get(user)?.snapshot): void {
+    if (snapshot === undefined) return;
+    this.entries.delete(user);
+    this.messages -= snapshot.messages.length;
+  }
+}
+
+/** Comfortably more than the timestamp granularity of common file systems. */
+const DEFAULT_RACY_WINDOW_MS = 2000;
+
+/**
+ * The identity of new/ and cur/, null when either is missing or changed too recently to be
+ * compared safely, and that of the index file (null when there is none).
+ */
+async function identityOf(layout: MaildirLayout, racyWindowMs: number): Promise<{ readonly dirs: string; readonly index: string | null } | null> {
+  let dirs: BigIntStats[];
+  let index: string | null;
+  try {
+    [index, ...dirs] = await Promise.all([indexIdentity(layout), stat(layout.new, { bigint: true }), stat(layout.cur, { bigint: true })]);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const window = BigInt(racyWindowMs) * 1_000_000n;
+  let identity = '';
+  for (const s of dirs as BigIntStats[]) {
+    if (now - s.mtimeNs < window || now - s.ctimeNs < window) return null;
+    identity += `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs};`;
+  }
+  return { dirs: identity, index };
+}
+
+/**
+ * The index is only ever replaced whole (a new file renamed over it), so a new inode, size
+ * or mtime tells a new version, however recent: unlike the directories, it needs no racy
+ * window.
+ */
+async function indexIdentity(layout: MaildirLayout): Promise<string | null> {
+  try {
+    const s = await stat(join(layout.dir, layout.indexName), { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs};`;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+const infosOf = new WeakMap<Snapshot, readonly MessageInfo[]>();
+
+/** The messages as a session sees them, made once per snapshot (UIDL strings included). */
+export function messageInfos(snapshot: Snapshot): readonly MessageInfo[] {
+  let infos = infosOf.get(snapshot);
+  if (infos === undefined) {
+    const validity = snapshot.uidValidity;
+    infos = Object.freeze(snapshot.messages.map((e) => Object.freeze({ uid: formatUidl(validity, e.uid), size: e.size })));
+    infosOf.set(snapshot, infos);
+  }
+  return infos;
+}

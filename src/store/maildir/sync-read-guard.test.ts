@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SyncReadGuard } from './sync-read-guard.js';
+
+describe('SyncReadGuard', () => {
+  let now = 0;
+  const guard = (): SyncReadGuard => new SyncReadGuard({ slowMs: 2, strikes: 2, windowMs: 100, backoffMs: 1000, now: () => now });
+  const read = (g: SyncReadGuard, ms: number): void =>
+    g.time(() => {
+      now += ms;
+    });
+
+  it('allows blocking reads while they are fast, and backs off after a few slow ones', () => {
+    now = 0;
+    const g = guard();
+    assert.equal(g.allowed, true);
+    assert.equal(
+      g.time(() => 'result'),
+      'result',
+    );
+    read(g, 5);
+    assert.equal(g.allowed, true, 'one slow read is forgiven');
+    read(g, 5);
+    assert.equal(g.allowed, false, 'a second one within the window is not');
+    now += 999;
+    assert.equal(g.allowed, false);
+    now += 1;
+    assert.equal(g.allowed, true, 'and the backoff ends');
+  });
+
+  it('forgets slow reads outside the window', () => {
+    now = 0;
+    const g = guard();
+    read(g, 5);
+    now += 200;
+    read(g, 5);
+    assert.equal(g.allowed, true);
+  });
+
+  it('counts a read that throws, and passes the error on', () => {
+    now = 0;
+    const g = guard();
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() =>
+        g.time(() => {
+          now += 10;
+          throw new Error('EIO');
+        }),
+      );
+    }
+    assert.equal(g.allowed, false);
+  });
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+import { WireClient } from './support/wire-client.js';
+
+/** Every process whose parent is `pid` (the POP3 workers of a cluster). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const out: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'latin1').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === pid) out.push(Number(name));
+  }
+  return out;
+}
+
+async function login(port: number, user: string, password: string): Promise<{ client: WireClient; reply: string }> {
+  const client = await WireClient.connect(port);
+  await client.line();
+  await client.command(`USER ${user}`);
+  return { client, reply: await client.command(`PASS ${password}`) };
+}
+
+describe('pop3.workers: POP3 served by several processes', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, () => {
+  let env: Awaited<ReturnType<typeof tempDataDir>>;
+  let server: ServerProcess;
+  let workers: number[];
+
+  before(async () => {
+    env = await tempDataDir('workers = 2\n[auth]\nmax_failures_per_ip = 1000\nmax_failures_per_user = 2\n');
+    const data = join(env.dir, 'data');
+    await mkdir(join(data, 'mail', 'alice', 'new'), { recursive: true });
+    await writeFile(join(data, 'users'), 'alice:{PLAIN}secret::::::\ncarol:{PLAIN}pw::::::\n');
+    await writeFile(join(data, 'mail', 'alice', 'new', '1700000000.M1P1.test,S=20,W=22'), 'Subject: hi\n\nhello\n');
+    server = await startServerProcess(['--config', env.config]);
+    workers = await childrenOf(server.pid);
+  });
+  after(async () => {
+    await server?.stop();
+    await env?.cleanup();
+  });
+
+  it('starts the configured number of workers, which all serve', async () => {
+    assert.equal(workers.length, 2, `workers: ${workers.join(', ')}`);
+    for (let i = 0; i < 6; i++) {
+      const { client, reply } = await login(server.port, 'alice', 'secret');
+      assert.match(reply, /^\+OK/);
+      assert.match(await client.command('STAT'), /^\+OK 1 22/);
+      assert.match(await client.command('QUIT'), /^\+OK/);
+      client.close();
+    }
+  });
+
+  it('keeps a maildrop to one session across processes', async () => {
+    // Hold sessions until both workers have one: whichever gets the second, it must refuse.
+    const held: WireClient[] = [];
+    try {
+      const first = await login(server.port, 'alice', 'secret');
+      held.push(first.client);
+      assert.match(first.reply, /^\+OK/);
+      for (let i = 0; i < 8; i++) {
+        const next = await login(server.port, 'alice', 'secret');
+        held.push(next.client);
+        assert.match(next.reply, /^-ERR \[IN-USE\]/);
+      }
+    } finally {
+      for (const c of held) c.close();
+    }
+  });
+
+  it('shares the failed-login budget of a user between workers', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { client, reply } = await login(server.port, 'carol', 'wrong');
+      assert.match(reply, /^-ERR \[AUTH\]/);
+      client.close();
+    }
+    // A failure reaches the other workers a moment later; every attempt after it is refused
+    // unchecked, the right password too, whichever worker answers.
+    let refused = 0;
+    for (let i = 0; i < 200 && refused < 6; i++) {
+      const { client, reply } = await login(server.port, 'carol', 'pw');
+      client.close();
+      if (/Too many failed logins/.test(reply)) refused++;
+      else {
+        assert.equal(refused, 0, 'once refused, always refused');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    assert.equal(refused, 6);
+  });
+
+  it('stops every worker with the main process', async () => {
+    assert.equal(await server.stop(), 0);
+    for (const pid of workers) {
+      assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} still running`);
+    }
+  });
+});
