@@ -3,7 +3,7 @@
 // when run as root on Debian, as CI is), builds, and runs every test with node's test runner.
 // Tests that need a program that is still missing skip themselves and say so.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +44,8 @@ if (!existsSync(tsc)) {
   console.error('test: dependencies are not installed; run `npm install` first');
   process.exit(1);
 }
+// A fresh build: tests compiled from files since moved or deleted must not run.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 const build = spawnSync(tsc, ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (build.status !== 0) process.exit(build.status ?? 1);
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { decodeBase64 } from '../message/base64.js';
 import { parseCapabilities, UNKNOWN_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { CommandQueue } from './command-queue.js';
 import { openSocket, upgradeSocket, type SocketTarget, type TlsMode, type TlsSettings } from './connect.js';
@@ -334,7 +335,7 @@ export class Pop3Client {
       }
       let response: Buffer;
       try {
-        response = await mech.respond(decodeBase64(status.data));
+        response = await mech.respond(challengeBytes(status.data));
       } catch (err) {
         // "*" cancels (RFC 5034); the server answers -ERR, which we read to stay in step.
         this.wire.write('*\r\n');
@@ -448,9 +449,10 @@ function checkArgument(value: string, what: string, spacesAllowed = false): void
   }
 }
 
-function decodeBase64(data: string): Buffer {
-  if (data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw new Pop3SaslError('the server sent a SASL challenge that is not base64');
-  return Buffer.from(data, 'base64');
+function challengeBytes(data: string): Buffer {
+  const bytes = decodeBase64(data);
+  if (bytes === null) throw new Pop3SaslError('the server sent a SASL challenge that is not base64');
+  return bytes;
 }
 
 /** For error messages: a server line made safe to print (and short). */

@@ -3,7 +3,8 @@ import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { TLSSocket, type TlsOptions } from 'node:tls';
 import { tlsSessionInfo } from '../tls/session-info.js';
-import type { TlsSessionInfo, Transport } from './transport.js';
+import type { TlsSessionInfo } from '../tls/session-info.js';
+import type { Transport } from './transport.js';
 
 export interface ConnectionOptions {
   readonly remoteAddress: string;

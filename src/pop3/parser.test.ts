@@ -9,14 +9,50 @@ describe('parseCommand', () => {
     return r.command;
   };
   it('upper-cases keywords (RFC 1939: case-insensitive)', () => {
-    assert.deepEqual(ok('retr 1'), { verb: 'RETR', args: ['1'], rest: '1' });
+    assert.deepEqual(ok('retr 1'), { verb: 'RETR', msg: 1 });
     assert.equal(ok('Stat').verb, 'STAT');
   });
   it('keeps the unsplit rest for PASS, whose password may hold spaces', () => {
-    assert.equal(ok('PASS  two  spaces ').rest, ' two  spaces ');
+    assert.deepEqual(ok('PASS  two  spaces '), { verb: 'PASS', password: ' two  spaces ' });
+    assert.deepEqual(ok('PASS'), { verb: 'PASS', password: '' });
   });
   it('tolerates runs of spaces between arguments', () => {
-    assert.deepEqual(ok('TOP  1   10').args, ['1', '10']);
+    assert.deepEqual(ok('TOP  1   10'), { verb: 'TOP', msg: 1, lines: 10 });
+  });
+  it('parses each verb\'s arguments into typed fields', () => {
+    assert.deepEqual(ok('USER alice'), { verb: 'USER', name: 'alice' });
+    assert.deepEqual(ok('APOP bob C4C9334BAC560ECC979E58001B3E22FB'), { verb: 'APOP', name: 'bob', digest: 'c4c9334bac560ecc979e58001b3e22fb' });
+    assert.deepEqual(ok('LIST'), { verb: 'LIST' });
+    assert.deepEqual(ok('UIDL 7'), { verb: 'UIDL', msg: 7 });
+    assert.deepEqual(ok('DELE 2'), { verb: 'DELE', msg: 2 });
+    assert.deepEqual(ok('auth plain'), { verb: 'AUTH', mechanism: 'PLAIN' });
+    assert.deepEqual(ok('AUTH'), { verb: 'AUTH' });
+    assert.deepEqual(ok('AUTH PLAIN ='), { verb: 'AUTH', mechanism: 'PLAIN', initial: Buffer.alloc(0) });
+    assert.deepEqual(ok('AUTH PLAIN AGEAYg=='), { verb: 'AUTH', mechanism: 'PLAIN', initial: Buffer.from('\0a\0b') });
+    // Not base64: refused by the handler once the mechanism is known to be usable.
+    assert.deepEqual(ok('AUTH PLAIN ***'), { verb: 'AUTH', mechanism: 'PLAIN', initial: null });
+    // Not a count: refused by the handler once the message number is known to name a message.
+    assert.deepEqual(ok('TOP 1 x'), { verb: 'TOP', msg: 1, lines: null });
+    assert.deepEqual(ok('CAPA ignored'), { verb: 'CAPA' });
+  });
+  const refused = (line: string) => {
+    const r = parseCommand(Buffer.from(line, 'latin1'));
+    assert.ok(!r.ok, `expected ${JSON.stringify(line)} to be refused`);
+    return r;
+  };
+  it('names the verb of a command whose arguments are wrong, so the state is checked first', () => {
+    assert.deepEqual(refused('RETR x'), { ok: false, verb: 'RETR', error: 'Invalid message number' });
+    assert.deepEqual(refused('RETR 0'), { ok: false, verb: 'RETR', error: 'Invalid message number' });
+    assert.deepEqual(refused('RETR'), { ok: false, verb: 'RETR', error: 'Missing argument' });
+    assert.deepEqual(refused('DELE 1 2'), { ok: false, verb: 'DELE', error: 'Too many arguments' });
+    assert.deepEqual(refused('STAT 1'), { ok: false, verb: 'STAT', error: 'Too many arguments' });
+    assert.deepEqual(refused('USER'), { ok: false, verb: 'USER', error: 'Missing argument' });
+    assert.deepEqual(refused('APOP bob xyz'), { ok: false, verb: 'APOP', error: 'Invalid digest' });
+    assert.deepEqual(refused('AUTH A B C'), { ok: false, verb: 'AUTH', error: 'Too many arguments' });
+    assert.deepEqual(refused('TOP 1'), { ok: false, verb: 'TOP', error: 'Missing argument' });
+  });
+  it('names an unknown but well-formed keyword', () => {
+    assert.deepEqual(refused('xtnd 1'), { ok: false, verb: 'XTND', error: 'Unknown command' });
   });
   for (const bad of ['', ' STAT', 'ST@T', 'RETR\t1', 'US\x00ER a', 'RETR \xff', 'ABCDEFGHIJ']) {
     it(`refuses ${JSON.stringify(bad)}`, () => {

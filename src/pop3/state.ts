@@ -1,20 +1,47 @@
+import type { SaslExchange } from '../auth/sasl/types.js';
 import type { Maildrop } from '../store/types.js';
 
-/** RFC 1939 states as data: what a session knows in each, and nothing more. */
-export type SessionState =
-  | { readonly name: 'AUTHORIZATION'; user: string | null; authFailures: number }
-  | {
-      readonly name: 'TRANSACTION';
-      readonly user: string;
-      readonly maildrop: Maildrop;
-      /** DELE only marks (RFC 1939 section 5); QUIT commits, RSET clears. */
-      readonly deleted: Set<number>;
-      readonly retrieved: Set<number>;
-    }
-  | { readonly name: 'UPDATE'; readonly user: string }
-  | { readonly name: 'CLOSED' };
+/**
+ * RFC 1939 states as data: what a session knows in each, and nothing more. Handlers return
+ * the next state; only the session loop assigns it (Session.apply). The exception is the
+ * two mark sets of TRANSACTION, which DELE, RSET and RETR change in place: copying them per
+ * command would make 100,000 DELEs quadratic.
+ */
+export type SessionState = AuthorizationState | TransactionState | UpdateState | { readonly name: 'CLOSED' };
+
+export interface AuthorizationState {
+  readonly name: 'AUTHORIZATION';
+  /** The name given with USER, waiting for PASS. */
+  readonly user: string | null;
+  readonly authFailures: number;
+  /** An AUTH exchange under way: the next lines are its responses, not commands. */
+  readonly sasl: PendingSasl | null;
+}
+
+export interface TransactionState {
+  readonly name: 'TRANSACTION';
+  readonly user: string;
+  readonly maildrop: Maildrop;
+  /** DELE only marks (RFC 1939 section 5); QUIT commits, RSET clears. */
+  readonly deleted: Set<number>;
+  readonly retrieved: Set<number>;
+}
+
+export interface UpdateState {
+  readonly name: 'UPDATE';
+  readonly user: string;
+}
+
+export interface PendingSasl {
+  readonly exchange: SaslExchange;
+  readonly mechanism: string;
+  /** Set when the server-final data went out and only the client's empty reply is awaited. */
+  readonly finalUser?: string;
+}
 
 export type StateName = SessionState['name'];
+
+export const initialState: AuthorizationState = { name: 'AUTHORIZATION', user: null, authFailures: 0, sasl: null };
 
 export interface SessionStats {
   user: string | null;
@@ -28,3 +55,5 @@ export interface SessionStats {
   badCommands: number;
   authFailures: number;
 }
+
+export type EndReason = 'quit' | 'disconnect' | 'timeout' | 'shutdown' | 'too-many-errors' | 'error';

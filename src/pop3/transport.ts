@@ -1,14 +1,4 @@
-/** What a TLS session offers to authentication (SASL channel binding, EXTERNAL). */
-export interface TlsSessionInfo {
-  readonly protocol: string | null;
-  readonly cipher: string;
-  /** RFC 9266 tls-exporter channel binding; only on TLS 1.3. */
-  readonly exporter?: () => Buffer;
-  /** RFC 5929 tls-server-end-point channel binding. */
-  readonly serverEndPoint?: Buffer;
-  /** User named by a verified client certificate. */
-  readonly clientCertUser?: string;
-}
+import type { TlsSessionInfo } from '../tls/session-info.js';
 
 /**
  * What a session needs from a connection. The protocol core sees only this, never a

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { WireSource } from '../message/wire-source.js';
 
 /** One message as a POP3 session sees it. */
 export interface MessageInfo {
@@ -38,11 +39,9 @@ export interface OpenOptions {
   readonly lastLogin?: boolean;
 }
 
-/** A message being read into buffers the caller owns. */
-export interface MessageReader {
-  /** Fills `into` from where the last read ended; 0 at the end of the message. */
-  read(into: Uint8Array): Promise<number>;
-  close(): Promise<void>;
+export interface WireOptions {
+  /** TOP: the header and this many body lines; undefined for the whole message. */
+  readonly bodyLines?: number;
 }
 
 export interface CommitChanges {
@@ -76,10 +75,12 @@ export interface Maildrop {
   /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
   openMessage(index: number): Promise<Readable>;
   /**
-   * Optional: the same bytes read into the caller's buffers, so that sending a large
-   * message allocates nothing per chunk (a stream makes a new buffer for every read).
+   * One message as a POP3 multi-line response body, for RETR, or for TOP with `bodyLines`
+   * (see src/message/wire-source.ts). The store chooses how it reads (whole files, read-ahead,
+   * reused buffers); the caller only writes the chunks. Rejects with MessageGoneError when
+   * another program removed the message.
    */
-  readMessage?(index: number): Promise<MessageReader>;
+  openWire(index: number, options?: WireOptions): Promise<WireSource>;
   /** The UPDATE state: removes deleted messages, marks retrieved ones seen, then unlocks. */
   commit(changes: CommitChanges): Promise<void>;
   /** Unlocks without changing anything. Safe to call more than once. */

@@ -1,8 +1,19 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { tlsExporter, tlsServerEndPoint } from '../auth/sasl/channel-binding.js';
-import type { TlsSessionInfo } from '../pop3/transport.js';
 import { clientCertificateUser } from './client-certificate.js';
+
+/** What a TLS session offers to authentication (SASL channel binding, EXTERNAL) and logs. */
+export interface TlsSessionInfo {
+  readonly protocol: string | null;
+  readonly cipher: string;
+  /** RFC 9266 tls-exporter channel binding; only on TLS 1.3. */
+  readonly exporter?: () => Buffer;
+  /** RFC 5929 tls-server-end-point channel binding. */
+  readonly serverEndPoint?: Buffer;
+  /** User named by a verified client certificate. */
+  readonly clientCertUser?: string;
+}
 
 /**
  * What a session may learn of its TLS connection: for logs, channel binding and EXTERNAL.

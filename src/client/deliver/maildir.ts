@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { escapeHostname, makeUniqueName } from '../../store/maildir/file-names.js';
-import { CrlfToLf } from '../../store/maildir/line-ends.js';
+import { CrlfToLf } from '../../message/line-ends.js';
 import { errnoCode, fsyncDirectory, streamToFile } from './fs-durable.js';
 import { DeliveryError, type Delivery, type Destination, type MessageMeta, type RecoveryOutcome, type RecoveryToken } from './types.js';
 

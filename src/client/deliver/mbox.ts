@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { CrlfToLf } from '../../store/maildir/line-ends.js';
+import { CrlfToLf } from '../../message/line-ends.js';
 import { acquireDotlock } from './dotlock.js';
 import { errnoCode, streamToFile, writeAll } from './fs-durable.js';
 import { envelopeSender, peekHeader } from './header-peek.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { CrlfToLf } from '../../store/maildir/line-ends.js';
+import { CrlfToLf } from '../../message/line-ends.js';
 import { Pop3ClientError } from '../errors.js';
 import { DeliveryError, type Delivery, type Destination, type MessageMeta, type RecoveryOutcome } from './types.js';
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { DotStuffer } from '../../pop3/dot-stuffer.js';
+import { DotStuffer } from '../../message/dot-stuffer.js';
 import { DeliveryError } from './types.js';
 
 const MAX_REPLY_LINES = 100;

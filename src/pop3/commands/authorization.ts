@@ -1,54 +1,49 @@
 import { badCommand, Pop3Error } from '../errors.js';
-import type { Session } from '../session.js';
-import type { Handler } from './types.js';
-import { expectArgs } from './message-arg.js';
-import { authorization, checkBudget, enterTransaction, failLogin } from './login.js';
+import type { CommandOf } from '../parser.js';
+import type { AuthorizationState } from '../state.js';
+import { authContext, plaintextAllowed, type Handler, type HandlerContext } from './context.js';
+import { attempt, checkBudget, enterTransaction, failLogin } from './login.js';
 
-const PLAINTEXT_REFUSED = 'Plaintext authentication disallowed on non-secure connections';
+export const PLAINTEXT_REFUSED = 'Plaintext authentication disallowed on non-secure connections';
 
-/** Always +OK: whether a mailbox exists is not told before the password (RFC 1939 section 7). */
-export const user: Handler = async (session, { args }) => {
-  refuseInsecurePlaintext(session);
-  expectArgs(args, 1, 1);
-  authorization(session).user = args[0] ?? null;
-  await session.reply('+OK Send your password');
-};
-
-export const pass: Handler = async (session, { rest }) => {
-  refuseInsecurePlaintext(session);
-  const state = authorization(session);
-  if (state.user === null) throw badCommand('Send USER first');
-  if (rest === '') throw badCommand('Missing argument');
-  const name = state.user;
-  state.user = null;
-  await checkBudget(session, name);
-  const result = await session.deps.auth.verify(name, rest, session.authContext);
-  if (!result.ok) return failLogin(session, name, result.reason, 'USER');
-  await enterTransaction(session, result.user, 'USER');
-};
-
-export const apop: Handler = async (session, { args }) => {
-  expectArgs(args, 2, 2);
-  const [name, digest] = args as [string, string];
-  if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw badCommand('Invalid digest');
-  authorization(session).user = null;
-  await checkBudget(session, name);
-  const timestamp = session.apopTimestamp as string;
-  const result = await session.deps.auth.verifyApop(name, timestamp, digest.toLowerCase(), session.authContext);
-  if (!result.ok) return failLogin(session, name, result.reason, 'APOP');
-  await enterTransaction(session, result.user, 'APOP');
-};
-
-/** RFC 2595 STLS: only before login, only once, only where TLS is configured. */
-export const stls: Handler = async (session, { args }) => {
-  expectArgs(args, 0, 0);
-  if (session.transport.tls) throw new Pop3Error('TLS is already active');
-  if (!session.transport.canStartTls) throw new Pop3Error('TLS is not available');
-  await session.startTls();
-};
-
-function refuseInsecurePlaintext(session: Session): void {
-  if (!session.plaintextAllowed) throw new Pop3Error(PLAINTEXT_REFUSED, 'AUTH');
+/**
+ * USER and PASS are refused on a connection where passwords may not travel before their
+ * arguments are looked at (the command table runs this first).
+ */
+export function refuseInsecurePlaintext(ctx: HandlerContext): Pop3Error | null {
+  return plaintextAllowed(ctx) ? null : new Pop3Error(PLAINTEXT_REFUSED, 'AUTH');
 }
 
-export { PLAINTEXT_REFUSED };
+/** Always +OK: whether a mailbox exists is not told before the password (RFC 1939 section 7). */
+export const user: Handler<AuthorizationState, CommandOf<'USER'>> = async ({ name }, state) => ({
+  next: { ...state, user: name },
+  reply: '+OK Send your password',
+});
+
+export const pass: Handler<AuthorizationState, CommandOf<'PASS'>> = async ({ password }, state, ctx) => {
+  const name = state.user;
+  if (name === null) throw badCommand('Send USER first');
+  if (password === '') throw badCommand('Missing argument');
+  return attempt(state, async (cleared) => {
+    await checkBudget(ctx, name);
+    const result = await ctx.auth.verify(name, password, authContext(ctx));
+    if (!result.ok) return failLogin(cleared, ctx, name, result.reason, 'USER');
+    return enterTransaction(ctx, result.user, 'USER');
+  });
+};
+
+export const apop: Handler<AuthorizationState, CommandOf<'APOP'>> = async ({ name, digest }, state, ctx) =>
+  attempt(state, async (cleared) => {
+    await checkBudget(ctx, name);
+    const result = await ctx.auth.verifyApop(name, ctx.apopTimestamp as string, digest, authContext(ctx));
+    if (!result.ok) return failLogin(cleared, ctx, name, result.reason, 'APOP');
+    return enterTransaction(ctx, result.user, 'APOP');
+  });
+
+/** RFC 2595 STLS: only before login, only once, only where TLS is configured. */
+export const stls: Handler<AuthorizationState, CommandOf<'STLS'>> = async (_command, state, ctx) => {
+  if (ctx.peer.tls) throw new Pop3Error('TLS is already active');
+  if (!ctx.peer.canStartTls) throw new Pop3Error('TLS is not available');
+  // Whatever was said before the handshake counts for nothing; failed logins still do.
+  return { startTls: true, next: { name: 'AUTHORIZATION', user: null, authFailures: state.authFailures, sasl: null } };
+};

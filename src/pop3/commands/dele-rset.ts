@@ -1,24 +1,21 @@
-import type { Handler } from './types.js';
-import { expectArgs, messageIndex, transaction } from './message-arg.js';
+import type { CommandOf } from '../parser.js';
+import type { TransactionState } from '../state.js';
+import type { Handler } from './context.js';
+import { maildropOctets } from './listing.js';
+import { messageIndex } from './messages.js';
 
 /** Marks only; the message goes at QUIT (RFC 1939 section 5). */
-export const dele: Handler = async (session, { args }) => {
-  expectArgs(args, 1, 1);
-  const i = messageIndex(session, args[0]);
-  transaction(session).deleted.add(i);
-  session.stats.dele++;
-  await session.reply(`+OK Message ${i + 1} deleted`);
+export const dele: Handler<TransactionState, CommandOf<'DELE'>> = async ({ msg }, state, ctx) => {
+  const i = messageIndex(state, msg);
+  state.deleted.add(i);
+  ctx.stats.dele++;
+  return { reply: `+OK Message ${i + 1} deleted` };
 };
 
-export const rset: Handler = async (session, { args }) => {
-  expectArgs(args, 0, 0);
-  const state = transaction(session);
+export const rset: Handler<TransactionState, CommandOf<'RSET'>> = async (_command, state) => {
   state.deleted.clear();
-  const octets = state.maildrop.messages.reduce((sum, m) => sum + m.size, 0);
-  await session.reply(`+OK maildrop has ${state.maildrop.messages.length} messages (${octets} octets)`);
+  const messages = state.maildrop.messages;
+  return { reply: `+OK maildrop has ${messages.length} messages (${maildropOctets(messages)} octets)` };
 };
 
-export const noop: Handler = async (session, { args }) => {
-  expectArgs(args, 0, 0);
-  await session.reply('+OK');
-};
+export const noop: Handler<TransactionState, CommandOf<'NOOP'>> = async () => ({ reply: '+OK' });

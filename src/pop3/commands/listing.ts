@@ -1,6 +1,8 @@
 import type { MessageInfo } from '../../store/types.js';
-import type { Handler } from './types.js';
-import { expectArgs, messageIndex, transaction } from './message-arg.js';
+import type { CommandOf } from '../parser.js';
+import type { TransactionState } from '../state.js';
+import type { Handler } from './context.js';
+import { messageIndex } from './messages.js';
 
 const octetsOf = new WeakMap<readonly MessageInfo[], number>();
 
@@ -20,8 +22,7 @@ export function maildropOctets(messages: readonly MessageInfo[]): number {
 }
 
 /** Totals over messages not marked deleted (RFC 1939: STAT and LIST skip them). */
-function totals(session: Parameters<Handler>[0]): { count: number; octets: number } {
-  const state = transaction(session);
+function totals(state: TransactionState): { count: number; octets: number } {
   const messages = state.maildrop.messages;
   let count = messages.length;
   let octets = maildropOctets(messages);
@@ -32,15 +33,13 @@ function totals(session: Parameters<Handler>[0]): { count: number; octets: numbe
   return { count, octets };
 }
 
-export const stat: Handler = async (session, { args }) => {
-  expectArgs(args, 0, 0);
-  const { count, octets } = totals(session);
-  await session.reply(`+OK ${count} ${octets}`);
+export const stat: Handler<TransactionState, CommandOf<'STAT'>> = async (_command, state) => {
+  const { count, octets } = totals(state);
+  return { reply: `+OK ${count} ${octets}` };
 };
 
 /** One line per message not marked deleted, `n value`, for LIST and UIDL. */
-function* undeleted(session: Parameters<Handler>[0], value: (m: MessageInfo) => string | number): Generator<string> {
-  const state = transaction(session);
+function* undeleted(state: TransactionState, value: (m: MessageInfo) => string | number): Generator<string> {
   const messages = state.maildrop.messages;
   const deleted = state.deleted;
   const none = deleted.size === 0;
@@ -49,25 +48,19 @@ function* undeleted(session: Parameters<Handler>[0], value: (m: MessageInfo) => 
   }
 }
 
-export const list: Handler = async (session, { args }) => {
-  expectArgs(args, 0, 1);
-  const messages = transaction(session).maildrop.messages;
-  if (args.length === 1) {
-    const i = messageIndex(session, args[0]);
-    await session.reply(`+OK ${i + 1} ${messages[i]?.size}`);
-    return;
+export const list: Handler<TransactionState, CommandOf<'LIST'>> = async ({ msg }, state) => {
+  if (msg !== undefined) {
+    const i = messageIndex(state, msg);
+    return { reply: `+OK ${i + 1} ${state.maildrop.messages[i]?.size}` };
   }
-  const { count, octets } = totals(session);
-  await session.replyLines(`+OK ${count} messages (${octets} octets)`, undeleted(session, (m) => m.size));
+  const { count, octets } = totals(state);
+  return { reply: { status: `+OK ${count} messages (${octets} octets)`, lines: undeleted(state, (m) => m.size) } };
 };
 
-export const uidl: Handler = async (session, { args }) => {
-  expectArgs(args, 0, 1);
-  const messages = transaction(session).maildrop.messages;
-  if (args.length === 1) {
-    const i = messageIndex(session, args[0]);
-    await session.reply(`+OK ${i + 1} ${messages[i]?.uid}`);
-    return;
+export const uidl: Handler<TransactionState, CommandOf<'UIDL'>> = async ({ msg }, state) => {
+  if (msg !== undefined) {
+    const i = messageIndex(state, msg);
+    return { reply: `+OK ${i + 1} ${state.maildrop.messages[i]?.uid}` };
   }
-  await session.replyLines('+OK Unique-ID listing follows', undeleted(session, (m) => m.uid));
+  return { reply: { status: '+OK Unique-ID listing follows', lines: undeleted(state, (m) => m.uid) } };
 };

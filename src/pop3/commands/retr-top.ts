@@ -1,25 +1,46 @@
-import { badCommand } from '../errors.js';
-import { parseCount } from '../parser.js';
-import type { Handler } from './types.js';
-import { expectArgs, messageIndex, transaction } from './message-arg.js';
+import { MessageGoneError } from '../../store/errors.js';
+import type { WireOptions } from '../../store/types.js';
+import type { WireSource } from '../../message/wire-source.js';
+import { badCommand, Pop3Error } from '../errors.js';
+import type { CommandOf } from '../parser.js';
+import type { TransactionState } from '../state.js';
+import type { Handler } from './context.js';
+import { messageIndex } from './messages.js';
 
-export const retr: Handler = async (session, { args }) => {
-  expectArgs(args, 1, 1);
-  const i = messageIndex(session, args[0]);
-  const state = transaction(session);
+export const retr: Handler<TransactionState, CommandOf<'RETR'>> = async ({ msg }, state, ctx) => {
+  const i = messageIndex(state, msg);
   const size = state.maildrop.messages[i]?.size ?? 0;
-  await session.streamMessage(i, `+OK ${size} octets`);
-  // Counted once sent: a RETR cut short by a dropped connection changes nothing anyway.
-  state.retrieved.add(i);
-  session.stats.retr++;
-  session.stats.retrBytes += size;
+  return {
+    reply: `+OK ${size} octets`,
+    message: await openWire(state, i),
+    // Counted once sent: a RETR cut short by a dropped connection changes nothing anyway.
+    after: async () => {
+      state.retrieved.add(i);
+      ctx.stats.retr++;
+      ctx.stats.retrBytes += size;
+      return {};
+    },
+  };
 };
 
-export const top: Handler = async (session, { args }) => {
-  expectArgs(args, 2, 2);
-  const i = messageIndex(session, args[0]);
-  const lines = parseCount(args[1]);
-  if (lines === undefined) throw badCommand('Invalid line count');
-  await session.streamMessage(i, '+OK Top of message follows', lines);
-  session.stats.top++;
+export const top: Handler<TransactionState, CommandOf<'TOP'>> = async ({ msg, lines }, state, ctx) => {
+  const i = messageIndex(state, msg);
+  if (lines === null) throw badCommand('Invalid line count');
+  return {
+    reply: '+OK Top of message follows',
+    message: await openWire(state, i, { bodyLines: lines }),
+    after: async () => {
+      ctx.stats.top++;
+      return {};
+    },
+  };
 };
+
+async function openWire(state: TransactionState, index: number, options?: WireOptions): Promise<WireSource> {
+  try {
+    return await state.maildrop.openWire(index, options);
+  } catch (err) {
+    if (err instanceof MessageGoneError) throw new Pop3Error('Message was removed from the maildrop by another program', 'SYS/PERM');
+    throw err;
+  }
+}

@@ -7,7 +7,7 @@ import type { DeliveryResult } from '../types.js';
 import { makeUniqueName, storedFileName } from './file-names.js';
 import { fsyncDir, isErrno, toStoreError } from './fs-util.js';
 import { ensureMaildir, type MaildirLayout } from './layout.js';
-import { CrlfToLf } from './line-ends.js';
+import { CrlfToLf } from '../../message/line-ends.js';
 
 /** Large in-memory messages are converted in slices so the copy stays small. */
 const SLICE = 64 * 1024;

@@ -3,12 +3,22 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import { MessageGoneError, StoreError } from '../errors.js';
-import type { CommitChanges, Maildrop, MessageInfo, MessageReader } from '../types.js';
+import { MultilineFramer, type StoredBytes, type WireSource } from '../../message/wire-source.js';
+import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types.js';
 import { basenameOf, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
 import { fsyncDir, isErrno, mapLimit, toStoreError, writeFileAtomic } from './fs-util.js';
 import type { MaildirLayout } from './layout.js';
 import type { MaildropLock } from './lock.js';
-import { bufferStream, messageStream, readWholeFile, readWholeFileSync, WHOLE_READ_LIMIT } from './message-stream.js';
+import {
+  bufferStream,
+  LARGE_MESSAGE,
+  messageStream,
+  readWholeFile,
+  readWholeFileSync,
+  reusedBufferReads,
+  streamedBytes,
+  WHOLE_READ_LIMIT,
+} from './message-stream.js';
 import type { SyncReadGuard } from './sync-read-guard.js';
 import type { MessageEntry, Snapshot } from './snapshot.js';
 import { messageInfos } from './snapshot-cache.js';
@@ -86,7 +96,17 @@ export class MaildirMaildrop implements Maildrop {
     throw new MessageGoneError(index);
   }
 
-  async readMessage(index: number): Promise<MessageReader> {
+  async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
+    const framer = new MultilineFramer(options.bodyLines);
+    const size = this.messages[index]?.size ?? 0;
+    // A large message whose chunks are copied out at once is read into one buffer over and
+    // over; anything else comes as a stream, which makes a new buffer per read.
+    const stored = framer.copiesInput && size >= LARGE_MESSAGE ? await this.readInto(index) : streamedBytes(await this.openMessage(index));
+    return framer.frame(stored);
+  }
+
+  /** The message read again and again into one READ_BUFFER-sized buffer. */
+  private async readInto(index: number): Promise<StoredBytes> {
     this.assertOpen();
     const entry = this.entryAt(index);
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -98,15 +118,7 @@ export class MaildirMaildrop implements Maildrop {
         if (!(await this.relocate(entry))) break;
         continue;
       }
-      let position = 0;
-      return {
-        async read(into: Uint8Array): Promise<number> {
-          const { bytesRead } = await handle.read(into, 0, into.length, position);
-          position += bytesRead;
-          return bytesRead;
-        },
-        close: () => handle.close(),
-      };
+      return reusedBufferReads(handle);
     }
     throw new MessageGoneError(index);
   }

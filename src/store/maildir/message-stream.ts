@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { StoredBytes } from '../../message/wire-source.js';
 
 /**
  * Bytes per read of a message: larger than the stream default (64 KiB) so a large RETR costs
@@ -12,6 +13,11 @@ const STREAM_CHUNK = 64 * 1024;
 
 /** Messages below this size (known from their name) are read whole, in one read. */
 export const WHOLE_READ_LIMIT = READ_CHUNK;
+
+/** Messages from this size on are read into a reused buffer where framing copies each chunk. */
+export const LARGE_MESSAGE = 1024 * 1024;
+/** The framing kernel takes up to 256 KiB at once. */
+const REUSED_READ = 256 * 1024;
 
 /**
  * A message file as a stream. Most messages are small and their name tells their size
@@ -89,4 +95,33 @@ export function bufferStream(bytes: Buffer): Readable {
   stream.push(bytes);
   stream.push(null);
   return stream;
+}
+
+/** A stream's chunks as StoredBytes. */
+export function streamedBytes(stream: Readable): StoredBytes {
+  return { chunks: stream as AsyncIterable<Buffer>, close: () => stream.destroy() };
+}
+
+/**
+ * An open message file read into one buffer again and again: nothing is allocated per chunk,
+ * so a large RETR makes no garbage. Each chunk is overwritten by the next read.
+ */
+export function reusedBufferReads(handle: FileHandle): StoredBytes {
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    handle.close().catch(() => undefined);
+  };
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const input = Buffer.allocUnsafe(REUSED_READ);
+    let position = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(input, 0, input.length, position);
+      position += bytesRead;
+      if (bytesRead === 0 || closed) return;
+      yield input.subarray(0, bytesRead);
+    }
+  }
+  return { chunks: chunks(), close };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { wireSize } from '../message/wire-size.js';
+import { wireSize } from './wire-size.js';
 import { DotStuffer } from './dot-stuffer.js';
 import { framingKernelAvailable } from './framing-kernel.js';
 

@@ -1,4 +1,0 @@
-import type { Command } from '../parser.js';
-import type { Session } from '../session.js';
-
-export type Handler = (session: Session, command: Command) => Promise<void>;
