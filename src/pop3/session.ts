@@ -4,13 +4,14 @@ import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator } from '../auth/types.js';
 import { decodeBase64 } from '../message/base64.js';
-import type { WireChunk, WireSource } from '../message/wire-source.js';
+import type { WireSource } from '../message/wire-source.js';
 import type { MailStore, Maildrop } from '../store/types.js';
 import { badCommand, Pop3Error } from './errors.js';
 import { LineReader, type LineEvent } from './line-reader.js';
 import { parseCommand } from './parser.js';
 import type { Pop3Policy } from './policy.js';
 import { initialState, type AuthorizationState, type EndReason, type PendingSasl, type SessionState, type SessionStats } from './state.js';
+import { writeLine, writeLines, writeMessage } from './responses.js';
 import type { Transport } from './transport.js';
 import { continueSasl } from './commands/auth.js';
 import type { HandlerContext, Reply, Step } from './commands/context.js';
@@ -35,11 +36,6 @@ export interface SessionDeps {
 const MAX_QUEUED_LINES = 64;
 /** SASL responses and AUTH lines may be this long (OAuth tokens reach several KB). */
 const SASL_LINE_MAX = 16 * 1024;
-/**
- * Multi-line answers are written in pieces of about this many characters: large enough
- * that a 100,000-line UIDL is a few writes rather than a hundred drain waits.
- */
-const WRITE_BATCH = 256 * 1024;
 
 /**
  * One POP3 connection: reads lines, runs one command at a time in arrival order (which
@@ -195,72 +191,31 @@ export class Session {
   /** False when the session had to end because a message could not be sent whole. */
   private async send(reply: Reply, message: WireSource | undefined): Promise<boolean> {
     if (reply instanceof Pop3Error) await this.refuse(reply);
-    else if (typeof reply !== 'string') await this.replyLines(reply.status, reply.lines);
+    else if (typeof reply !== 'string') await writeLines(this.transport, reply.status, reply.lines);
     else if (message) return this.stream(reply, message);
     else await this.reply(reply);
     return true;
   }
 
-  /** Sends one response line. */
-  private async reply(line: string): Promise<void> {
-    if (this.transport.closed) return;
-    if (!this.transport.write(`${line}\r\n`)) await this.transport.drained();
+  private reply(line: string): Promise<void> {
+    return writeLine(this.transport, line);
   }
 
-  /** Sends a multi-line response: the status line, the lines, and the terminating ".". */
-  private async replyLines(first: string, lines: Iterable<string>): Promise<void> {
-    let batch = `${first}\r\n`;
-    for (const line of lines) {
-      // Lines built by postel never start with '.', but stuff anyway: the rule is cheap.
-      batch += line.charCodeAt(0) === 46 ? `.${line}\r\n` : `${line}\r\n`;
-      if (batch.length >= WRITE_BATCH) {
-        if (this.transport.closed) return;
-        if (!this.transport.write(batch)) await this.transport.drained();
-        batch = '';
-      }
-    }
-    await this.reply(`${batch}.`);
-  }
-
-  /**
-   * Sends a status line and a message from the store (RETR, TOP). Memory stays flat: each
-   * chunk is written and, when the peer is slow, the next one is asked for only after the
-   * socket drains. False when the source failed and the session ended.
-   */
+  /** Sends a message; false when its source failed and the session had to end. */
   private async stream(status: string, source: WireSource): Promise<boolean> {
-    const transport = this.transport;
-    // Writes are corked and each piece is held until the next exists, so the status line
-    // leaves with the first piece and the terminator with the last: a message that fits in
-    // one read goes out in one system call instead of three, without copying it.
-    let held: WireChunk | null = null;
     this.abortStream = () => source.close();
-    transport.cork();
     try {
-      transport.write(`${status}\r\n`);
-      for await (const chunk of source.chunks) {
-        if (transport.closed) break;
-        if (held && !transport.write(held.bytes, held.release)) {
-          transport.uncork();
-          await transport.drained();
-          transport.cork();
-        }
-        held = chunk;
-      }
+      await writeMessage(this.transport, status, source);
+      return true;
     } catch (err) {
       // The +OK may have gone out, so no -ERR can follow: the only safe signal is to hang up.
       this.log.error({ err, event: 'stream_failed' }, 'message stream failed');
-      transport.uncork();
-      transport.destroy();
+      this.transport.destroy();
       await this.finish('error');
       return false;
     } finally {
       this.abortStream = null;
-      source.close();
     }
-    if (held && !transport.closed) transport.write(held.bytes);
-    transport.uncork();
-    await transport.drained();
-    return true;
   }
 
   /**

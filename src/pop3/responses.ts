@@ -1,0 +1,60 @@
+// Writing answers to a transport, minding backpressure: every byte a session sends goes here.
+import type { WireChunk, WireSource } from '../message/wire-source.js';
+import type { Transport } from './transport.js';
+
+/**
+ * Multi-line answers are written in pieces of about this many characters: large enough
+ * that a 100,000-line UIDL is a few writes rather than a hundred drain waits.
+ */
+const WRITE_BATCH = 256 * 1024;
+
+/** One response line. */
+export async function writeLine(transport: Transport, line: string): Promise<void> {
+  if (transport.closed) return;
+  if (!transport.write(`${line}\r\n`)) await transport.drained();
+}
+
+/** A multi-line response built by postel: the status line, the lines, and the terminating ".". */
+export async function writeLines(transport: Transport, status: string, lines: Iterable<string>): Promise<void> {
+  let batch = `${status}\r\n`;
+  for (const line of lines) {
+    // Lines built by postel never start with '.', but stuff anyway: the rule is cheap.
+    batch += line.charCodeAt(0) === 46 ? `.${line}\r\n` : `${line}\r\n`;
+    if (batch.length >= WRITE_BATCH) {
+      if (transport.closed) return;
+      if (!transport.write(batch)) await transport.drained();
+      batch = '';
+    }
+  }
+  await writeLine(transport, `${batch}.`);
+}
+
+/**
+ * A status line and a message from the store (RETR, TOP). Memory stays flat: each chunk is
+ * written and, when the peer is slow, the next one is asked for only after the socket
+ * drains. Rejects when the source fails; the status line may have gone out by then.
+ */
+export async function writeMessage(transport: Transport, status: string, source: WireSource): Promise<void> {
+  // Writes are corked and each piece is held until the next exists, so the status line
+  // leaves with the first piece and the terminator with the last: a message that fits in
+  // one read goes out in one system call instead of three, without copying it.
+  let held: WireChunk | null = null;
+  transport.cork();
+  try {
+    transport.write(`${status}\r\n`);
+    for await (const chunk of source.chunks) {
+      if (transport.closed) break;
+      if (held && !transport.write(held.bytes, held.release)) {
+        transport.uncork();
+        await transport.drained();
+        transport.cork();
+      }
+      held = chunk;
+    }
+    if (held && !transport.closed) transport.write(held.bytes);
+  } finally {
+    transport.uncork();
+    source.close();
+  }
+  await transport.drained();
+}
