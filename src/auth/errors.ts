@@ -32,9 +32,3 @@ export class UsersFileLockError extends Error {
     super(`could not lock ${lockPath}: held by another process`, options);
   }
 }
-
-/** The `code` of a Node system error (ENOENT, EEXIST, ...), if it has one. */
-export function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
-  return undefined;
-}

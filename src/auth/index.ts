@@ -12,5 +12,5 @@ export {
 export { DEFAULT_SCRYPT_COST, type ScryptCost } from './scrypt-hash.js';
 export { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
 export { UsersFile, type PasswordOptions, type UserEntry } from './users-file.js';
-export type { LockOptions } from './file-lock.js';
+export type { UsersFileLockOptions } from './users-file.js';
 export { FileAuthenticator, type FileAuthenticatorOptions } from './file-authenticator.js';

@@ -1,8 +1,9 @@
 import type { BigIntStats } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-write.js';
-import { errorCode, UnknownUserError, UnstorablePasswordError, UserExistsError } from './errors.js';
-import { withLockFile, type LockOptions } from './file-lock.js';
+import { replaceFileAtomic } from '../fs/durable.js';
+import { errnoCode } from '../fs/errno.js';
+import { LockBusyError, LockFile } from '../fs/lock-file.js';
+import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
 import {
   entryLine,
   extraFieldValue,
@@ -21,6 +22,14 @@ import { normalizeUserName } from './user-name.js';
 
 export type { UserEntry };
 export { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
+
+export interface UsersFileLockOptions {
+  /** How long a writer waits for another one. Default 5 s. */
+  readonly timeoutMs?: number;
+  /** A lock older than this was left by a writer that died (a write takes milliseconds). Default 30 s. */
+  readonly staleMs?: number;
+  readonly retryMs?: number;
+}
 
 export interface PasswordOptions {
   /** SCRYPT by default; PLAIN only for users who need APOP. */
@@ -69,7 +78,7 @@ export class UsersFile {
   /** Writers in this process queue here instead of polling the lock file against each other. */
   private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly path: string, private readonly lockOptions: LockOptions = {}) {
+  constructor(readonly path: string, private readonly lockOptions: UsersFileLockOptions = {}) {
     this.lockPath = `${path}.lock`;
   }
 
@@ -128,7 +137,7 @@ export class UsersFile {
     try {
       return versionOf(await stat(this.path, { bigint: true }));
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return MISSING;
+      if (errnoCode(error) === 'ENOENT') return MISSING;
       throw error;
     }
   }
@@ -139,7 +148,7 @@ export class UsersFile {
     try {
       handle = await open(this.path, 'r');
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return emptySnapshot();
+      if (errnoCode(error) === 'ENOENT') return emptySnapshot();
       throw error;
     }
     try {
@@ -152,17 +161,19 @@ export class UsersFile {
   }
 
   private modify(change: (lines: PasswdLine[]) => PasswdLine[]): Promise<void> {
-    const run = this.writes.then(() =>
-      withLockFile(
-        this.lockPath,
-        async () => {
-          const lines = parsePasswdLines(await readOrEmpty(this.path));
-          await writeFileAtomic(this.path, formatPasswdLines(change(lines)), 0o600);
-          this.snapshot = undefined;
-        },
-        this.lockOptions,
-      ),
-    );
+    const run = this.writes.then(async () => {
+      const { timeoutMs = 5000, staleMs = 30_000, retryMs = 20 } = this.lockOptions;
+      const lock = await LockFile.acquire({ path: this.lockPath, wait: { timeoutMs, retryMs }, staleAfterMs: staleMs }).catch((err: unknown) => {
+        throw err instanceof LockBusyError ? new UsersFileLockError(this.lockPath, { cause: err }) : err;
+      });
+      try {
+        const lines = parsePasswdLines(await readOrEmpty(this.path));
+        await replaceFileAtomic(this.path, formatPasswdLines(change(lines)), { mode: 0o600 });
+        this.snapshot = undefined;
+      } finally {
+        await lock.release();
+      }
+    });
     this.writes = run.catch(() => undefined);
     return run;
   }
@@ -206,7 +217,7 @@ async function readOrEmpty(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return '';
+    if (errnoCode(error) === 'ENOENT') return '';
     throw error;
   }
 }

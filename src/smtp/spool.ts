@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { writeAll } from '../fs/durable.js';
 
 /** A received message, kept once on disk while its copies are made. */
 export interface SpooledMessage {
@@ -84,13 +85,4 @@ export function withPrefix(prefix: string, path: string): Readable {
     yield* createReadStream(path) as AsyncIterable<Buffer>;
   }
   return Readable.from(bytes(), { objectMode: false });
-}
-
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    offset += bytesWritten;
-  }
 }

@@ -25,3 +25,14 @@ export class MessageGoneError extends Error {
     super(`message ${index + 1} is no longer in the maildrop`);
   }
 }
+
+/**
+ * Wraps a low-level failure for callers. File-system faults count as temporary: disk full,
+ * quota, I/O errors and even a misconfigured directory can be fixed by an administrator,
+ * and a temporary answer makes the MTA keep the mail queued instead of bouncing it.
+ */
+export function toStoreError(err: unknown, what: string): Error {
+  if (err instanceof StoreError || err instanceof MaildropLockedError || err instanceof MessageGoneError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new StoreError(`${what}: ${detail}`, true, { cause: err });
+}

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { escapeHostname, makeUniqueName } from '../../store/maildir/file-names.js';
 import { CrlfToLf } from '../../message/line-ends.js';
-import { errnoCode, fsyncDirectory, streamToFile } from './fs-durable.js';
+import { fsyncDir, writeStream } from '../../fs/durable.js';
+import { errnoCode } from '../../fs/errno.js';
 import { DeliveryError, type Delivery, type Destination, type MessageMeta, type RecoveryOutcome, type RecoveryToken } from './types.js';
 
 /**
@@ -67,14 +68,14 @@ export class MaildirDestination implements Destination {
     try {
       handle = await open(tmpPath, 'wx', 0o600);
       const converter = new CrlfToLf();
-      const size = await streamToFile(message, handle, (c) => converter.push(c), () => converter.end());
+      const size = await writeStream(handle, message, (c) => converter.push(c), () => converter.end());
       await handle.sync();
       await handle.close();
       handle = undefined;
       const newDir = join(this.root, 'new');
       newPath = join(newDir, `${unique},S=${size}`);
       await rename(tmpPath, newPath);
-      await fsyncDirectory(newDir);
+      await fsyncDir(newDir);
     } catch (err) {
       await handle?.close().catch(() => undefined);
       // After a failed directory fsync the rename may not survive a crash; taking the

@@ -1,8 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { CrlfToLf } from '../../message/line-ends.js';
-import { acquireDotlock } from './dotlock.js';
-import { errnoCode, streamToFile, writeAll } from './fs-durable.js';
+import { writeAll, writeStream } from '../../fs/durable.js';
+import { errnoCode } from '../../fs/errno.js';
+import { LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { envelopeSender, peekHeader } from './header-peek.js';
 import { MboxrdQuoter } from './mboxrd.js';
 import { DeliveryError, type Delivery, type Destination, type MessageMeta, type RecoveryOutcome, type RecoveryToken } from './types.js';
@@ -98,13 +99,29 @@ export class MboxDestination implements Destination {
     await writeAll(handle, Buffer.from(`${separator}From ${sender} ${asctime(this.now())}\n`, 'latin1'));
     const crlf = new CrlfToLf();
     const quoter = new MboxrdQuoter();
-    await streamToFile(
-      message,
+    await writeStream(
       handle,
+      message,
       (chunk) => quoter.push(crlf.push(chunk)),
       () => Buffer.concat([quoter.push(crlf.end()), quoter.end(), Buffer.from('\n')]),
     );
     await handle.sync();
+  }
+}
+
+/**
+ * The classic mbox dot-lock (FILE.lock, created exclusively), which mutt, procmail,
+ * Postfix's local(8) and Dovecot all honour: a regular file naming our pid and host, so a
+ * lock left by a crashed fetch on this host is taken over at once, one from another host
+ * (an mbox on NFS) only once it is 5 minutes old. Waits up to 10 s for another holder.
+ */
+async function acquireDotlock(path: string): Promise<() => Promise<void>> {
+  try {
+    const lock = await LockFile.acquire({ path, form: 'file', mode: 0o644, wait: { timeoutMs: 10_000, retryMs: 50 }, staleAfterMs: 5 * 60_000 });
+    return () => lock.release();
+  } catch (err) {
+    if (err instanceof LockBusyError) throw new DeliveryError(`${path} is held by another program`, true, { cause: err });
+    throw new DeliveryError(`cannot create lock ${path}: ${(err as Error).message}`, true, { cause: err });
   }
 }
 

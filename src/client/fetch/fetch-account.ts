@@ -2,14 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { Pop3Client, type Pop3ClientOptions } from '../client.js';
 import { createDestination, DeliveryError, type Destination } from '../deliver/index.js';
 import { Pop3ClientError, Pop3ProtocolError, Pop3ServerError } from '../errors.js';
 import { stateFileName, type AccountSettings } from './account.js';
-import { AccountLock } from './account-lock.js';
 import { logIn } from './auth.js';
 import { crashPoint } from './crash-points.js';
-import { PolicyError } from './errors.js';
+import { AccountBusyError, PolicyError } from './errors.js';
 import type { AccountResult, FetchEvent } from './events.js';
 import { planFetch, type FetchItem, type ServerMessage } from './plan.js';
 import { AccountState } from './state.js';
@@ -69,10 +69,16 @@ export async function fetchAccount(account: AccountSettings, options: FetchOptio
     ...(error !== undefined ? { error: error instanceof Error ? error : new Error(String(error)) } : {}),
   });
 
-  let lock: AccountLock;
+  let lock: LockFile;
   try {
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
-    lock = await AccountLock.acquire(join(options.stateDir, `${stateFileName(account.name)}.lock`), account.name);
+    // Two fetches of one account (cron and a daemon) must not interleave; a second one reports
+    // the account busy. A lock left by a killed fetch on this host is taken over at once; one
+    // from another host is judged by nobody but a person.
+    lock = await LockFile.acquire({ path: join(options.stateDir, `${stateFileName(account.name)}.lock`) }).catch((err: unknown) => {
+      if (!(err instanceof LockBusyError)) throw err;
+      throw new AccountBusyError(account.name, err.holder === undefined ? 'unknown holder' : `pid ${err.holder.pid} on ${err.holder.host}`);
+    });
   } catch (err) {
     return result(err);
   }

@@ -1,7 +1,8 @@
-import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { RecoveryToken } from '../deliver/types.js';
-import { errnoCode, fsyncDirectory } from '../deliver/fs-durable.js';
+import { fsyncDir, replaceFileAtomic } from '../../fs/durable.js';
+import { errnoCode } from '../../fs/errno.js';
 import { StateFileError } from './errors.js';
 
 const FORMAT = 1;
@@ -144,7 +145,7 @@ export class AccountState {
     }
     // Unresolved deliveries stay pending until recovery settles them.
     for (const [uid, token] of this.pendings) lines.push(JSON.stringify({ op: 'pending', u: uid, t: token, at: now.getTime() }));
-    await writeAtomic(this.path, `${lines.join('\n')}\n`);
+    await replaceFileAtomic(this.path, `${lines.join('\n')}\n`);
   }
 
   async close(): Promise<void> {
@@ -157,7 +158,7 @@ export class AccountState {
       const fresh = await open(this.path, 'a', 0o600);
       if ((await fresh.stat()).size === 0) await fresh.write(`${JSON.stringify({ postel_fetch_state: FORMAT, account: this.account })}\n`);
       this.handle = fresh;
-      await fsyncDirectory(dirname(this.path));
+      await fsyncDir(dirname(this.path));
     }
     await this.handle.write(`${JSON.stringify(line)}\n`);
     await this.handle.datasync();
@@ -207,20 +208,4 @@ function parse(text: string, path: string): { records: Map<string, UidRecord>; p
     });
   });
   return { records, pendings };
-}
-
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-    await handle.close();
-    await rename(temp, path);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  await fsyncDirectory(dirname(path));
 }

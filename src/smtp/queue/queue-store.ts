@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { replaceFileAtomic, writeStream } from '../../fs/durable.js';
+import { isErrno } from '../../fs/errno.js';
 
 export interface QueueRecipient {
   readonly address: string;
@@ -44,7 +46,7 @@ export class QueueStore {
     try {
       const handle = await open(msgPath, 'wx', 0o600);
       try {
-        for await (const chunk of message as AsyncIterable<Buffer>) await writeAll(handle, chunk);
+        await writeStream(handle, message);
         await handle.sync();
       } finally {
         await handle.close();
@@ -61,17 +63,7 @@ export class QueueStore {
 
   /** Replaces the entry's state atomically (temp file, fsync, rename, fsync of the directory). */
   async save(entry: QueueEntry): Promise<void> {
-    const target = join(this.dir, `${entry.id}.json`);
-    const temp = `${target}.tmp`;
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(entry), 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-    await syncDir(this.dir);
+    await replaceFileAtomic(join(this.dir, `${entry.id}.json`), JSON.stringify(entry));
   }
 
   async remove(id: string): Promise<void> {
@@ -85,7 +77,7 @@ export class QueueStore {
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isErrno(err, 'ENOENT')) return [];
       throw err;
     }
     const entries: QueueEntry[] = [];
@@ -115,23 +107,5 @@ export class QueueStore {
       const info = await stat(path).catch(() => undefined);
       if (info && Date.now() - info.mtimeMs >= minAgeMs) await unlink(path).catch(() => undefined);
     }
-  }
-}
-
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    offset += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,11 +1,12 @@
-import type { FileHandle } from 'node:fs/promises';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import type { DeliveryResult } from '../types.js';
 import { makeUniqueName, storedFileName } from './file-names.js';
-import { fsyncDir, isErrno, toStoreError } from './fs-util.js';
+import { fsyncDir, writeAll } from '../../fs/durable.js';
+import { isErrno } from '../../fs/errno.js';
+import { toStoreError } from '../errors.js';
 import { ensureMaildir, type MaildirLayout } from './layout.js';
 import { CrlfToLf } from '../../message/line-ends.js';
 
@@ -117,14 +118,4 @@ function toBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   throw new TypeError('message stream must yield bytes or strings');
-}
-
-/** A single write may be short (e.g. just before the disk fills); loop until done. */
-async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    offset += bytesWritten;
-  }
 }

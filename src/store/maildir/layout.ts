@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno } from './fs-util.js';
+import { isErrno } from '../../fs/errno.js';
 
 /** Where one user's files live: ROOT/<user>, the layout Dovecot's maildir:ROOT/%u expects. */
 export interface MaildirLayout {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdtemp, readdir, readlink, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { parseHolder } from '../../fs/lock-file.js';
 import { MaildropLockedError } from '../errors.js';
 import { MaildirStore } from './maildir-store.js';
 
@@ -27,11 +28,13 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** A lock as postel writes it: a symlink whose target names the holder. */
 async function writeLock(owner: { pid: number; host: string; token: string }, ageMs = 0): Promise<void> {
-  await writeFile(lockPath, JSON.stringify({ ...owner, since: Date.now() - ageMs }));
+  await unlink(lockPath).catch(() => undefined);
+  await symlink(`${owner.pid}:${owner.token}@${owner.host}`, lockPath);
   if (ageMs > 0) {
     const t = (Date.now() - ageMs) / 1000;
-    await utimes(lockPath, t, t);
+    await lutimes(lockPath, t, t);
   }
 }
 
@@ -43,18 +46,20 @@ async function exitedPid(): Promise<number> {
   return pid;
 }
 
-async function lockOwner(): Promise<{ pid: number; token: string }> {
-  return JSON.parse(await readFile(lockPath, 'utf8')) as { pid: number; token: string };
+async function lockOwner(): Promise<{ pid: number; token: string; host: string }> {
+  const holder = parseHolder(await readlink(lockPath));
+  assert.ok(holder !== undefined);
+  return holder;
 }
 
 describe('maildrop lock', () => {
-  it('writes pid, host, token and time, and removes the lock on release', async () => {
+  it('is a symlink naming pid, token and host, and is removed on release', async () => {
     const drop = await store.openMaildrop('alice');
-    const owner = JSON.parse(await readFile(lockPath, 'utf8')) as Record<string, unknown>;
+    assert.ok((await lstat(lockPath)).isSymbolicLink());
+    const owner = await lockOwner();
     assert.equal(owner.pid, process.pid);
     assert.equal(owner.host, hostname());
-    assert.match(String(owner.token), /^[0-9a-f]{32}$/);
-    assert.equal(typeof owner.since, 'number');
+    assert.match(owner.token, /^[0-9a-f]{12}\.[0-9a-z]+$/);
     await drop.release();
     assert.ok(!(await readdir(join(root, 'alice'))).includes('postel.lock'));
   });
@@ -69,6 +74,13 @@ describe('maildrop lock', () => {
 
   it('takes over a lock left by a process that has exited', async () => {
     await writeLock({ pid: await exitedPid(), host: hostname(), token: 'dead' });
+    const drop = await store.openMaildrop('alice');
+    assert.equal((await lockOwner()).pid, process.pid);
+    await drop.release();
+  });
+
+  it('reads a lock file written by an earlier postel (JSON) and takes it over when its process is gone', async () => {
+    await writeFile(lockPath, JSON.stringify({ pid: await exitedPid(), host: hostname(), token: 'old', since: Date.now() }));
     const drop = await store.openMaildrop('alice');
     assert.equal((await lockOwner()).pid, process.pid);
     await drop.release();
@@ -101,10 +113,11 @@ describe('maildrop lock', () => {
 
   it('does not take over while another takeover is in progress, but ignores an abandoned one', async () => {
     await writeLock({ pid: await exitedPid(), host: hostname(), token: 'dead' });
-    await mkdir(`${lockPath}.takeover`);
+    // Held by a live process (the init process, pid 1, always exists).
+    await symlink(`1:x@${hostname()}`, `${lockPath}.takeover`);
     await assert.rejects(store.openMaildrop('alice'), MaildropLockedError);
     const t = Date.now() / 1000 - 60;
-    await utimes(`${lockPath}.takeover`, t, t);
+    await lutimes(`${lockPath}.takeover`, t, t);
     const drop = await store.openMaildrop('alice');
     await drop.release();
     assert.deepEqual((await readdir(join(root, 'alice'))).filter((n) => n.startsWith('postel.lock')), []);
@@ -124,9 +137,9 @@ describe('maildrop lock', () => {
     const refreshing = new MaildirStore({ root, lockRefreshMs: 30 });
     const drop = await refreshing.openMaildrop('alice');
     const t = Date.now() / 1000 - 300;
-    await utimes(lockPath, t, t);
+    await lutimes(lockPath, t, t);
     await new Promise((r) => setTimeout(r, 150));
-    assert.ok(Date.now() - (await stat(lockPath)).mtimeMs < 5_000, 'mtime was refreshed');
+    assert.ok(Date.now() - (await lstat(lockPath)).mtimeMs < 5_000, 'mtime was refreshed');
 
     // Someone decided we were dead and took over: we must neither write nor unlink.
     await writeLock({ pid: 1, host: 'elsewhere.example', token: 'usurper' });

@@ -3,12 +3,13 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../log/logger.js';
+import { MaildropLockedError, toStoreError } from '../errors.js';
 import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, OpenOptions } from '../types.js';
 import { deliverToMaildir } from './deliver.js';
 import { escapeHostname } from './file-names.js';
-import { isErrno, toStoreError } from './fs-util.js';
+import { isErrno } from '../../fs/errno.js';
+import { LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
-import { MaildropLock, newLockToken } from './lock.js';
 import { MaildirMaildrop } from './maildrop.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SyncReadGuard } from './sync-read-guard.js';
@@ -54,9 +55,6 @@ function remember<K, V>(memo: Map<K, V> | Set<K>, key: K, value?: V): void {
 export class MaildirStore implements MailStore {
   private readonly root: string;
   private readonly escapedHostname: string;
-  /** The lock's host is always the real one: pid liveness checks are only valid there. */
-  private readonly lockHost = osHostname();
-  private readonly lockToken = newLockToken();
   private readonly lockStaleMs: number;
   private readonly lockRefreshMs: number;
   private readonly logger: Logger;
@@ -99,16 +97,17 @@ export class MaildirStore implements MailStore {
   async openMaildrop(user: string, options: OpenOptions = {}): Promise<Maildrop> {
     assertValidUserName(user);
     const layout = this.layout(user);
-    let lock: MaildropLock;
-    const acquire = (): Promise<MaildropLock> =>
-      MaildropLock.acquire({
+    let lock: LockFile;
+    // RFC 1939's exclusive lock. It is a symlink naming its holder, so taking it needs no
+    // data block: on a full disk users can still log in and delete mail to free space.
+    const acquire = (): Promise<LockFile> =>
+      LockFile.acquire({
         path: layout.lock,
-        user,
-        token: this.lockToken,
-        host: this.lockHost,
-        staleMs: this.lockStaleMs,
+        staleAfterMs: this.lockStaleMs,
         refreshMs: this.lockRefreshMs,
         logger: this.logger,
+      }).catch((err: unknown) => {
+        throw err instanceof LockBusyError ? new MaildropLockedError(user) : err;
       });
     try {
       // Four mkdirs per login add up; once a Maildir is known to exist they are skipped, and

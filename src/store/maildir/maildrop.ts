@@ -2,13 +2,15 @@ import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
-import { MessageGoneError, StoreError } from '../errors.js';
+import { fsyncDir, replaceFileAtomic } from '../../fs/durable.js';
+import { isErrno } from '../../fs/errno.js';
+import type { LockFile } from '../../fs/lock-file.js';
+import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import { MultilineFramer, type StoredBytes, type WireSource } from '../../message/wire-source.js';
 import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types.js';
 import { basenameOf, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
-import { fsyncDir, isErrno, mapLimit, toStoreError, writeFileAtomic } from './fs-util.js';
 import type { MaildirLayout } from './layout.js';
-import type { MaildropLock } from './lock.js';
+import { mapLimit } from './map-limit.js';
 import {
   bufferStream,
   LARGE_MESSAGE,
@@ -29,7 +31,7 @@ const IO_PARALLELISM = 16;
 export interface MaildropContext {
   readonly user: string;
   readonly layout: MaildirLayout;
-  readonly lock: MaildropLock;
+  readonly lock: LockFile;
   readonly snapshot: Snapshot;
   readonly lastLoginAt: Date | null;
   /** The session's clock; retrieval times recorded at commit come from it. */
@@ -62,7 +64,7 @@ export class MaildirMaildrop implements Maildrop {
     this.assertOpen();
     const { layout } = this.context;
     try {
-      await writeFileAtomic(layout.dir, layout.lastLoginName, String(at.getTime()));
+      await replaceFileAtomic(join(layout.dir, layout.lastLoginName), String(at.getTime()));
     } catch (err) {
       throw toStoreError(err, `recording login of ${this.user} failed`);
     }

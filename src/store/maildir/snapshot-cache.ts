@@ -2,7 +2,7 @@ import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MessageInfo } from '../types.js';
-import { isErrno } from './fs-util.js';
+import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
 import { takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
 import { formatUidl } from './uid-index.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import { compareFileNames, deliveryTimeFromName, hasFlag, parseFileName, wireSizeFromName } from './file-names.js';
-import { isErrno, mapLimit } from './fs-util.js';
+import { isErrno } from '../../fs/errno.js';
+import { mapLimit } from './map-limit.js';
 import type { MaildirLayout } from './layout.js';
 import { loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
 

@@ -1,7 +1,8 @@
 import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
-import { isErrno, writeFileAtomic } from './fs-util.js';
+import { replaceFileAtomic } from '../../fs/durable.js';
+import { isErrno } from '../../fs/errno.js';
 
 /**
  * `postel-uidlist`: the UID, wire size and retrieval time of every message, so an open
@@ -151,5 +152,5 @@ function salvageUidValidity(text: string): number {
 }
 
 export async function saveUidIndex(dir: string, name: string, index: UidIndex): Promise<void> {
-  await writeFileAtomic(dir, name, formatUidIndex(index));
+  await replaceFileAtomic(join(dir, name), formatUidIndex(index));
 }
