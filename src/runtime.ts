@@ -17,6 +17,7 @@ import { CertificateStore, type TlsSettings } from './tls/certificates.js';
 import { MaildirStore } from './store/maildir/maildir-store.js';
 import type { SmtpListenerSpec } from './smtp/listener.js';
 import { smtpDataPaths, type SmtpSettings } from './smtp/service.js';
+import { isErrno } from './fs/errno.js';
 
 /** Where things live under the data directory (documented in README.md). */
 export interface DataPaths {
@@ -191,7 +192,7 @@ async function saslSecret(path: string): Promise<Buffer> {
     const secret = await readFile(path);
     if (secret.length >= 32) return secret;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!isErrno(err, 'ENOENT')) throw err;
   }
   const secret = randomBytes(32);
   await writeFile(path, secret, { mode: 0o600 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parseHolder } from '../src/fs/lock-file.js';
 import { addUser, describeRun, deliverFiles, loginTo, runCliBounded, stopWithin, tryLogin } from './support/interop-cli.js';
 import { hasProgram, run, runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { crlf, unstuff } from './support/wire-client.js';
@@ -214,13 +215,14 @@ describe('postel serve: signals and two processes on one data directory', () => 
       second = await startServerProcess(['--config', env.config]);
       const holder = await loginTo(first.port, 'alice', 'pw-alice');
       assert.equal(await tryLogin(second.port, 'alice', 'pw-alice'), '-ERR [IN-USE] Maildrop is locked by another session');
-      const lock = JSON.parse(await readFile(join(env.dir, 'data', 'mail', 'alice', 'postel.lock'), 'utf8')) as { pid: number };
-      assert.equal(lock.pid, first.pid);
+      // The lock is a symlink whose target names its holder (it is never followed).
+      const lock = parseHolder(await readlink(join(env.dir, 'data', 'mail', 'alice', 'postel.lock')));
+      assert.equal(lock?.pid, first.pid);
 
       assert.equal(await first.stop('SIGKILL'), null);
       assert.equal(first.child.signalCode, 'SIGKILL');
       // The lock file is still there, naming a process that no longer exists.
-      assert.equal(await exists(join(env.dir, 'data', 'mail', 'alice', 'postel.lock')), true);
+      assert.ok((await lstat(join(env.dir, 'data', 'mail', 'alice', 'postel.lock'))).isSymbolicLink());
       holder.close();
 
       const client = await loginTo(second.port, 'alice', 'pw-alice');

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { isErrno } from '../fs/errno.js';
 
 /*
  * The aliases file, in the style of Postfix virtual(5):
@@ -96,7 +97,7 @@ export class AliasesFile {
       const info = await stat(this.path, { bigint: true });
       version = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (isErrno(err, 'ENOENT')) {
         this.version = 'missing';
         this.table = EMPTY;
         return this.table;

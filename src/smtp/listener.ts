@@ -6,6 +6,7 @@ import type { SMTPServerOptions } from 'smtp-server';
 import { Intake, type IntakeDeps, type IntakeKind, type IntakePolicy } from './intake.js';
 import { replies } from './reply.js';
 import { PostelSmtpServer } from './smtp-server-adapter.js';
+import { isErrno } from '../fs/errno.js';
 
 /**
  * Certificates for STARTTLS and implicit TLS; the server's CertificateStore fits as is.
@@ -163,6 +164,6 @@ async function removeStaleSocket(path: string): Promise<void> {
   try {
     if ((await lstat(path)).isSocket()) await unlink(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!isErrno(err, 'ENOENT')) throw err;
   }
 }

@@ -5,6 +5,7 @@ import type { MailStore } from '../store/types.js';
 import { quotaLimit, maildropUsage } from './quota.js';
 import type { UserDirectory } from './recipients.js';
 import { replies, type SmtpReplyError } from './reply.js';
+import { isNoSpace } from '../fs/errno.js';
 
 export type CopyOutcome = { readonly ok: true } | { readonly ok: false; readonly reply: SmtpReplyError };
 
@@ -54,6 +55,5 @@ export class LocalDelivery {
 /** A full disk or file system quota is "insufficient storage"; anything else a local error. */
 function storageReply(err: unknown): SmtpReplyError {
   const cause = err instanceof StoreError ? err.cause : err;
-  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? (cause as { code: unknown }).code : undefined;
-  return code === 'ENOSPC' || code === 'EDQUOT' ? replies.storageFull() : replies.localError();
+  return isNoSpace(cause) ? replies.storageFull() : replies.localError();
 }

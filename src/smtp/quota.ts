@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserEntry } from '../auth/users-file.js';
+import { isErrno } from '../fs/errno.js';
 
 /*
  * Per-user quotas come from the users file's extra fields (the 8th field of a Dovecot
@@ -61,7 +62,7 @@ export async function maildropUsage(mailRoot: string, user: string): Promise<num
       names = await readdir(dir);
     } catch (err) {
       // A maildrop that does not exist yet is empty; one we cannot list fails delivery later.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) continue;
       throw err;
     }
     for (const name of names) {
