@@ -231,7 +231,7 @@ describe('postel serve: signals and two processes on one data directory', () => 
       assert.deepEqual(unstuff(body), crlf(message));
       assert.match(await client.command('QUIT'), /^\+OK/);
       assert.ok(
-        second.logs().some((l) => l.msg === 'taking over stale maildrop lock' && (l.holder as { pid?: number } | undefined)?.pid === first.pid),
+        second.logs().some((l) => l.msg === 'taking over stale lock' && String(l.lock).endsWith('alice/postel.lock') && (l.holder as { pid?: number } | undefined)?.pid === first.pid),
         second.stdout(),
       );
     } finally {
