@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataResult, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { Authenticator } from '../auth/types.js';
 import type { CopyOutcome, LocalDelivery } from './local-delivery.js';
-import { readHeaderBlock, type FailedRecipient } from './queue/dsn.js';
+import { lmtpReplies, planFanOut, recipientResults, settle, smtpVerdict, type RecipientResult, type Settlement } from './delivery-policy.js';
+import { readHeaderBlock } from './queue/dsn.js';
 import type { OutboundQueue } from './queue/outbound-queue.js';
 import type { RecipientResolver, Route } from './recipients.js';
 import { replies, SmtpReplyError } from './reply.js';
@@ -46,14 +47,6 @@ interface SessionStats {
   messages: number;
   bytes: number;
   refusedRcpts: number;
-}
-
-/** What each recipient of a message came to, plus what must be retried or bounced. */
-interface RecipientResult {
-  readonly address: string;
-  readonly outcome: CopyOutcome;
-  /** Maildrops of this recipient whose copy failed (for an alias, while others may have worked). */
-  readonly failedTargets: readonly { readonly user: string; readonly reply: SmtpReplyError }[];
 }
 
 type Handlers = Required<Pick<SMTPServerOptions, 'onConnect' | 'onSecure' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>>;
@@ -258,11 +251,14 @@ export class Intake {
         'message received',
       );
       if (this.policy.kind === 'lmtp') {
-        await this.settle(results, session, spooled, id, false);
-        return results.map((r) => (r.outcome.ok ? `2.0.0 <${r.address}> Ok: delivered` : r.outcome.reply));
+        await this.carryOut(settle(results, false), session, spooled, id);
+        return lmtpReplies(results);
       }
-      // Awaited here so that the spool file outlives the queueing in smtpReply.
-      return await this.smtpReply(results, session, spooled, id);
+      const verdict = smtpVerdict(results);
+      if (verdict.kind === 'refuse') throw verdict.reply;
+      // Awaited here so that the spool file outlives the queueing.
+      await this.carryOut(verdict.settlement, session, spooled, id);
+      return verdict.text;
     } finally {
       await spooled.remove();
       this.busy.delete(session.id);
@@ -270,43 +266,29 @@ export class Intake {
   }
 
   /**
-   * Makes every copy: local maildrops (each fsynced before the answer), and one queue entry
-   * for the smarthost. Routes are looked up again: the answer that holds is today's.
+   * Makes every copy (delivery-policy.ts decides which): local maildrops, each fsynced before
+   * the answer, and one queue entry for the smarthost. Routes are looked up again: the answer
+   * that holds is today's.
    */
   private async store(session: SMTPServerSession, spooled: SpooledMessage, id: string, receivedAt: Date): Promise<RecipientResult[]> {
     const from = senderOf(session);
     const rcpts = session.envelope.rcptTo.map((r) => r.address);
     const routes: Route[] = await Promise.all(rcpts.map((r) => this.deps.resolver.resolve(r)));
     const trace = (recipient?: string): string => receivedHeader(this.traceInfo(session, id, receivedAt, recipient));
+    const rights = { mayRelay: this.policy.kind === 'submission' && Boolean(session.user) && this.deps.queue.canRelay, canRelay: this.deps.queue.canRelay };
+    const plan = planFanOut(rcpts, routes, rights);
+    for (const { rcpt, forward } of plan.dropped) this.log.warn({ id, rcpt, forward }, 'alias targets on other domains ignored: no smarthost');
 
-    // Each maildrop gets one copy, even when several recipients lead to it.
-    const copies = new Map<string, Promise<CopyOutcome>>();
-    const remote: string[] = [];
-    // Checked again as at RCPT: a domain that stopped being local since must not open a relay.
-    const mayRelay = this.policy.kind === 'submission' && Boolean(session.user) && this.deps.queue.canRelay;
-    rcpts.forEach((rcpt, i) => {
-      const route = routes[i] as Route;
-      if (route.kind === 'remote' && mayRelay) remote.push(rcpt);
-      if (route.kind !== 'local') return;
-      for (const user of route.users) {
-        if (copies.has(user)) continue;
-        const prefix = returnPathHeader(from) + trace(rcpt);
-        const storedSize = spooled.storedSize + Buffer.byteLength(prefix) - (prefix.match(/\r\n/g)?.length ?? 0);
-        // One at a time: each copy streams the spool file, and the disk is the bottleneck.
-        const previous = [...copies.values()].at(-1) ?? Promise.resolve<CopyOutcome>({ ok: true });
-        copies.set(
-          user,
-          previous.then(() => this.deps.local.deliver(user, () => spooled.open(prefix), storedSize, receivedAt)),
-        );
-      }
-      if (this.deps.queue.canRelay) remote.push(...route.forward);
-      else if (route.forward.length > 0) this.log.warn({ id, rcpt, forward: route.forward }, 'alias targets on other domains ignored: no smarthost');
-    });
     const outcomes = new Map<string, CopyOutcome>();
-    for (const [user, outcome] of copies) outcomes.set(user, await outcome);
+    // One at a time: each copy streams the spool file, and the disk is the bottleneck.
+    for (const { user, rcpt } of plan.copies) {
+      const prefix = returnPathHeader(from) + trace(rcpt);
+      const storedSize = spooled.storedSize + Buffer.byteLength(prefix) - (prefix.match(/\r\n/g)?.length ?? 0);
+      outcomes.set(user, await this.deps.local.deliver(user, () => spooled.open(prefix), storedSize, receivedAt));
+    }
 
     let relayed: CopyOutcome = { ok: true };
-    const relayTo = [...new Set(remote)];
+    const relayTo = plan.relayTo;
     if (relayTo.length > 0) {
       try {
         const entry = await this.deps.queue.enqueue(from, relayTo.map((address) => ({ address })), spooled.open(trace(relayTo.length === 1 ? relayTo[0] : undefined)));
@@ -316,61 +298,18 @@ export class Intake {
         relayed = { ok: false, reply: replies.localError() };
       }
     }
-
-    return rcpts.map((address, i) => {
-      const route = routes[i] as Route;
-      if (route.kind === 'unknown') return { address, outcome: { ok: false, reply: replies.unknownRecipient() }, failedTargets: [] };
-      if (route.kind === 'remote') return { address, outcome: mayRelay ? relayed : { ok: false, reply: replies.relayDenied() }, failedTargets: [] };
-      const parts: CopyOutcome[] = route.users.map((u) => outcomes.get(u) ?? { ok: true });
-      if (route.forward.length > 0 && this.deps.queue.canRelay) parts.push(relayed);
-      const failedTargets = route.users.flatMap((user) => {
-        const o = outcomes.get(user);
-        return o && !o.ok ? [{ user, reply: o.reply }] : [];
-      });
-      return { address, outcome: combine(parts), failedTargets };
-    });
+    return recipientResults(rcpts, routes, outcomes, relayed, rights);
   }
 
-  /** One reply for the whole SMTP transaction: 250 once every copy is stored or queued. */
-  private async smtpReply(results: RecipientResult[], session: SMTPServerSession, spooled: SpooledMessage, id: string): Promise<string> {
-    const failed = results.filter((r) => !r.outcome.ok);
-    if (failed.length === results.length) {
-      // Nothing was stored: the client keeps the message (a temporary reply first, so nothing is lost).
-      const first = failed.find((r) => replyOf(r.outcome)?.temporary) ?? failed[0];
-      throw replyOf(first?.outcome) ?? replies.localError();
-    }
-    // Something was stored, so what failed is ours now: retried from the queue or bounced.
-    await this.settle(results, session, spooled, id, true);
-    return failed.length === 0 && results.every((r) => r.failedTargets.length === 0) ? '2.0.0 Ok: delivered' : '2.0.0 Ok: delivered or queued';
-  }
-
-  /**
-   * Copies that failed while others of the same message were stored: temporary failures
-   * are queued for retry, permanent ones bounced. With `all`, whole recipients that failed
-   * are included (SMTP); without, only alias targets (LMTP answers per recipient itself).
-   */
-  private async settle(results: RecipientResult[], session: SMTPServerSession, spooled: SpooledMessage, id: string, all: boolean): Promise<void> {
-    const retry: { address: string; user: string }[] = [];
-    const bounce: FailedRecipient[] = [];
-    for (const r of results) {
-      if (!all && !r.outcome.ok) continue;
-      for (const t of r.failedTargets) {
-        if (t.reply.temporary) retry.push({ address: r.address, user: t.user });
-        else bounce.push({ address: r.address, status: t.reply.enhanced, diagnostic: `${t.reply.code} ${t.reply.message}` });
-      }
-      const reply = replyOf(r.outcome);
-      // A failed recipient without maildrops of its own failed in the relay queue itself.
-      if (all && reply && r.failedTargets.length === 0) {
-        if (reply.temporary) throw reply;
-        bounce.push({ address: r.address, status: reply.enhanced, diagnostic: `${reply.code} ${reply.message}` });
-      }
-    }
+  /** Queues what must be retried and bounces what cannot be delivered (see Settlement). */
+  private async carryOut(settlement: Settlement, session: SMTPServerSession, spooled: SpooledMessage, id: string): Promise<void> {
+    if (settlement.resend) throw settlement.resend;
     const from = senderOf(session);
-    if (retry.length > 0) {
+    if (settlement.retry.length > 0) {
       // If this fails the client gets a 451 and resends to everyone: duplicates, but no loss.
-      await this.deps.queue.enqueue(from, retry, spooled.open(receivedHeader(this.traceInfo(session, id, this.now(), undefined))));
+      await this.deps.queue.enqueue(from, settlement.retry, spooled.open(receivedHeader(this.traceInfo(session, id, this.now(), undefined))));
     }
-    if (bounce.length > 0) await this.deps.queue.bounce(from, bounce, await readHeaderBlock(spooled.path), this.now());
+    if (settlement.bounce.length > 0) await this.deps.queue.bounce(from, settlement.bounce, await readHeaderBlock(spooled.path), this.now());
   }
 
   private traceInfo(session: SMTPServerSession, id: string, date: Date, recipient: string | undefined): TraceInfo {
@@ -396,15 +335,4 @@ export class Intake {
 
 function senderOf(session: SMTPServerSession): string {
   return session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-}
-
-/** A recipient with several targets (an alias) counts as stored when any copy was. */
-function combine(outcomes: readonly CopyOutcome[]): CopyOutcome {
-  if (outcomes.length === 0 || outcomes.some((o) => o.ok)) return { ok: true };
-  const failures = outcomes as readonly { ok: false; reply: SmtpReplyError }[];
-  return failures.find((f) => f.reply.temporary) ?? (failures[0] as CopyOutcome);
-}
-
-function replyOf(outcome: CopyOutcome | undefined): SmtpReplyError | undefined {
-  return outcome && !outcome.ok ? outcome.reply : undefined;
 }
