@@ -49,6 +49,16 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 const build = spawnSync(tsc, ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
+// No import circle in src/: a module graph with cycles depends on evaluation order, and a
+// newcomer cannot tell which layer stands on which.
+const { default: madge } = await import('madge');
+const graph = await madge(join(root, 'dist', 'src'), { fileExtensions: ['js'] });
+const circles = graph.circular();
+if (circles.length > 0) {
+  console.error(`test: import circles in src/:\n${circles.map((c) => `  ${c.join(' -> ')}`).join('\n')}`);
+  process.exit(1);
+}
+
 // Explicit *.test.js files: given a directory, node 20 would also run fixtures and helpers.
 const testFiles = ['dist/src', 'dist/test']
   .flatMap((dir) => readdirSync(join(root, dir), { recursive: true }).map((f) => join(dir, String(f))))
