@@ -6,7 +6,6 @@ import { scramSha256Mechanism } from './scram.js';
 import { SaslError, type SaslMechanism } from './types.js';
 
 export { SaslError, type SaslMechanism } from './types.js';
-export { saslPrep } from './saslprep.js';
 export { scramSha256Mechanism } from './scram.js';
 
 /** Mechanisms this client implements, strongest first for automatic choice. */

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { MemoryCredentials } from '../../auth/sasl/memory-credentials.fixture.js';
+import { scramMechanism } from '../../auth/sasl/scram.js';
 import { scramSha256Mechanism } from './scram.js';
 
 // RFC 7677 section 3, the published SCRAM-SHA-256 exchange.
@@ -33,3 +36,19 @@ test('user names are escaped (RFC 5802 saslname)', () => {
   const mech = scramSha256Mechanism('a=b,c', 'pw', { clientNonce: 'nonce' });
   assert.equal(mech.initialResponse()?.toString(), 'n,,n=a=3Db=2Cc,r=nonce');
 });
+
+// Each password goes through the server's key derivation (what `postel user add` stores) and
+// the client's proof; the server accepts the proof only when both sides prepared it alike.
+for (const password of ['pass\u00A0word', 'e\u0301t\u00E9', '\uFB01ne', 'tab\there', '\u2168', '\u05D0a\u05D1']) {
+  test(`SCRAM keys of client and server agree for the password ${JSON.stringify(password)}`, async () => {
+    const credentials = await MemoryCredentials.create({ u: { password, scram: { salt: randomBytes(16), iterations: 4096 } } });
+    const server = scramMechanism({ credentials, plus: false, secret: Buffer.alloc(32, 7), iterations: 4096 });
+    const exchange = server.start({ remoteAddress: '192.0.2.1', secure: true });
+    const client = scramSha256Mechanism('u', password);
+    const first = await exchange.step(client.initialResponse?.());
+    assert.equal(first.kind, 'challenge');
+    if (first.kind !== 'challenge') return;
+    const final = await exchange.step(await client.respond(first.data));
+    assert.equal(final.kind, 'success', JSON.stringify(final));
+  });
+}

@@ -1,6 +1,6 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { saslPrep } from './saslprep.js';
+import { saslprep, SaslprepError, saslprepPassword } from '../../auth/sasl/saslprep.js';
 import { SaslError, type SaslMechanism } from './types.js';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -23,8 +23,9 @@ export interface ScramOptions {
 export function scramSha256Mechanism(user: string, password: string, options: ScramOptions = {}): SaslMechanism {
   const nonce = options.clientNonce ?? randomBytes(18).toString('base64');
   if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(nonce)) throw new SaslError('SCRAM nonce must be printable without ","');
-  const clientFirstBare = `n=${escapeName(saslPrep(user))},r=${nonce}`;
-  const preparedPassword = saslPrep(password);
+  const clientFirstBare = `n=${escapeName(preparedName(user))},r=${nonce}`;
+  // Prepared exactly as the server prepares it when it derives the stored keys.
+  const preparedPassword = saslprepPassword(password);
   let step: 'first' | 'final' | 'verify' | 'done' = 'first';
   // 'verify' stays set when the server refused: verifyCompleted() then rejects a later +OK.
   let expectedServerSignature: Buffer | undefined;
@@ -109,4 +110,13 @@ function parseAttributes(message: string): Map<string, string> {
     if (!attrs.has(m[1] as string)) attrs.set(m[1] as string, m[2] as string);
   }
   return attrs;
+}
+
+function preparedName(user: string): string {
+  try {
+    return saslprep(user, 'query');
+  } catch (error) {
+    if (error instanceof SaslprepError) throw new SaslError(`user name: ${error.message}`);
+    throw error;
+  }
 }
