@@ -59,7 +59,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const settings = options.quick ? QUICK : FULL;
   const scenarios = SCENARIOS.filter((s) => options.only.length === 0 || options.only.some((o) => s.name === o || s.name.startsWith(`${o}/`)));
   if (scenarios.length === 0) throw new Error(`no scenario matches ${options.only.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const noDovecot = options.dovecot ? dovecotUnavailable() : 'not asked for (--no-dovecot)';
+  const noDovecot = options.dovecot ? await dovecotUnavailable() : 'not asked for (--no-dovecot)';
   if (noDovecot) progress(`Dovecot is not measured: ${noDovecot}`);
   checkFileLimit(settings.idleSessions);
   const machine = machineFacts(REPO);

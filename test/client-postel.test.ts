@@ -14,7 +14,7 @@ import {
   type Pop3ClientOptions,
   type SaslMechanismName,
 } from '../src/client/index.js';
-import { waitFor } from './support/client-mailservers.js';
+import { waitFor } from './support/wait-for.js';
 import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 import { crlf } from './support/wire-client.js';

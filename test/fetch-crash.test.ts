@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { maildirContents } from './support/client-scenarios.js';
-import { waitFor } from './support/client-mailservers.js';
+import { waitFor } from './support/wait-for.js';
 import { runCli } from './support/server-process.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 

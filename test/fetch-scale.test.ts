@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AccountState, fetchAccount, Pop3Client, stateFileName, type AccountSettings } from '../src/client/index.js';
 import { maildirContents } from './support/client-scenarios.js';
-import { waitFor } from './support/client-mailservers.js';
+import { waitFor } from './support/wait-for.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 /*

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addUser, deliverFiles, rssOf } from './support/interop-cli.js';
 import { StreamingMultiLineReader } from './support/interop-stream.js';
 import { startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+import { WireClient } from './support/wire-client.js';
 
 const MESSAGE_OCTETS = 50 * 1024 * 1024;
 /** A server that held the message in memory would grow by more than the message's 50 MB. */
@@ -61,58 +61,6 @@ async function writeBigMessage(path: string, octets: number): Promise<Generated>
   return { sha256: hash.digest('hex'), wireOctets, dotLines };
 }
 
-/** A raw POP3 connection: line-at-a-time for the login, then a byte sink for RETR. */
-class RawConnection {
-  private buffer = Buffer.alloc(0);
-  private wake: (() => void) | undefined;
-  private sink: ((chunk: Buffer) => void) | undefined;
-  private closed = false;
-
-  constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.sink) return this.sink(chunk);
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.wake?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static open(port: number): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1' }, () => resolve(new RawConnection(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  async line(): Promise<string> {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n');
-      if (end >= 0) {
-        const line = this.buffer.subarray(0, end).toString('latin1');
-        this.buffer = this.buffer.subarray(end + 2);
-        return line;
-      }
-      if (this.closed) throw new Error('connection closed');
-      await new Promise<void>((r) => (this.wake = r));
-    }
-  }
-
-  async command(line: string): Promise<string> {
-    this.socket.write(`${line}\r\n`);
-    return this.line();
-  }
-
-  /** From now on every received chunk goes to `sink`; nothing may be left unread. */
-  divert(sink: (chunk: Buffer) => void): void {
-    assert.equal(this.buffer.length, 0, 'unexpected bytes before the command');
-    this.sink = sink;
-  }
-}
-
 describe('a 50 MB message, read slowly', () => {
   let env: Awaited<ReturnType<typeof tempDataDir>>;
   let server: ServerProcess | undefined;
@@ -133,7 +81,7 @@ describe('a 50 MB message, read slowly', () => {
   it('RETR streams it: the server RSS grows by less than 30 MB, and the unstuffed bytes equal the wire form', async (t) => {
     assert.ok(server);
     const pid = server.pid;
-    const conn = await RawConnection.open(server.port);
+    const conn = await WireClient.connect(server.port);
     try {
       assert.match(await conn.line(), /^\+OK /);
       assert.equal(await conn.command('USER alice'), '+OK Send your password');

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, eventually, type TestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+import { waitFor } from './support/wait-for.js';
 import { WireClient } from './support/wire-client.js';
 
 describe('bad input gets a clear -ERR and the server keeps serving', () => {
@@ -83,7 +84,7 @@ describe('connection limits and timers', () => {
       const c = await t.connect();
       assert.match(await c.line(), /^-ERR \[SYS\/TEMP\] Too many connections/);
       a.close();
-      await eventually(() => t.server.connections === 1);
+      await waitFor(() => t.server.connections === 1, 'one connection left');
       const d = await t.connect();
       assert.match(await d.line(), /^\+OK/);
       b.close();
@@ -157,7 +158,7 @@ describe('logging', () => {
       await c.multi('TOP 2 0');
       await c.command('DELE 1');
       await c.command('QUIT');
-      await eventually(() => t.logs.some((l) => l.event === 'session_end' && l.reason === 'quit'));
+      await waitFor(() => t.logs.some((l) => l.event === 'session_end' && l.reason === 'quit'), 'session_end after QUIT');
       const end = t.logs.find((l) => l.event === 'session_end' && l.reason === 'quit');
       assert.equal(end?.user, 'alice');
       assert.equal(end?.remote, '127.0.0.1');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { crlf, unstuff } from './support/wire-client.js';
-import { startTestServer, eventually, type TestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+import { waitFor } from './support/wait-for.js';
 
 const messages = [
   'Subject: first\n\nplain LF body\n',
@@ -108,7 +109,7 @@ describe('POP3 TRANSACTION and UPDATE states over a real socket', () => {
     await c.command('DELE 1');
     await c.command('DELE 2');
     c.close();
-    await eventually(() => t.logs.some((l) => l.event === 'session_end' && l.reason === 'disconnect'));
+    await waitFor(() => t.logs.some((l) => l.event === 'session_end' && l.reason === 'disconnect'), 'session_end after the disconnect');
     const again = await t.login('alice', 'secret');
     assert.match(await again.command('STAT'), /^\+OK 4 /);
     again.close();

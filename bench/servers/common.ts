@@ -1,4 +1,3 @@
-import { connect, createServer } from 'node:net';
 import type { Endpoint } from '../load/pop3-conn.js';
 
 export type ServerName = 'postel' | 'dovecot';
@@ -22,37 +21,4 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once `port` answers with a line starting "+OK" (or `prefix`); bounded by `timeoutMs`. */
-export async function waitForGreeting(port: number, timeoutMs: number, gone: () => boolean, prefix = '+OK'): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!gone() && Date.now() < deadline) {
-    if (await greets(port, prefix)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
-function greets(port: number, prefix: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (d: Buffer) => done(d.toString('latin1').startsWith(prefix)));
-  });
-}
+export { freePort, waitForGreeting } from '../../test/support/processes.js';

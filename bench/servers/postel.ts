@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../../test/support/processes.js';
 import { freePort, waitForGreeting, type ServerUnderTest } from './common.js';
 
 const POSTEL_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/postel');
@@ -94,15 +95,7 @@ ${options.extraConfig ?? ''}
       'certificate: its default self-signed ECDSA P-256',
     ],
     async stop() {
-      if (gone) return;
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STOP_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-      if (timedOut) {
-        child.kill('SIGKILL');
-        await exited;
-      }
+      if (!gone) await stopChild(child, exited, STOP_TIMEOUT_MS);
     },
   };
 }

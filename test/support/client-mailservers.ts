@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AccountSettings } from '../../src/client/index.js';
 import { startDovecot, type Dovecot } from './dovecot.js';
 import { startTestServer, type TestServer } from './test-server.js';
+import { waitFor } from './wait-for.js';
 
 /*
  * The same mailbox operations over two real servers, postel's own and Dovecot, so that
@@ -102,15 +103,4 @@ async function countFiles(maildir: string): Promise<number> {
   let n = 0;
   for (const sub of ['new', 'cur']) n += (await readdir(join(maildir, sub)).catch(() => [])).length;
   return n;
-}
-
-/** Polls (bounded: 10 s) until `probe` returns a value. */
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

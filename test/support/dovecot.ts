@@ -1,16 +1,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, stopChild, waitForGreeting } from './processes.js';
+import { waitFor } from './wait-for.js';
 
 /*
- * A real Dovecot POP3 server for interoperability tests (Debian package dovecot-pop3d).
- * Each instance has a temporary directory of its own: configuration, base_dir, state_dir,
- * log file, passwd-file, a self-signed certificate and a Maildir root, and listens on
- * free loopback ports for POP3 (110-style, with STLS) and POP3S (implicit TLS). Nothing
- * of the system's Dovecot configuration is read, and nothing is left running or on disk
- * after stop().
+ * A real Dovecot POP3 server (Debian package dovecot-pop3d), for the interoperability tests
+ * and for the benchmark (bench/servers/dovecot.ts). Each instance has a directory of its
+ * own: configuration, base_dir, state_dir, log file, passwd-file, a self-signed certificate
+ * and a Maildir root, and listens on free loopback ports for POP3 (110-style, with STLS)
+ * and POP3S (implicit TLS). Nothing of the system's Dovecot configuration is read, and
+ * nothing is left running (or, in a temporary directory, on disk) after stop().
  *
  *   const reason = await dovecotUnavailable();
  *   test('...', { skip: reason }, async () => {
@@ -21,8 +22,7 @@ import { join } from 'node:path';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const MAIL_USER = 'vmail';
-const STOP_TIMEOUT_MS = 5000;
-const READY_TIMEOUT_MS = 5000;
+const READY_TIMEOUT_MS = 10_000;
 
 export interface DovecotOptions {
   /**
@@ -35,7 +35,20 @@ export interface DovecotOptions {
   readonly mechanisms?: readonly string[];
   /** Appended to the generated dovecot.conf (e.g. "pop3_lock_session = no"). */
   readonly extraConfig?: string;
+  /**
+   * The benchmark's Dovecot: the passwd-file text as given (hashed users, whose Maildirs the
+   * caller writes), Dovecot's defaults kept, process and client limits raised for this many
+   * logged-in sessions, and the directory kept at stop(). Without it: test settings (no
+   * failure delay, sessions locked like postel's) in a temporary directory.
+   */
+  readonly bench?: { readonly dir: string; readonly passwd: string; readonly maxSessions: number };
+  /** Default ECDSA P-256, made in milliseconds. */
+  readonly certificate?: CertificateKind;
+  /** How long stop() waits for a clean exit before SIGKILL; default 5 s. */
+  readonly stopTimeoutMs?: number;
 }
+
+export type CertificateKind = 'rsa2048' | 'ecdsa-p256';
 
 export interface DovecotSession {
   readonly user: string;
@@ -58,6 +71,11 @@ export interface Dovecot {
   readonly certificatePath: string;
   readonly dir: string;
   readonly pid: number;
+  readonly mailRoot: string;
+  /** Who must own Maildir files for Dovecot to read them. */
+  readonly mailOwner: { readonly uid: number; readonly gid: number };
+  /** `dovecot --version`. */
+  readonly version: string;
   /** The Maildir of a user (cur/, new/, tmp/). */
   maildir(user: string): string;
   /**
@@ -97,22 +115,25 @@ export async function dovecotUnavailable(): Promise<string | undefined> {
 export async function startDovecot(options: DovecotOptions = {}): Promise<Dovecot> {
   const reason = await dovecotUnavailable();
   if (reason !== undefined) throw new Error(reason);
-  const { uid, gid } = idsOf(MAIL_USER);
-  const dir = await mkdtemp(join(tmpdir(), 'postel-dovecot-'));
+  const { uid, gid } = mailOwner();
+  const bench = options.bench;
+  const dir = bench ? bench.dir : await mkdtemp(join(tmpdir(), 'postel-dovecot-'));
+  await mkdir(dir, { recursive: true });
   // Dovecot's unprivileged processes must reach their sockets and the mail below.
   await chmod(dir, 0o755);
   try {
     const certificatePath = join(dir, 'cert.pem');
-    await makeCertificate(dir, certificatePath, join(dir, 'key.pem'));
+    await makeCertificate(options.certificate ?? 'ecdsa-p256', certificatePath, join(dir, 'key.pem'));
     const users = options.users ?? { alice: 'secret' };
     const passwd = join(dir, 'passwd');
-    await writeFile(passwd, Object.entries(users).map(([name, password]) => `${name}:{PLAIN}${password}::::::\n`).join(''), { mode: 0o640 });
+    const lines = bench ? bench.passwd : Object.entries(users).map(([name, password]) => `${name}:{PLAIN}${password}::::::\n`).join('');
+    await writeFile(passwd, lines, { mode: 0o640 });
     // The auth process reads it as Dovecot's internal user.
     await chown(passwd, 0, idsOf('dovecot').gid);
     const mailRoot = join(dir, 'mail');
-    await mkdir(mailRoot, { mode: 0o700 });
+    await mkdir(mailRoot, { recursive: true, mode: 0o700 });
     await chown(mailRoot, uid, gid);
-    for (const name of Object.keys(users)) await makeMaildir(join(mailRoot, name), uid, gid);
+    if (!bench) for (const name of Object.keys(users)) await makeMaildir(join(mailRoot, name), uid, gid);
 
     // Ports are picked free, then bound by Dovecot: another process may take one in
     // between, so a start that fails to bind is retried with new ports.
@@ -123,22 +144,46 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
       const child = spawn(DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const ready = await waitUntilReady(pop3Port, exited);
-      if (ready) return instance(dir, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid);
-      await stopChild(child, exited);
+      let gone = false;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => ((gone = true), resolve(code))));
+      if (await waitForGreeting(pop3Port, READY_TIMEOUT_MS, () => gone)) {
+        return instance({ dir, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid, keepDir: bench !== undefined, stopTimeoutMs: options.stopTimeoutMs ?? 5000 });
+      }
+      await stopChild(child, exited, 5000);
       const log = await readFile(join(dir, 'dovecot.log'), 'utf8').catch(() => '');
       if (attempt >= 3 || !/Address already in use/.test(log + stderr)) {
-        throw new Error(`dovecot did not start: ${stderr}${log}`);
+        throw new Error(`dovecot did not start: ${stderr}${log.slice(-2000)}`);
       }
     }
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    if (!bench) await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-function instance(dir: string, child: ChildProcess, exited: Promise<number | null>, pop3Port: number, pop3sPort: number, certificatePath: string, uid: number, gid: number): Promise<Dovecot> {
+export function mailOwner(): { uid: number; gid: number } {
+  return idsOf(MAIL_USER);
+}
+
+export function dovecotVersion(): string {
+  return spawnSync(DOVECOT, ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
+
+interface Started {
+  readonly dir: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  readonly pop3Port: number;
+  readonly pop3sPort: number;
+  readonly certificatePath: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly keepDir: boolean;
+  readonly stopTimeoutMs: number;
+}
+
+function instance(started: Started): Promise<Dovecot> {
+  const { dir, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid } = started;
   let counter = 0;
   let stopped = false;
   const logPath = join(dir, 'dovecot.log');
@@ -170,6 +215,9 @@ function instance(dir: string, child: ChildProcess, exited: Promise<number | nul
     certificatePath,
     dir,
     pid: child.pid as number,
+    mailRoot: join(dir, 'mail'),
+    mailOwner: { uid, gid },
+    version: dovecotVersion(),
     maildir,
     async deliver(user, message, options = {}) {
       return writeMessage(user, message, options.receivedAt);
@@ -184,38 +232,32 @@ function instance(dir: string, child: ChildProcess, exited: Promise<number | nul
     },
     log: () => readFile(logPath, 'utf8').catch(() => ''),
     sessions,
-    async waitForLog(pattern, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const m = pattern.exec(await readFile(logPath, 'utf8').catch(() => ''));
-        if (m) return m;
-        if (Date.now() > deadline) throw new Error(`dovecot log never matched ${pattern}:\n${await readFile(logPath, 'utf8').catch(() => '')}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitForLog: (pattern, timeoutMs = 5000) =>
+      waitFor(async () => pattern.exec(await readFile(logPath, 'utf8').catch(() => '')) ?? undefined, `the dovecot log to match ${pattern}`, timeoutMs),
     async stop() {
       if (stopped) return;
       stopped = true;
-      await stopChild(child, exited);
-      await rm(dir, { recursive: true, force: true });
+      await stopChild(child, exited, started.stopTimeoutMs);
+      if (!started.keepDir) await rm(dir, { recursive: true, force: true });
     },
   }));
 }
 
 function config(dir: string, pop3Port: number, pop3sPort: number, options: DovecotOptions): string {
-  const mechanisms = options.mechanisms ?? ['plain', 'login', 'cram-md5', 'scram-sha-256', 'apop'];
+  const bench = options.bench;
+  const mechanisms = options.mechanisms ?? (bench ? ['plain', 'login'] : ['plain', 'login', 'cram-md5', 'scram-sha-256', 'apop']);
   const dh = '/usr/share/dovecot/dh.pem';
   return `# generated by test/support/dovecot.ts
 base_dir = ${dir}/run
 state_dir = ${dir}/state
-instance_name = postel-test-${pop3Port}
+instance_name = postel-${bench ? 'bench' : 'test'}-${pop3Port}
 log_path = ${dir}/dovecot.log
 protocols = pop3
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <${dir}/cert.pem
 ssl_key = <${dir}/key.pem
-${spawnSync('test', ['-r', dh]).status === 0 ? `ssl_dh = <${dh}` : ''}
+${!bench && spawnSync('test', ['-r', dh]).status === 0 ? `ssl_dh = <${dh}` : ''}
 disable_plaintext_auth = no
 auth_mechanisms = ${mechanisms.join(' ')}
 default_internal_user = dovecot
@@ -226,11 +268,7 @@ first_valid_uid = 1
 first_valid_gid = 1
 mail_location = maildir:${dir}/mail/%u
 pop3_uidl_format = %08Xu%08Xv
-pop3_lock_session = yes
-login_trusted_networks =
-auth_failure_delay = 0
-# Dovecot also delays the next login from an address after a failed one (its auth penalty,
-# seconds long, not configurable in 2.3): tests with wrong passwords should come last.
+${bench ? benchLimits(bench.maxSessions) : testSettings}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${dir}/passwd
@@ -248,22 +286,53 @@ service pop3-login {
     address = 127.0.0.1
     port = ${pop3sPort}
     ssl = yes
-  }
+  }${bench ? `\n  process_limit = ${bench.maxSessions + 200}` : ''}
 }
 ${options.extraConfig ?? ''}
 `;
 }
 
-async function makeCertificate(dir: string, certPath: string, keyPath: string): Promise<void> {
-  // An EC key is generated in milliseconds, unlike RSA; the SAN makes 127.0.0.1 verifiable.
-  const r = spawnSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    { cwd: dir, encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`openssl could not make a certificate: ${r.stderr}`);
+const testSettings = `pop3_lock_session = yes
+login_trusted_networks =
+auth_failure_delay = 0
+# Dovecot also delays the next login from an address after a failed one (its auth penalty,
+# seconds long, not configurable in 2.3): tests with wrong passwords should come last.`;
+
+/**
+ * Dovecot 2.3's defaults, with the limits a run with `sessions` logged-in clients would hit
+ * raised: every logged-in POP3 session is a process of service pop3 (client_limit 1), TLS
+ * sessions also keep their pop3-login process as a proxy, and anvil and auth get a
+ * connection from each login process. login_trusted_networks stays empty: the benchmark
+ * logs in over loopback with disable_plaintext_auth = no, so it is not needed.
+ */
+function benchLimits(sessions: number): string {
+  // pop3-login's process_limit is set in its block in config().
+  const processes = sessions + 200;
+  const clients = sessions + 1000;
+  return `default_process_limit = ${processes}
+default_client_limit = ${clients}
+service pop3 {
+  process_limit = ${processes}
+}
+service anvil {
+  client_limit = ${clients + processes}
+}
+service auth {
+  client_limit = ${clients + processes}
+}`;
 }
 
+async function makeCertificate(kind: CertificateKind, certPath: string, keyPath: string): Promise<void> {
+  // An EC key is generated in milliseconds, unlike RSA; the SAN makes 127.0.0.1 verifiable.
+  const key = kind === 'rsa2048' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', ...key, '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl could not make a certificate: ${r.stderr}`);
+  await chmod(keyPath, 0o600);
+}
 async function makeMaildir(path: string, uid: number, gid: number): Promise<void> {
   for (const sub of ['', 'new', 'cur', 'tmp']) {
     await mkdir(join(path, sub), { recursive: true, mode: 0o700 });
@@ -276,53 +345,4 @@ function idsOf(user: string): { uid: number; gid: number } {
   const gid = Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`no ids for ${user}`);
   return { uid, gid };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** True once the POP3 port answers with a greeting; false if Dovecot exits or time runs out. */
-async function waitUntilReady(port: number, exited: Promise<number | null>): Promise<boolean> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!gone && Date.now() < deadline) {
-    if (await greets(port)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
-}
-
-function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('+OK')));
-  });
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STOP_TIMEOUT_MS)))]);
-  clearTimeout(timer);
-  if (timedOut) {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { POSTEL_BIN, runCli, type CliResult, type ServerProcess } from './server-process.js';
+import { waitFor } from './wait-for.js';
 import { WireClient } from './wire-client.js';
 
 /*
@@ -85,14 +86,8 @@ export async function listAndUidl(client: WireClient): Promise<{ sizes: number[]
 }
 
 /** Resolves once the server process has written `pattern` to stderr, or rejects after `timeoutMs`. */
-export async function waitForStderr(server: ServerProcess, pattern: RegExp, timeoutMs = 10000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = pattern.exec(server.stderr());
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`stderr never matched ${pattern}: ${server.stderr()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function waitForStderr(server: ServerProcess, pattern: RegExp, timeoutMs = 10000): Promise<RegExpExecArray> {
+  return waitFor(() => pattern.exec(server.stderr()) ?? undefined, `stderr to match ${pattern}`, timeoutMs);
 }
 
 /** VmRSS of a live process in bytes, from /proc (Linux). */

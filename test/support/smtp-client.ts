@@ -1,5 +1,5 @@
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { LineClient } from './line-client.js';
 
 export interface SmtpReply {
   readonly code: number;
@@ -9,35 +9,15 @@ export interface SmtpReply {
   readonly raw: string;
 }
 
+const REPLY = /^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/;
+
 /**
- * A raw SMTP/LMTP peer for tests: exact commands out, replies parsed only into code and
- * text, so the server's replies are checked as a client sees them.
+ * A raw SMTP/LMTP peer for tests (see LineClient): exact commands out, replies parsed only
+ * into code and text, so the server's replies are checked as a client sees them.
  */
-export class SmtpTestClient {
-  private buffer = '';
-  private waiters: (() => void)[] = [];
-  private ended = false;
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.buffer += chunk.toString('utf8');
-    this.wake();
-  };
-
-  private constructor(private socket: Socket) {
-    socket.on('data', this.onData);
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static connect(port: number | string, host = '127.0.0.1'): Promise<SmtpTestClient> {
-    return new Promise((resolve, reject) => {
-      const socket = typeof port === 'string' ? connect({ path: port }) : connect({ port, host });
-      socket.once('connect', () => resolve(new SmtpTestClient(socket)));
-      socket.once('error', reject);
-    });
+export class SmtpTestClient extends LineClient {
+  static async connect(port: number | string, host = '127.0.0.1'): Promise<SmtpTestClient> {
+    return new SmtpTestClient(await LineClient.socketTo(port, host));
   }
 
   /** Connects and reads the 220 greeting. */
@@ -48,39 +28,23 @@ export class SmtpTestClient {
     return client;
   }
 
-  get closed(): boolean {
-    return this.ended;
-  }
-
-  send(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
   async command(line: string): Promise<SmtpReply> {
     this.send(`${line}\r\n`);
     return this.reply();
   }
 
   /** Reads one (possibly multi-line) reply; rejects if the connection closes first. */
-  async reply(timeoutMs = 10000): Promise<SmtpReply> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = /^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/.exec(this.buffer);
-      if (m) {
-        this.buffer = this.buffer.slice(m[0].length);
-        const lines = m[0].split('\r\n').filter((l) => l !== '');
-        return { code: Number(lines[0]?.slice(0, 3)), text: lines.map((l) => l.slice(4)).join('\n'), raw: lines.join('\n') };
-      }
-      if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer)}`);
-      if (Date.now() > deadline) throw new Error(`no reply; unread: ${JSON.stringify(this.buffer)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  reply(timeoutMs = 10_000): Promise<SmtpReply> {
+    return this.read(
+      (buffer) => {
+        const m = REPLY.exec(buffer.toString('latin1'));
+        if (!m) return undefined;
+        const lines = buffer.subarray(0, m[0].length).toString('utf8').split('\r\n').filter((l) => l !== '');
+        return { value: { code: Number(lines[0]?.slice(0, 3)), text: lines.map((l) => l.slice(4)).join('\n'), raw: lines.join('\n') }, used: m[0].length };
+      },
+      'an SMTP reply',
+      timeoutMs,
+    );
   }
 
   /** Sends a message body after 354, dot-stuffed, and returns the final reply. */
@@ -91,35 +55,9 @@ export class SmtpTestClient {
     return this.reply();
   }
 
-  /** After 220 to STARTTLS: the handshake on this connection. */
-  async startTls(options: ConnectionOptions = {}): Promise<void> {
-    const raw = this.socket;
-    raw.off('data', this.onData);
-    await new Promise<void>((resolve, reject) => {
-      const secure = tlsConnect({ socket: raw, servername: 'localhost', rejectUnauthorized: false, ...options }, () => resolve());
-      secure.on('data', this.onData);
-      secure.on('error', reject);
-      secure.on('close', () => {
-        this.ended = true;
-        this.wake();
-      });
-      this.socket = secure;
-    });
-  }
-
-  /** Resolves when the server has closed the connection. */
-  async waitClosed(timeoutMs = 5000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return this.ended;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+  /** After 220 to STARTTLS: the handshake on this connection (the server's certificate is not checked). */
+  override startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
+    return super.startTls({ rejectUnauthorized: false, ...options });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerError } from 'smtp-server';
+import { waitFor } from './wait-for.js';
 
 export interface SunkMessage {
   readonly from: string;
@@ -56,11 +57,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     messages,
     rcptReplies,
     async waitFor(n, timeoutMs = 10000) {
-      const deadline = Date.now() + timeoutMs;
-      while (messages.length < n) {
-        if (Date.now() > deadline) throw new Error(`the sink got ${messages.length} of ${n} messages`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor(() => messages.length >= n, `the sink to get ${n} messages (it has ${messages.length})`, timeoutMs);
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,62 +1,17 @@
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { LineClient } from './line-client.js';
 
-/**
- * A deliberately dumb POP3 peer for tests: it sends exact bytes and reads exact bytes, so
- * tests see the server's framing as a client would, with nothing smoothed over.
- */
-export class WireClient {
-  private buffer = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  private ended = false;
+const TERMINATOR = Buffer.from('.\r\n');
 
-  private readonly onData = (chunk: Buffer): void => {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    this.wake();
-  };
-
-  private constructor(public socket: Socket) {
-    socket.on('data', this.onData);
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host }, () => resolve(new WireClient(socket)));
-      socket.once('error', reject);
-    });
+/** A raw POP3 peer for tests (see LineClient): exact commands out, exact bytes in. */
+export class WireClient extends LineClient {
+  static async connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
+    return new WireClient(await LineClient.socketTo(port, host));
   }
 
   /** Connects with implicit TLS (RFC 8314). */
-  static connectTls(port: number, options: ConnectionOptions = {}): Promise<WireClient> {
-    return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ...options }, () => resolve(new WireClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  /** After a +OK to STLS: runs the TLS handshake on this connection. */
-  startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
-    const raw = this.socket;
-    raw.off('data', this.onData);
-    return new Promise((resolve, reject) => {
-      const secure = tlsConnect({ socket: raw, servername: 'localhost', ...options }, () => resolve(secure));
-      secure.on('data', this.onData);
-      secure.on('error', reject);
-      this.socket = secure;
-    });
-  }
-
-  get closed(): boolean {
-    return this.ended;
-  }
-
-  send(data: string | Buffer): void {
-    this.socket.write(data);
+  static async connectTls(port: number, options: ConnectionOptions = {}): Promise<WireClient> {
+    return new WireClient(await LineClient.tlsSocketTo(port, options));
   }
 
   /** Sends a command line with CRLF and returns the first response line. */
@@ -73,69 +28,17 @@ export class WireClient {
     return { status, body: await this.body() };
   }
 
-  /** One CRLF-terminated line, without the CRLF. */
-  async line(timeoutMs = 10000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n');
-      if (end >= 0) {
-        const line = this.buffer.subarray(0, end).toString('latin1');
-        this.buffer = this.buffer.subarray(end + 2);
-        return line;
-      }
-      if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString('latin1'))}`);
-      await this.wait(deadline);
-    }
-  }
-
   /** The body of a multi-line response, up to and excluding the terminating ".\r\n", still dot-stuffed. */
-  async body(timeoutMs = 30000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.buffer.length >= 3 && this.buffer.subarray(0, 3).equals(Buffer.from('.\r\n')) ? 0 : this.buffer.indexOf('\r\n.\r\n');
-      if (end === 0) {
-        this.buffer = this.buffer.subarray(3);
-        return Buffer.alloc(0);
-      }
-      if (end > 0) {
-        const body = this.buffer.subarray(0, end + 2);
-        this.buffer = this.buffer.subarray(end + 5);
-        return body;
-      }
-      if (this.ended) throw new Error('connection closed inside a multi-line response');
-      await this.wait(deadline);
-    }
-  }
-
-  /** Whatever arrives until the server closes the connection. */
-  async rest(timeoutMs = 10000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended) await this.wait(deadline);
-    const text = this.buffer.toString('latin1');
-    this.buffer = Buffer.alloc(0);
-    return text;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  private wait(deadline: number): Promise<void> {
-    const left = deadline - Date.now();
-    if (left <= 0) return Promise.reject(new Error(`timed out waiting for the server; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for the server; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`)), left);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  body(timeoutMs = 30_000): Promise<Buffer> {
+    return this.read(
+      (buffer) => {
+        if (buffer.length >= 3 && buffer.subarray(0, 3).equals(TERMINATOR)) return { value: Buffer.alloc(0), used: 3 };
+        const end = buffer.indexOf('\r\n.\r\n');
+        return end < 0 ? undefined : { value: Buffer.from(buffer.subarray(0, end + 2)), used: end + 5 };
+      },
+      'the end of a multi-line response',
+      timeoutMs,
+    );
   }
 }
 
