@@ -114,6 +114,7 @@ export class SmtpListener {
     if (tls) {
       // smtp-server gives clients without SNI its '*' context, built once from key/cert
       // options; keeping it current per connection makes certificate reloads apply.
+      // (`secureContext` and `server` are public properties of SMTPServer's typings.)
       this.server.server.prependListener('connection', () => this.server.secureContext.set('*', tls.contextFor('')));
     }
   }
