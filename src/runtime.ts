@@ -5,7 +5,7 @@ import { UsersFile, type PasswordOptions } from './auth/users-file.js';
 import type { Config } from './config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { FailureLimiter, type FailureLimits } from './auth/failure-limiter.js';
+import { AuthPolicy, type AuthPolicyDeps, type AuthPolicySettings } from './auth/policy.js';
 import { FileKeySource, JwtValidator } from './auth/oauth/index.js';
 import { createMechanisms, MechanismConfigError } from './auth/sasl/mechanisms.js';
 import type { SaslMechanism } from './auth/sasl/types.js';
@@ -53,7 +53,6 @@ export function pop3Policy(config: Config): Pop3Policy {
     maxLineLength: p.max_line_length,
     maxBadCommands: p.max_bad_commands,
     maxAuthFailures: p.max_auth_failures,
-    authFailureDelayMs: p.auth_failure_delay_ms,
     disablePlaintextAuth: config.auth.disable_plaintext_auth,
     implementation: 'postel',
   };
@@ -71,6 +70,7 @@ export function pop3ServerOptions(config: Config): ServerOptions {
     maxConnectionsPerIp: p.max_connections_per_ip,
     idleTimeoutMs: p.idle_timeout * 1000,
     trustedNetworks: trustedNetworks(config),
+    proxyTrustedNetworks: new NetworkSet(config.auth.proxy_trusted_networks),
   };
 }
 
@@ -78,13 +78,19 @@ export function trustedNetworks(config: Config): NetworkSet {
   return new NetworkSet(config.auth.trusted_networks);
 }
 
-export function failureLimits(config: Config): FailureLimits {
+export function authPolicySettings(config: Config): AuthPolicySettings {
   const a = config.auth;
-  return { windowMs: a.failure_window * 1000, maxPerIp: a.max_failures_per_ip, maxPerUser: a.max_failures_per_user };
+  return {
+    windowMs: a.failure_window * 1000,
+    maxFailuresPerIp: a.max_failures_per_ip,
+    maxUserDelayMs: a.max_user_delay * 1000,
+    failureResponseMs: a.failure_response_ms,
+  };
 }
 
-export function failureLimiter(config: Config): FailureLimiter {
-  return new FailureLimiter(failureLimits(config));
+/** The one AuthPolicy of a process: every listener's logins go through it. */
+export function openAuthPolicy(config: Config, deps: AuthPolicyDeps = {}): AuthPolicy {
+  return new AuthPolicy(authPolicySettings(config), deps);
 }
 
 export function tlsSettings(config: Config): TlsSettings {
@@ -140,7 +146,7 @@ export function smtpSettings(config: Config): SmtpSettings {
     submission: {
       plaintextAuthFrom: (address) => !config.auth.disable_plaintext_auth || trusted.has(address),
       maxAuthFailures: s.submission.max_auth_failures,
-      authFailureDelayMs: s.submission.auth_failure_delay_ms,
+      senderLoginCheck: s.submission.sender_login_check,
     },
     ...(h.host ? { smarthost: { host: h.host, port: h.port, security: h.security, user: h.user, password: h.password, tlsVerify: h.tls_verify } } : {}),
     queue: { retryIntervalsMs: s.queue.retry_intervals.map((sec) => sec * 1000), maxAgeMs: s.queue.max_age * 1000 },

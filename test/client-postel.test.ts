@@ -56,13 +56,13 @@ describe('client against postel serve (TLS and SASL)', () => {
       dir.config,
       `data_dir = ${JSON.stringify(join(dir.dir, 'data'))}
 [pop3]
-auth_failure_delay_ms = 0
 max_auth_failures = 50
 apop = true
 [auth]
 trusted_networks = []
 max_failures_per_ip = 1000
-max_failures_per_user = 1000
+failure_response_ms = 0
+max_user_delay = 0
 [sasl]
 mechanisms = ["SCRAM-SHA-256", "PLAIN", "LOGIN", "CRAM-MD5", "OAUTHBEARER", "XOAUTH2"]
 scram_iterations = 4096

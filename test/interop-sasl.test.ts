@@ -56,11 +56,12 @@ describe('SASL over POP3 (RFC 5034) with real clients', () => {
       dir.config,
       `data_dir = ${JSON.stringify(join(dir.dir, 'data'))}
 [pop3]
-auth_failure_delay_ms = 0
 max_auth_failures = 50
 [auth]
 trusted_networks = []
 max_failures_per_ip = 1000
+failure_response_ms = 0
+max_user_delay = 0
 [tls]
 client_ca = ${JSON.stringify(`${ca}.pem`)}
 [sasl]

@@ -107,8 +107,8 @@ describe('POP3 AUTHORIZATION state over a real socket', () => {
     await c.command('QUIT');
   });
 
-  it('the failed-login delay applies before the answer', async () => {
-    const slow = await startTestServer({ policy: { authFailureDelayMs: 300 } });
+  it('a failed login is not answered before the response floor', async () => {
+    const slow = await startTestServer({ authPolicy: { failureResponseMs: 300 }, realAuthWaits: true });
     try {
       const c = await slow.connect();
       await c.line();

@@ -31,7 +31,7 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
   let workers: number[];
 
   before(async () => {
-    env = await tempDataDir('workers = 2\n[auth]\nmax_failures_per_ip = 1000\nmax_failures_per_user = 2\n');
+    env = await tempDataDir('workers = 2\n[auth]\nmax_failures_per_ip = 2\n');
     const data = join(env.dir, 'data');
     await mkdir(join(data, 'mail', 'alice', 'new'), { recursive: true });
     await writeFile(join(data, 'users'), 'alice:{PLAIN}secret::::::\ncarol:{PLAIN}pw::::::\n');
@@ -72,7 +72,7 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
     }
   });
 
-  it('shares the failed-login budget of a user between workers', async () => {
+  it('shares the AuthPolicy between workers: an address blocked by one is blocked by all', async () => {
     for (let i = 0; i < 2; i++) {
       const { client, reply } = await login(server.port, 'carol', 'wrong');
       assert.match(reply, /^-ERR \[AUTH\]/);

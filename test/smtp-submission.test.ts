@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -40,8 +40,9 @@ describe('submission with STARTTLS, AUTH and a smarthost', () => {
       users: { alice: 'secret', bob: 'secret' },
       tls,
       implicitTls: true,
-      // As for a client on another network: no AUTH before STARTTLS.
-      submission: { plaintextAuthFrom: () => false },
+      // As for a client on another network: no AUTH before STARTTLS. Users here send with
+      // addresses of other domains too (the bounce below goes to one), so no sender check.
+      submission: { plaintextAuthFrom: () => false, senderLoginCheck: 'off' },
       smarthost: { host: '127.0.0.1', port: sink.port, security: 'none', user: '', password: '', tlsVerify: false },
       retryIntervalsMs: [150],
     });
@@ -78,7 +79,7 @@ describe('submission with STARTTLS, AUTH and a smarthost', () => {
     assert.equal((await c.data(testMessage('over tls', 'secret stuff'))).code, 250);
     c.close();
     const [stored] = (await h.stored('bob')).filter((m) => m.includes('over tls'));
-    assert.match(stored?.toString('utf8') ?? '', /\n\tby mx\.test \(postel\) with ESMTPSA id \S+\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+\)\n\tfor <bob@example\.test>; /);
+    assert.match(stored?.toString('utf8') ?? '', /\n\tby mx\.test \(postel\) with ESMTPSA id \S+\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+\)\n\t\(authenticated as alice\)\n\tfor <bob@example\.test>; /);
   });
 
   it('refuses bad passwords with 535 5.7.8 and closes after max_auth_failures with 421', async (t) => {
@@ -233,6 +234,35 @@ describe('submission without TLS certificates and without a smarthost', () => {
     c.close();
     const [stored] = (await h.stored('bob')).filter((m) => m.includes('plain auth'));
     assert.match(stored?.toString('utf8') ?? '', /with ESMTPA id/);
+  });
+
+  it('refuses a MAIL FROM the user does not own with 553 5.7.1 (RFC 6409 6.1), takes own addresses and aliases to the user alone', async () => {
+    await writeFile(join(h.dataDir, 'aliases'), 'alice.smith@example.test alice\nteam@example.test alice, bob\n');
+    const c = await SmtpTestClient.open(h.ports.submission);
+    await c.command('EHLO client.test');
+    assert.equal((await c.command(`AUTH PLAIN ${plain('alice', 'secret')}`)).code, 235);
+    for (const other of ['bob@example.test', 'bob@localhost', 'ceo@elsewhere.example', 'team@example.test', 'nobody@example.test']) {
+      assert.equal((await c.command(`MAIL FROM:<${other}>`)).raw, '553 5.7.1 Sender address not owned by the authenticated user', other);
+    }
+    for (const own of ['alice@example.test', 'ALICE@localhost', 'alice.smith@example.test', '']) {
+      assert.equal((await c.command(`MAIL FROM:<${own}>`)).code, 250, own);
+      assert.equal((await c.command('RSET')).code, 250);
+    }
+    c.close();
+    assert.ok(h.logs.some((l) => l.event === 'sender_refused' && l.user === 'alice' && l.from === 'bob@example.test'));
+  });
+
+  it('sender_login_check = "off" takes any MAIL FROM from an authenticated user', async () => {
+    const open = await startSmtpHarness({ users: { alice: 'secret', bob: 'secret' }, submission: { senderLoginCheck: 'off' } });
+    try {
+      const c = await SmtpTestClient.open(open.ports.submission);
+      await c.command('EHLO client.test');
+      await c.command(`AUTH PLAIN ${plain('alice', 'secret')}`);
+      assert.equal((await c.command('MAIL FROM:<bob@example.test>')).code, 250);
+      c.close();
+    } finally {
+      await open.stop();
+    }
   });
 
   it('does not take AUTH on the SMTP port', async () => {

@@ -14,3 +14,14 @@ export { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLo
 export { UsersFile, type PasswordOptions, type UserEntry } from './users-file.js';
 export type { UsersFileLockOptions } from './users-file.js';
 export { FileAuthenticator, type FileAuthenticatorOptions } from './file-authenticator.js';
+export {
+  AuthPolicy,
+  LoginAttempt,
+  addressKey,
+  type AuthEvent,
+  type AuthPolicyDeps,
+  type AuthPolicySettings,
+  type LoginContext,
+  type LoginOutcome,
+  type LoginVerdict,
+} from './policy.js';

@@ -6,7 +6,7 @@ import { Pop3Cluster } from '../cluster/pop3-cluster.js';
 import { runPop3Worker } from '../cluster/pop3-worker.js';
 import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
-import { dataPaths, failureLimiter, newPasswordOptions, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
+import { dataPaths, newPasswordOptions, openAuthPolicy, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
 import { SmtpService } from '../smtp/service.js';
 import { loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
 
@@ -54,12 +54,15 @@ async function serve(options: ServeOptions): Promise<void> {
 
   const certificates = await openCertificates(config, logger);
   const sasl = await openSaslMechanisms(config, users, logger);
+  // One policy for POP3 and submission; with workers, kept in step with theirs.
+  let workers: Pop3Cluster | undefined;
+  const authPolicy = openAuthPolicy(config, { logger, onEvent: (event) => workers?.share(event) });
   const server =
     config.pop3.workers > 1
-      ? new Pop3Cluster(config.pop3.workers, logger)
+      ? (workers = new Pop3Cluster(config.pop3.workers, logger, authPolicy))
       : new Pop3Server(
           pop3ServerOptions(config),
-          { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, failures: failureLimiter(config), sasl },
+          { store, auth: openAuthenticator(users, logger), policy: pop3Policy(config), logger, authPolicy, sasl },
           certificates,
         );
   const bound = await server.listen();
@@ -69,7 +72,8 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const plain = (bound.find((l) => !l.implicitTls) as (typeof bound)[number]).address;
 
-  const smtp = new SmtpService(smtpSettings(config), { store, users, auth: openAuthenticator(users, logger), logger, tls: certificates });
+  const xoauth2 = sasl.find((m) => m.name === 'XOAUTH2');
+  const smtp = new SmtpService(smtpSettings(config), { store, users, auth: openAuthenticator(users, logger), authPolicy, ...(xoauth2 ? { xoauth2 } : {}), logger, tls: certificates });
   const smtpBound = await smtp.start();
   for (const l of smtpBound) logger.info({ event: 'listening', protocol: l.implicitTls ? 'submissions' : l.kind, address: l.where }, 'listening');
 

@@ -1,3 +1,4 @@
+import type { AuthEvent } from '../auth/policy.js';
 import type { BoundListener } from '../pop3/server.js';
 
 /*
@@ -10,8 +11,8 @@ export type ToWorker =
   | { readonly type: 'postel:init'; readonly ticketKeys: string; readonly authCacheKey: string }
   /** Another worker verified a password: its cache entry, usable while the stored hash holds. */
   | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
-  /** Another worker counted a failed login: count it here too, so budgets are shared. */
-  | { readonly type: 'postel:auth-failure'; readonly ip: string; readonly user?: string }
+  /** Another process counted a failed login or a login: count it here too, so the AuthPolicy is shared. */
+  | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
   /** SIGHUP: read the certificates again. */
   | { readonly type: 'postel:reload' };
 
@@ -19,7 +20,7 @@ export type ToPrimary =
   /** The worker is ready for postel:init (a message sent before it listened would be lost). */
   | { readonly type: 'postel:hello' }
   | { readonly type: 'postel:listening'; readonly bound: readonly BoundListener[] }
-  | { readonly type: 'postel:auth-failure'; readonly ip: string; readonly user?: string }
+  | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
   | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string };
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {

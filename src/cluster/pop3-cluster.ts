@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { AuthEvent, AuthPolicy } from '../auth/policy.js';
 import type { BoundListener } from '../pop3/server.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
 
@@ -15,8 +16,9 @@ const STOP_TIMEOUT_MS = 10_000;
  *
  * What keeps one-process guarantees: the maildrop lock is a file created with O_EXCL, so
  * two sessions of a user exclude each other in any process, and a dead worker's locks are
- * taken over (its pid is gone). Failed-login budgets and verified passwords (the
- * authentication cache, under a shared HMAC key) are relayed between workers. TLS ticket
+ * taken over (its pid is gone). The AuthPolicy's events (failures, logins) are relayed
+ * between the workers and this process's policy (which submission uses), and verified
+ * passwords (the authentication cache, under a shared HMAC key) between workers. TLS ticket
  * keys are shared, so a session resumes whichever worker it lands on. Limits
  * (max_connections, max_connections_per_ip) and the maildrop snapshot cache are per worker.
  */
@@ -29,7 +31,14 @@ export class Pop3Cluster {
   constructor(
     private readonly count: number,
     private readonly logger: Logger,
+    /** This process's policy: it takes the workers' events; share() sends its own to them. */
+    private readonly authPolicy: AuthPolicy,
   ) {}
+
+  /** An event this process's policy counted (a submission login): every worker learns it. */
+  share(event: AuthEvent): void {
+    for (const worker of this.workers) this.send(worker, { type: 'postel:auth-event', event });
+  }
 
   /** Sessions are counted in the workers, which log them; this process does not know. */
   get connections(): null {
@@ -77,8 +86,9 @@ export class Pop3Cluster {
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:listening' }>>(msg, 'postel:listening')) {
           listening = true;
           resolve([...msg.bound]);
-        } else if (isMessage<Extract<ToPrimary, { type: 'postel:auth-failure' }>>(msg, 'postel:auth-failure')) {
-          this.relay(worker, { type: 'postel:auth-failure', ip: msg.ip, ...(msg.user !== undefined ? { user: msg.user } : {}) });
+        } else if (isMessage<Extract<ToPrimary, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) {
+          this.authPolicy.apply(msg.event);
+          this.relay(worker, { type: 'postel:auth-event', event: msg.event });
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:verified' }>>(msg, 'postel:verified')) {
           this.relay(worker, { type: 'postel:verified', user: msg.user, stored: msg.stored, mac: msg.mac });
         }

@@ -3,9 +3,8 @@ import { createLogger } from '../log/logger.js';
 import { pino } from 'pino';
 import { Pop3Server } from '../pop3/server.js';
 import { FileAuthenticator } from '../auth/file-authenticator.js';
-import { dataPaths, failureLimits, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
+import { dataPaths, openAuthPolicy, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
-import { RelayedFailureLimiter } from './relayed-failures.js';
 
 /**
  * One POP3 worker of a Pop3Cluster: the same POP3 server as a single process, on the
@@ -33,16 +32,17 @@ export async function runPop3Worker(config: Config): Promise<void> {
   const store = openStore(config, logger);
   const certificates = await openCertificates(config, logger, Buffer.from(init.ticketKeys, 'hex'));
   const sasl = await openSaslMechanisms(config, users, logger);
-  const failures = new RelayedFailureLimiter(failureLimits(config), (ip, user) => send({ type: 'postel:auth-failure', ip, ...(user !== undefined ? { user } : {}) }));
+  // Every failure and login counted here reaches the main process, which tells the others.
+  const authPolicy = openAuthPolicy(config, { logger, onEvent: (event) => send({ type: 'postel:auth-event', event }) });
   const auth = new FileAuthenticator(users, {
     logger,
     cacheKey: Buffer.from(init.authCacheKey, 'hex'),
     onVerified: (v) => send({ type: 'postel:verified', user: v.user, stored: v.stored, mac: v.mac.toString('hex') }),
   });
-  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, failures, sasl }, certificates);
+  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, authPolicy, sasl }, certificates);
 
   process.on('message', (msg: unknown) => {
-    if (isMessage<Extract<ToWorker, { type: 'postel:auth-failure' }>>(msg, 'postel:auth-failure')) failures.recordRelayed(msg.ip, msg.user);
+    if (isMessage<Extract<ToWorker, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) authPolicy.apply(msg.event);
     else if (isMessage<Extract<ToWorker, { type: 'postel:verified' }>>(msg, 'postel:verified')) auth.adoptVerified({ user: msg.user, stored: msg.stored, mac: Buffer.from(msg.mac, 'hex') });
     else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
   });

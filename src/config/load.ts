@@ -31,7 +31,16 @@ export async function loadConfig(file: string | undefined, overrides: Overrides 
   return parseConfig(raw, file ?? 'configuration');
 }
 
+/** Keys that were replaced: a config that still sets one is told what to use instead. */
+const REPLACED_KEYS: readonly (readonly [string, string])[] = [
+  ['pop3.auth_failure_delay_ms', 'auth.failure_response_ms (every failed login, on every listener, is answered that long after it began)'],
+  ['smtp.submission.auth_failure_delay_ms', 'auth.failure_response_ms (every failed login, on every listener, is answered that long after it began)'],
+  ['auth.max_failures_per_user', 'auth.max_user_delay (failures for a user delay logins from new addresses; the right password is never refused)'],
+];
+
 export function parseConfig(raw: unknown, source = 'configuration'): Config {
+  const replaced = REPLACED_KEYS.filter(([key]) => hasPath(raw, key.split('.'))).map(([key, instead]) => `${key}: no longer exists; use ${instead}`);
+  if (replaced.length > 0) throw new ConfigError(`invalid ${source}:\n  ${replaced.join('\n  ')}`);
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) => {
@@ -41,6 +50,15 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
     return [`${path || '(top level)'}: ${issue.message}`];
   });
   throw new ConfigError(`invalid ${source}:\n  ${problems.join('\n  ')}`);
+}
+
+function hasPath(raw: unknown, path: readonly string[]): boolean {
+  let node = raw;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

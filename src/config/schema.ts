@@ -25,9 +25,8 @@ export const configSchema = z
         /** Longest command line accepted, CRLF included; RFC 2449 clients send at most 255. */
         max_line_length: z.number().int().min(255).max(65536).default(1024),
         max_bad_commands: positive.default(20),
+        /** Failed logins in one session before it is closed ([auth] has the budgets across sessions). */
         max_auth_failures: positive.default(3),
-        /** Milliseconds to wait before answering a failed login. */
-        auth_failure_delay_ms: z.number().int().min(0).max(60000).default(2000),
         /** RFC 2449 LOGIN-DELAY in seconds (0: none). */
         login_delay: z.number().int().min(0).default(0),
         /** RFC 2449 EXPIRE: days after retrieval, or "NEVER". */
@@ -75,12 +74,22 @@ export const configSchema = z
         disable_plaintext_auth: z.boolean().default(true),
         /** Networks (CIDR) whose clients count as secure; also what PROXY-protocol peers report is checked. */
         trusted_networks: z.array(z.string().min(1)).default(['127.0.0.0/8', '::1/128']),
-        /** Seconds over which failed logins are counted. */
+        /** Seconds over which failed logins are counted; also how long a blocked address stays blocked. */
         failure_window: positive.default(900),
-        /** Failed logins from one address in the window before further attempts are refused unchecked. */
+        /** Failed logins from one address in the window before the address is blocked (attempts refused unchecked). */
         max_failures_per_ip: positive.default(20),
-        /** Failed logins for one user name in the window before further attempts are refused unchecked. */
-        max_failures_per_user: positive.default(10),
+        /**
+         * Seconds: cap of the growing delays. Failures for a user make logins from addresses that
+         * never logged in as that user wait (1, 2, 4 ... s, at most this); failures from an address
+         * delay its next failures' answers the same way. Never a refusal of the right password.
+         */
+        max_user_delay: z.number().int().min(0).max(300).default(15),
+        /** Milliseconds after the attempt began that every failed login is answered: hides which scheme a user's hash is in, or whether the user exists. */
+        failure_response_ms: z.number().int().min(0).max(60000).default(2000),
+        /** Seconds a connection may stay without logging in (POP3 and submission), from accept: PROXY header and TLS handshake included. */
+        login_timeout: positive.default(60),
+        /** Peers (CIDRs) allowed to send a PROXY header; on a PROXY listener, connections from anywhere else are closed. */
+        proxy_trusted_networks: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),
@@ -171,10 +180,13 @@ export const configSchema = z
             implicit_tls: z.boolean().default(false),
             /** 465 in production. */
             implicit_tls_port: port.default(1465),
-            /** Failed AUTH attempts in one session before it is closed. */
+            /** Failed AUTH attempts in one session before it is closed ([auth] has the budgets across sessions). */
             max_auth_failures: positive.default(3),
-            /** Milliseconds to wait before answering a failed AUTH. */
-            auth_failure_delay_ms: z.number().int().min(0).max(60000).default(2000),
+            /**
+             * RFC 6409 6.1: "strict" refuses (553 5.7.1) a MAIL FROM that is not one of the
+             * authenticated user's own addresses or an alias resolving to the user; "off" takes any.
+             */
+            sender_login_check: z.enum(['strict', 'off']).default('strict'),
           })
           .strict()
           .prefault({}),

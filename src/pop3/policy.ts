@@ -14,8 +14,6 @@ export interface Pop3Policy {
   readonly maxBadCommands: number;
   /** Failed logins tolerated in one session before it is closed. */
   readonly maxAuthFailures: number;
-  /** Pause before answering a failed login, to slow down password guessing. */
-  readonly authFailureDelayMs: number;
   /**
    * Refuse USER/PASS and password-exposing SASL mechanisms on connections that are neither
    * TLS nor from a trusted network (like Dovecot's disable_plaintext_auth).
@@ -33,7 +31,6 @@ export const defaultPop3Policy: Pop3Policy = {
   maxLineLength: 1024,
   maxBadCommands: 20,
   maxAuthFailures: 3,
-  authFailureDelayMs: 2000,
   disablePlaintextAuth: true,
   implementation: 'postel',
 };

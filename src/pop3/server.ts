@@ -24,6 +24,8 @@ export interface ServerOptions {
   readonly idleTimeoutMs: number;
   /** Clients here may log in with plaintext passwords without TLS. */
   readonly trustedNetworks: NetworkSet;
+  /** Peers whose PROXY header is believed; on a PROXY listener everyone else is closed unheard. */
+  readonly proxyTrustedNetworks: NetworkSet;
   /** How long a PROXY header or a TLS handshake may take. */
   readonly handshakeTimeoutMs?: number;
 }
@@ -100,6 +102,12 @@ export class Pop3Server {
     let remote = plainAddress(raw.remoteAddress ?? 'unknown');
     let head: Buffer = Buffer.alloc(0);
     if (spec.proxyProtocol) {
+      if (!this.options.proxyTrustedNetworks.has(remote)) {
+        // Anyone else could claim any address: a trusted network's, or a fresh one per guess.
+        this.log.warn({ event: 'proxy_peer_refused', peer: remote }, 'PROXY header from a peer outside proxy_trusted_networks; closed');
+        raw.destroy();
+        return;
+      }
       raw.resume();
       try {
         const header = await readProxyHeader(raw, Math.min(timeout, 10_000));

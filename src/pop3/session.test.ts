@@ -8,6 +8,7 @@ import { UsersFile } from '../auth/users-file.js';
 import { silentLogger } from '../log/logger.js';
 import { MaildirStore } from '../store/maildir/maildir-store.js';
 import { defaultPop3Policy } from './policy.js';
+import { AuthPolicy } from '../auth/policy.js';
 import { Session } from './session.js';
 import type { Transport } from './transport.js';
 
@@ -75,7 +76,7 @@ describe('Session state machine over an in-memory transport', () => {
 
   const newSession = (secure = true): [Session, MemoryTransport] => {
     const transport = new MemoryTransport(secure);
-    const session = new Session(transport, { store, auth, policy: { ...defaultPop3Policy, authFailureDelayMs: 0 }, logger: silentLogger() });
+    const session = new Session(transport, { store, auth, policy: defaultPop3Policy, authPolicy: new AuthPolicy({ windowMs: 60_000, maxFailuresPerIp: 1000, maxUserDelayMs: 0, failureResponseMs: 0 }), logger: silentLogger() });
     return [session, transport];
   };
 

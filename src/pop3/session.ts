@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { FailureLimiter } from '../auth/failure-limiter.js';
+import type { AuthPolicy } from '../auth/policy.js';
 import type { SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator } from '../auth/types.js';
 import { decodeBase64 } from '../message/base64.js';
@@ -26,10 +26,9 @@ export interface SessionDeps {
   readonly logger: Logger;
   /** SASL mechanisms that AUTH may use (RFC 5034); none means AUTH lists nothing. */
   readonly sasl?: readonly SaslMechanism[];
-  /** Budget of failed logins per address and user, shared by all sessions. */
-  readonly failures?: FailureLimiter;
+  /** Failure budgets, delays and the answer time of every login, shared with the other listeners. */
+  readonly authPolicy: AuthPolicy;
   readonly now?: () => Date;
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Lines waiting beyond this pause reading, so a flood of pipelined commands stays bounded. */
@@ -76,14 +75,13 @@ export class Session {
       store: deps.store,
       auth: deps.auth,
       sasl: deps.sasl ?? [],
-      failures: deps.failures,
+      authPolicy: deps.authPolicy,
       // The transport itself, seen through the read-only Peer view.
       peer: transport,
       apopTimestamp,
       stats: this.stats,
       log: this.log,
       now: deps.now ?? (() => new Date()),
-      sleep: (ms) => (ms <= 0 ? Promise.resolve() : deps.sleep ? deps.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms))),
     };
   }
 

@@ -1,3 +1,4 @@
+import type { LoginAttempt } from '../auth/policy.js';
 import type { SaslExchange } from '../auth/sasl/types.js';
 import type { Maildrop } from '../store/types.js';
 
@@ -35,6 +36,8 @@ export interface UpdateState {
 export interface PendingSasl {
   readonly exchange: SaslExchange;
   readonly mechanism: string;
+  /** The policy's attempt, from AUTH to the last step (a cancelled exchange just drops it). */
+  readonly attempt: LoginAttempt;
   /** Set when the server-final data went out and only the client's empty reply is awaited. */
   readonly finalUser?: string;
 }

@@ -1,7 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataResult, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { AuthPolicy, LoginOutcome } from '../auth/policy.js';
+import type { SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { CopyOutcome, LocalDelivery } from './local-delivery.js';
 import { lmtpReplies, planFanOut, recipientResults, settle, smtpVerdict, type RecipientResult, type Settlement } from './delivery-policy.js';
@@ -20,7 +21,8 @@ export interface IntakePolicy {
   readonly hostname: string;
   readonly maxConnectionsPerIp: number;
   readonly maxAuthFailures: number;
-  readonly authFailureDelayMs: number;
+  /** RFC 6409 6.1: "strict" refuses a MAIL FROM the authenticated user does not own. */
+  readonly senderLoginCheck: 'strict' | 'off';
   /** Whether a client at this address may AUTH without TLS (submission only). */
   readonly plaintextAuthFrom: (remoteAddress: string) => boolean;
   /** Commands off for every session of the listener (e.g. STARTTLS without certificates). */
@@ -29,6 +31,10 @@ export interface IntakePolicy {
 
 export interface IntakeDeps {
   readonly auth: Authenticator;
+  /** The failure budgets, delays and answer times shared with POP3. */
+  readonly authPolicy: AuthPolicy;
+  /** The shared XOAUTH2 mechanism (and its OAuth validator), when it is enabled. */
+  readonly xoauth2?: SaslMechanism;
   readonly resolver: RecipientResolver;
   readonly local: LocalDelivery;
   readonly queue: OutboundQueue;
@@ -162,30 +168,85 @@ export class Intake {
     return this.policy.plaintextAuthFrom(session.remoteAddress);
   }
 
+  /**
+   * AUTH PLAIN, LOGIN and XOAUTH2, as smtp-server hands them over, through the same
+   * AuthPolicy as POP3: one budget per address, one delay per user, one answer time.
+   */
   private async authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
     const stats = this.sessions.get(session.id);
     if (!session.secure && !this.plaintextAuthAllowed(session)) throw replies.tlsRequired();
+    const secure = session.secure || this.plaintextAuthAllowed(session);
+    const attempt = this.deps.authPolicy.begin({ protocol: 'submission', remoteAddress: session.remoteAddress, secure });
     const username = auth.username ?? '';
-    const password = auth.password ?? '';
-    // Acting for another identity (a PLAIN authzid) is not supported.
-    const proxying = auth.authzid !== undefined && auth.authzid !== '' && auth.authzid !== username;
-    const result = proxying
-      ? ({ ok: false, reason: 'invalid-name' } as const)
-      : await this.deps.auth.verify(username, password, { remoteAddress: session.remoteAddress, secure: session.secure || this.plaintextAuthAllowed(session) });
-    if (result.ok) {
-      if (stats) stats.user = result.user;
-      this.log.info({ event: 'auth_ok', session: session.id, user: result.user, method: auth.method }, 'authenticated');
-      return { user: result.user };
+    let oauthError: Buffer | undefined;
+    let outcome: LoginOutcome = { ok: false, user: username, reason: 'blocked' };
+    if (!attempt.blocked) {
+      if (auth.method === 'XOAUTH2') {
+        const checked = await this.checkXoauth2(username, auth.accessToken ?? '', secure);
+        outcome = checked.outcome;
+        oauthError = checked.error;
+      } else {
+        outcome = await this.checkPassword(auth, username, secure);
+      }
+    }
+    const verdict = await attempt.finish(outcome);
+    if (verdict.kind === 'ok') {
+      if (stats) stats.user = verdict.user;
+      this.log.info({ event: 'auth_ok', session: session.id, user: verdict.user, method: auth.method }, 'authenticated');
+      return { user: verdict.user };
+    }
+    if (verdict.kind === 'blocked') {
+      this.log.warn({ event: 'auth_blocked', session: session.id, remote: session.remoteAddress, user: username, method: auth.method }, 'login refused: address blocked after too many failures');
+      throw replies.authBlocked();
     }
     const failures = stats ? ++stats.authFailures : 1;
-    this.log.warn({ event: 'auth_failed', session: session.id, remote: session.remoteAddress, user: username, reason: result.reason, method: auth.method }, 'authentication failed');
-    if (this.policy.authFailureDelayMs > 0) await sleep(this.policy.authFailureDelayMs);
-    throw failures >= this.policy.maxAuthFailures ? replies.tooManyAuthFailures() : replies.authFailed();
+    this.log.warn({ event: 'auth_failed', session: session.id, remote: session.remoteAddress, user: username, reason: verdict.reason, method: auth.method }, 'authentication failed');
+    if (failures >= this.policy.maxAuthFailures) throw replies.tooManyAuthFailures();
+    // XOAUTH2 clients expect the error as a 334 JSON challenge, then 535 (smtp-server sends it).
+    if (oauthError) return { data: JSON.parse(oauthError.toString('utf8')) as object };
+    throw replies.authFailed();
   }
 
-  private async mailFrom(_address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+  private async checkPassword(auth: SMTPServerAuthentication, username: string, secure: boolean): Promise<LoginOutcome> {
+    // Acting for another identity (a PLAIN authzid) is not supported.
+    if (auth.authzid !== undefined && auth.authzid !== '' && auth.authzid !== username) return { ok: false, user: username, reason: 'authzid differs' };
+    const result = await this.deps.auth.verify(username, auth.password ?? '', { remoteAddress: '', secure });
+    return result.ok ? result : { ok: false, user: username, reason: result.reason };
+  }
+
+  /** The shared XOAUTH2 mechanism, fed the message smtp-server took apart. */
+  private async checkXoauth2(username: string, token: string, secure: boolean): Promise<{ outcome: LoginOutcome; error?: Buffer }> {
+    const mechanism = this.deps.xoauth2;
+    if (!mechanism) return { outcome: { ok: false, user: username, reason: 'XOAUTH2 not enabled' } };
+    const step = await mechanism.start({ remoteAddress: '', secure }).step(Buffer.from(`user=${username}\x01auth=Bearer ${token}\x01\x01`, 'utf8'));
+    if (step.kind === 'success') return { outcome: { ok: true, user: step.user } };
+    if (step.kind === 'failure') {
+      if (step.temporary) throw new Error(`XOAUTH2 could not be checked: ${step.reason}`);
+      return { outcome: { ok: false, user: username, reason: step.reason } };
+    }
+    return { outcome: { ok: false, user: username, reason: 'XOAUTH2 token refused' }, error: step.data };
+  }
+
+  private async mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    if (this.policy.kind !== 'submission') return;
     // smtp-server also refuses MAIL before AUTH, but not while AUTH is withheld before STARTTLS.
-    if (this.policy.kind === 'submission' && !session.user) throw replies.authRequired();
+    const user = session.user;
+    if (typeof user !== 'string' || user === '') throw replies.authRequired();
+    if (this.policy.senderLoginCheck === 'strict' && !(await this.ownsSender(user, address.address))) {
+      this.log.warn({ event: 'sender_refused', session: session.id, user, from: address.address }, 'sender address not owned by the authenticated user');
+      throw replies.senderNotOwned();
+    }
+  }
+
+  /**
+   * RFC 6409 6.1: the user's own addresses are those that deliver to the user alone (the
+   * name at a local domain, an address-form name, an alias whose only target is the user).
+   * The null sender is let through, as Postfix does: it carries no identity to forge.
+   */
+  private async ownsSender(user: string, sender: string): Promise<boolean> {
+    if (sender === '') return true;
+    const route = await this.deps.resolver.resolve(sender);
+    return route.kind === 'local' && route.forward.length === 0 && route.users.length === 1 && route.users[0] === user;
   }
 
   private async rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -327,6 +388,7 @@ export class Intake {
       protocol,
       id,
       ...(stats?.tls ? { tls: stats.tls } : {}),
+      ...(typeof session.user === 'string' && session.user !== '' ? { authenticatedAs: session.user } : {}),
       ...(recipient !== undefined ? { recipient } : {}),
       date,
     };

@@ -40,7 +40,8 @@ export interface SubmissionAuthPolicy {
   /** Whether a client at this address may AUTH without TLS (a trusted network). */
   readonly plaintextAuthFrom: (remoteAddress: string) => boolean;
   readonly maxAuthFailures: number;
-  readonly authFailureDelayMs: number;
+  /** RFC 6409 6.1: whether MAIL FROM must be the user's own address (or an alias resolving to the user). */
+  readonly senderLoginCheck: 'strict' | 'off';
 }
 
 export interface BoundSmtpListener {
@@ -77,7 +78,7 @@ export class SmtpListener {
       hostname,
       maxConnectionsPerIp: limits.maxConnectionsPerIp,
       maxAuthFailures: auth.maxAuthFailures,
-      authFailureDelayMs: auth.authFailureDelayMs,
+      senderLoginCheck: auth.senderLoginCheck,
       plaintextAuthFrom: auth.plaintextAuthFrom,
       disabledCommands,
     };
@@ -99,7 +100,7 @@ export class SmtpListener {
       hideDSN: true,
       hideREQUIRETLS: true,
       disabledCommands,
-      authMethods: ['PLAIN', 'LOGIN'],
+      authMethods: deps.xoauth2 ? ['PLAIN', 'LOGIN', 'XOAUTH2'] : ['PLAIN', 'LOGIN'],
       authOptional: !submission,
       // Intake decides where plaintext AUTH is allowed (trusted networks) and withholds it elsewhere.
       allowInsecureAuth: true,

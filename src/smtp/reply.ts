@@ -36,6 +36,10 @@ export const replies = {
   authRequired: (): SmtpReplyError => new SmtpReplyError(530, '5.7.0', 'Authentication required'),
   tlsRequired: (): SmtpReplyError => new SmtpReplyError(538, '5.7.11', 'Encryption required: issue STARTTLS first'),
   authFailed: (): SmtpReplyError => new SmtpReplyError(535, '5.7.8', 'Authentication credentials invalid'),
+  /** RFC 4954 6: 454 4.7.0 is a temporary authentication failure. */
+  authBlocked: (): SmtpReplyError => new SmtpReplyError(454, '4.7.0', 'Too many failed logins; try again later'),
+  /** RFC 6409 6.1, as Postfix's reject_sender_login_mismatch answers. */
+  senderNotOwned: (): SmtpReplyError => new SmtpReplyError(553, '5.7.1', 'Sender address not owned by the authenticated user'),
   tooManyAuthFailures: (): SmtpReplyError => new SmtpReplyError(421, '4.7.0', 'Too many failed authentications, closing connection'),
   tooManyConnections: (): SmtpReplyError => new SmtpReplyError(421, '4.7.0', 'Too many connections, try again later'),
   tooManyErrors: (): SmtpReplyError => new SmtpReplyError(421, '4.7.0', 'Too many errors, closing connection'),

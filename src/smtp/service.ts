@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { AuthPolicy } from '../auth/policy.js';
+import type { SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { MailStore } from '../store/types.js';
 import { AliasesFile } from './aliases.js';
@@ -32,6 +34,10 @@ export interface SmtpServiceDeps {
   readonly store: MailStore;
   readonly users: UserDirectory;
   readonly auth: Authenticator;
+  /** The process's one AuthPolicy, shared with POP3. */
+  readonly authPolicy: AuthPolicy;
+  /** The shared XOAUTH2 mechanism, when [sasl] enables it. */
+  readonly xoauth2?: SaslMechanism;
   readonly logger: Logger;
   /** Certificates; without them STARTTLS is not offered and implicit TLS cannot run. */
   readonly tls?: SmtpTls;
@@ -59,7 +65,7 @@ export class SmtpService {
       ...(settings.queue.pollMs !== undefined ? { pollMs: settings.queue.pollMs } : {}),
       logger: log.child({ component: 'queue' }),
     });
-    const intakeDeps = { auth: deps.auth, resolver: this.resolver, local, queue: this.queue, spoolDir: settings.spoolDir, logger: deps.logger };
+    const intakeDeps = { auth: deps.auth, authPolicy: deps.authPolicy, ...(deps.xoauth2 ? { xoauth2: deps.xoauth2 } : {}), resolver: this.resolver, local, queue: this.queue, spoolDir: settings.spoolDir, logger: deps.logger };
     this.listeners = settings.listeners.map((spec) => new SmtpListener(spec, settings.limits, settings.submission, settings.hostname, intakeDeps, deps.tls));
   }
 

@@ -12,6 +12,8 @@ export interface TraceInfo {
   /** Our id for the transaction, so a log line can be found from the header. */
   readonly id: string;
   readonly tls?: { readonly protocol: string; readonly cipher: string };
+  /** The user who authenticated (submission): named so that abuse can be traced to an account. */
+  readonly authenticatedAs?: string;
   /** The envelope recipient of this copy; left out for a copy shared by several. */
   readonly recipient?: string;
   readonly date: Date;
@@ -30,6 +32,7 @@ export function transmissionProtocol(opening: 'HELO' | 'EHLO' | 'LHLO', o: { utf
  *   Received: from client.example ([192.0.2.1])
  *           by mx.example (postel) with ESMTPS id 5f2c9a.1
  *           (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)
+ *           (authenticated as alice)
  *           for <alice@example.org>; Tue, 01 Jul 2025 10:00:00 +0000
  */
 export function receivedHeader(t: TraceInfo): string {
@@ -38,6 +41,7 @@ export function receivedHeader(t: TraceInfo): string {
   const from = helo !== '' ? `${helo} (${literal})` : literal;
   const lines = [`Received: from ${from}`, `\tby ${headerSafe(t.hostname)} (postel) with ${t.protocol} id ${t.id}`];
   if (t.tls) lines.push(`\t(using ${headerSafe(t.tls.protocol)} with cipher ${headerSafe(t.tls.cipher)})`);
+  if (t.authenticatedAs !== undefined) lines.push(`\t(authenticated as ${headerSafe(t.authenticatedAs)})`);
   const stamp = `; ${rfc5322Date(t.date)}`;
   if (t.recipient !== undefined) lines.push(`\tfor <${headerSafe(t.recipient)}>${stamp}`);
   else lines[lines.length - 1] += stamp;

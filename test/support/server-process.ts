@@ -89,7 +89,10 @@ export async function startServerProcess(args: readonly string[]): Promise<Serve
 export async function tempDataDir(configToml = ''): Promise<{ dir: string; config: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'postel-proc-'));
   const config = join(dir, 'postel.toml');
-  await writeFile(config, `data_dir = ${JSON.stringify(join(dir, 'data'))}\n[pop3]\nauth_failure_delay_ms = 0\n${configToml}\n`);
+  // Failed logins answered at once (no response floor, no growing delays), in the test's own [auth] table if it has one.
+  const noFloor = 'failure_response_ms = 0\nmax_user_delay = 0\n';
+  const body = /^\[auth\]$/m.test(configToml) ? configToml.replace(/^\[auth\]$/m, `[auth]\n${noFloor}`) : `${configToml}\n[auth]\n${noFloor}`;
+  await writeFile(config, `data_dir = ${JSON.stringify(join(dir, 'data'))}\n[pop3]\n${body}\n`);
   return { dir, config, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

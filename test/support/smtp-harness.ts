@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { FileAuthenticator } from '../../src/auth/file-authenticator.js';
+import type { AuthPolicySettings } from '../../src/auth/policy.js';
+import type { SaslMechanism } from '../../src/auth/sasl/types.js';
 import type { SmtpLimits, SmtpTls, SubmissionAuthPolicy } from '../../src/smtp/listener.js';
 import type { SmarthostSettings } from '../../src/smtp/queue/smarthost.js';
 import { SmtpService, smtpDataPaths, type SmtpSettings } from '../../src/smtp/service.js';
@@ -26,6 +28,10 @@ export interface SmtpHarnessOptions {
   readonly lmtpSocket?: string;
   readonly retryIntervalsMs?: readonly number[];
   readonly maxAgeMs?: number;
+  /** Settings of the AuthPolicy shared with the POP3 test server. */
+  readonly authPolicy?: Partial<AuthPolicySettings>;
+  /** The XOAUTH2 mechanism for submission. */
+  readonly xoauth2?: SaslMechanism;
 }
 
 export interface SmtpHarness {
@@ -49,7 +55,7 @@ export const HOSTNAME = 'mx.test';
  * directory, users and store: mail goes in over SMTP and comes out over POP3.
  */
 export async function startSmtpHarness(options: SmtpHarnessOptions = {}): Promise<SmtpHarness> {
-  const pop3 = await startTestServer({ users: options.users ?? { alice: 'secret', bob: 'secret' } });
+  const pop3 = await startTestServer({ users: options.users ?? { alice: 'secret', bob: 'secret' }, ...(options.authPolicy ? { authPolicy: options.authPolicy } : {}) });
   const dataDir = pop3.dataDir;
   const mailRoot = join(dataDir, 'mail');
   if (options.extra) {
@@ -96,11 +102,11 @@ export async function startSmtpHarness(options: SmtpHarnessOptions = {}): Promis
       maxBadCommands: 20,
       ...options.limits,
     },
-    submission: { plaintextAuthFrom: () => true, maxAuthFailures: 3, authFailureDelayMs: 0, ...options.submission },
+    submission: { plaintextAuthFrom: () => true, maxAuthFailures: 3, senderLoginCheck: 'strict', ...options.submission },
     ...(options.smarthost ? { smarthost: options.smarthost } : {}),
     queue: { retryIntervalsMs: options.retryIntervalsMs ?? [200], maxAgeMs: options.maxAgeMs ?? 60_000, pollMs: 100 },
   };
-  const smtp = new SmtpService(settings, { store: pop3.store, users: pop3.users, auth: new FileAuthenticator(pop3.users), logger, ...(options.tls ? { tls: options.tls } : {}) });
+  const smtp = new SmtpService(settings, { store: pop3.store, users: pop3.users, auth: new FileAuthenticator(pop3.users), authPolicy: pop3.authPolicy, ...(options.xoauth2 ? { xoauth2: options.xoauth2 } : {}), logger, ...(options.tls ? { tls: options.tls } : {}) });
   const bound = await smtp.start();
   const portOf = (i: number): number => bound[i]?.port as number;
   const ports = {

@@ -7,7 +7,7 @@ import { FileAuthenticator } from '../../src/auth/file-authenticator.js';
 import { UsersFile } from '../../src/auth/users-file.js';
 import { defaultPop3Policy, type Pop3Policy } from '../../src/pop3/policy.js';
 import { Pop3Server, type ServerOptions } from '../../src/pop3/server.js';
-import { FailureLimiter, type FailureLimits } from '../../src/auth/failure-limiter.js';
+import { AuthPolicy, type AuthPolicySettings } from '../../src/auth/policy.js';
 import type { SaslMechanism } from '../../src/auth/sasl/types.js';
 import { NetworkSet } from '../../src/net/trusted-networks.js';
 import { CertificateStore } from '../../src/tls/certificates.js';
@@ -23,8 +23,13 @@ export interface TestServerOptions {
   readonly tls?: boolean;
   /** Expect PROXY headers on both listeners. */
   readonly proxyProtocol?: boolean;
+  /** Peers whose PROXY headers are believed; loopback by default. */
+  readonly proxyTrustedNetworks?: readonly string[];
   readonly sasl?: (users: UsersFile) => readonly SaslMechanism[];
-  readonly failureLimits?: FailureLimits;
+  /** The shared AuthPolicy's settings; by default no answer floor, no delays, 1000 failures per address. */
+  readonly authPolicy?: Partial<AuthPolicySettings>;
+  /** Sleep for real where the policy says to wait (default: record the wait in authWaits and go on). */
+  readonly realAuthWaits?: boolean;
   /** name -> password; stored as cheap SCRYPT unless the name is in `plain`. */
   readonly users?: Readonly<Record<string, string>>;
   readonly plain?: readonly string[];
@@ -41,6 +46,10 @@ export interface TestServer {
   readonly store: MaildirStore;
   readonly users: UsersFile;
   readonly server: Pop3Server;
+  /** The AuthPolicy POP3 (and an SMTP harness next to it) log in through. */
+  readonly authPolicy: AuthPolicy;
+  /** Every wait the policy asked for, in ms, in order (unless realAuthWaits). */
+  readonly authWaits: number[];
   /** Every JSON log line the server wrote. */
   readonly logs: Record<string, unknown>[];
   readonly rawLogs: string[];
@@ -73,7 +82,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await users.add(name, password, plain ? { scheme: 'PLAIN' } : { cost: { ln: 4 } });
   }
   const store = new MaildirStore({ root: join(dataDir, 'mail'), hostname: 'test.local', logger });
-  const policy: Pop3Policy = { ...defaultPop3Policy, authFailureDelayMs: 0, ...options.policy };
+  const policy: Pop3Policy = { ...defaultPop3Policy, ...options.policy };
+  const authWaits: number[] = [];
+  const authPolicy = new AuthPolicy(
+    { windowMs: 60_000, maxFailuresPerIp: 1000, maxUserDelayMs: 0, failureResponseMs: 0, ...options.authPolicy },
+    options.realAuthWaits
+      ? { logger }
+      : {
+          logger,
+          sleep: async (ms) => {
+            authWaits.push(ms);
+          },
+        },
+  );
   const proxyProtocol = options.proxyProtocol ?? false;
   const serverOptions: ServerOptions = {
     listeners: [
@@ -84,6 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     maxConnectionsPerIp: 100,
     idleTimeoutMs: 600_000,
     trustedNetworks: new NetworkSet(options.trustedNetworks ?? ['127.0.0.0/8', '::1/128']),
+    proxyTrustedNetworks: new NetworkSet(options.proxyTrustedNetworks ?? ['127.0.0.0/8']),
     ...options.listener,
   };
   const certificates = options.tls ? await CertificateStore.open({ sni: [], minVersion: 'TLSv1.2' }, dataDir, logger) : undefined;
@@ -95,7 +117,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       policy,
       logger,
       ...(options.sasl ? { sasl: options.sasl(users) } : {}),
-      ...(options.failureLimits ? { failures: new FailureLimiter(options.failureLimits) } : {}),
+      authPolicy,
       ...(options.now ? { now: options.now } : {}),
     },
     certificates,
@@ -113,6 +135,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     store,
     users,
     server,
+    authPolicy,
+    authWaits,
     logs,
     rawLogs,
     async deliver(user, message) {

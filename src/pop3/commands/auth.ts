@@ -3,7 +3,7 @@ import type { CommandOf } from '../parser.js';
 import type { AuthorizationState, PendingSasl } from '../state.js';
 import { plaintextAllowed, saslContext, saslMechanisms, type Handler, type HandlerContext, type Step } from './context.js';
 import { PLAINTEXT_REFUSED } from './authorization.js';
-import { attempt, checkBudget, enterTransaction, failLogin } from './login.js';
+import { attempt, beginLogin, finishLogin } from './login.js';
 
 type AuthCommand = CommandOf<'AUTH'>;
 
@@ -19,8 +19,9 @@ export const auth: Handler<AuthorizationState, AuthCommand> = async ({ mechanism
   if (mechanism.exposesPassword && !plaintextAllowed(ctx)) throw new Pop3Error(PLAINTEXT_REFUSED, 'AUTH');
   if (initial === null) throw badCommand('Invalid base64 in initial response');
   return attempt(state, async (cleared) => {
-    await checkBudget(ctx, undefined);
-    const pending: PendingSasl = { exchange: mechanism.start(saslContext(ctx)), mechanism: name };
+    const login = beginLogin(ctx);
+    if (login.blocked) return finishLogin(cleared, ctx, login, { ok: false, reason: 'blocked' }, name);
+    const pending: PendingSasl = { exchange: mechanism.start(saslContext(ctx)), mechanism: name, attempt: login };
     return saslStep(cleared, pending, initial, ctx);
   });
 };
@@ -33,8 +34,11 @@ export async function continueSasl(state: AuthorizationState, pending: PendingSa
 async function saslStep(cleared: AuthorizationState, pending: PendingSasl, response: Buffer | undefined, ctx: HandlerContext): Promise<Step> {
   if (pending.finalUser !== undefined) {
     // The server-final data went out as a challenge; RFC 5034 wants an empty reply to it.
-    if (response !== undefined && response.length > 0) return failLogin(cleared, ctx, pending.finalUser, 'non-empty reply to server-final data', pending.mechanism);
-    return enterTransaction(ctx, pending.finalUser, pending.mechanism);
+    const outcome =
+      response !== undefined && response.length > 0
+        ? { ok: false as const, user: pending.finalUser, reason: 'non-empty reply to server-final data' }
+        : { ok: true as const, user: pending.finalUser };
+    return finishLogin(cleared, ctx, pending.attempt, outcome, pending.mechanism);
   }
   const step = await pending.exchange.step(response);
   switch (step.kind) {
@@ -44,12 +48,12 @@ async function saslStep(cleared: AuthorizationState, pending: PendingSasl, respo
       if (step.final && step.final.length > 0) {
         return { next: { ...cleared, sasl: { ...pending, finalUser: step.user } }, reply: `+ ${step.final.toString('base64')}` };
       }
-      return enterTransaction(ctx, step.user, pending.mechanism);
+      return finishLogin(cleared, ctx, pending.attempt, { ok: true, user: step.user }, pending.mechanism);
     case 'failure':
       if (step.temporary) {
         ctx.log.error({ event: 'auth_unavailable', mechanism: pending.mechanism, reason: step.reason }, 'authentication backend failed');
         throw new Pop3Error('Authentication temporarily unavailable', 'SYS/TEMP');
       }
-      return failLogin(cleared, ctx, step.user, step.reason, pending.mechanism);
+      return finishLogin(cleared, ctx, pending.attempt, { ok: false, user: step.user, reason: step.reason }, pending.mechanism);
   }
 }

@@ -2,7 +2,7 @@ import { badCommand, Pop3Error } from '../errors.js';
 import type { CommandOf } from '../parser.js';
 import type { AuthorizationState } from '../state.js';
 import { authContext, plaintextAllowed, type Handler, type HandlerContext } from './context.js';
-import { attempt, checkBudget, enterTransaction, failLogin } from './login.js';
+import { attempt, beginLogin, finishLogin } from './login.js';
 
 export const PLAINTEXT_REFUSED = 'Plaintext authentication disallowed on non-secure connections';
 
@@ -25,19 +25,17 @@ export const pass: Handler<AuthorizationState, CommandOf<'PASS'>> = async ({ pas
   if (name === null) throw badCommand('Send USER first');
   if (password === '') throw badCommand('Missing argument');
   return attempt(state, async (cleared) => {
-    await checkBudget(ctx, name);
-    const result = await ctx.auth.verify(name, password, authContext(ctx));
-    if (!result.ok) return failLogin(cleared, ctx, name, result.reason, 'USER');
-    return enterTransaction(ctx, result.user, 'USER');
+    const login = beginLogin(ctx);
+    const result = login.blocked ? undefined : await ctx.auth.verify(name, password, authContext(ctx));
+    return finishLogin(cleared, ctx, login, result?.ok ? result : { ok: false, user: name, reason: result?.reason ?? 'blocked' }, 'USER');
   });
 };
 
 export const apop: Handler<AuthorizationState, CommandOf<'APOP'>> = async ({ name, digest }, state, ctx) =>
   attempt(state, async (cleared) => {
-    await checkBudget(ctx, name);
-    const result = await ctx.auth.verifyApop(name, ctx.apopTimestamp as string, digest, authContext(ctx));
-    if (!result.ok) return failLogin(cleared, ctx, name, result.reason, 'APOP');
-    return enterTransaction(ctx, result.user, 'APOP');
+    const login = beginLogin(ctx);
+    const result = login.blocked ? undefined : await ctx.auth.verifyApop(name, ctx.apopTimestamp as string, digest, authContext(ctx));
+    return finishLogin(cleared, ctx, login, result?.ok ? result : { ok: false, user: name, reason: result?.reason ?? 'blocked' }, 'APOP');
   });
 
 /** RFC 2595 STLS: only before login, only once, only where TLS is configured. */

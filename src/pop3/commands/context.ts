@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FailureLimiter } from '../../auth/failure-limiter.js';
+import type { AuthPolicy } from '../../auth/policy.js';
 import type { SaslContext, SaslMechanism } from '../../auth/sasl/types.js';
 import type { Authenticator, AuthContext } from '../../auth/types.js';
 import type { WireSource } from '../../message/wire-source.js';
@@ -26,8 +26,8 @@ export interface HandlerContext {
   readonly auth: Authenticator;
   /** The SASL mechanisms configured, in order (which are usable here: saslMechanisms()). */
   readonly sasl: readonly SaslMechanism[];
-  /** Budget of failed logins per address and user, shared by all sessions. */
-  readonly failures: FailureLimiter | undefined;
+  /** Failure budgets, delays and the answer time of every login, shared with the other listeners. */
+  readonly authPolicy: AuthPolicy;
   readonly peer: Peer;
   /** RFC 1939 APOP timestamp of the greeting, when APOP is on. */
   readonly apopTimestamp: string | null;
@@ -35,7 +35,6 @@ export interface HandlerContext {
   readonly stats: SessionStats;
   readonly log: Logger;
   now(): Date;
-  sleep(ms: number): Promise<void>;
 }
 
 /** A single line, a multi-line response (status line, lines, "."), or a refusal. */

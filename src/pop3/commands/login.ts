@@ -1,3 +1,4 @@
+import type { LoginAttempt, LoginOutcome } from '../../auth/policy.js';
 import type { AuthFailureReason } from '../../auth/types.js';
 import { MaildropLockedError, StoreError } from '../../store/errors.js';
 import type { Maildrop } from '../../store/types.js';
@@ -22,33 +23,33 @@ export async function attempt(state: AuthorizationState, run: (cleared: Authoriz
   }
 }
 
-/**
- * Refuses at once, without checking any password, when the address or the user has spent
- * its failure budget: guessing then gets no answers and costs us no hashing.
- */
-export async function checkBudget(ctx: HandlerContext, user: string | undefined): Promise<void> {
-  const remote = ctx.peer.remoteAddress;
-  const spent = ctx.failures?.blocked(remote, user);
-  if (!spent) return;
-  ctx.log.warn({ event: 'auth_blocked', user: user ?? null, remote, budget: spent }, 'login refused: too many failures');
-  await ctx.sleep(ctx.policy.authFailureDelayMs);
-  throw new Pop3Error('Too many failed logins; try again later', 'SYS/TEMP');
+/** Starts a login attempt under the shared AuthPolicy; its clock runs from here. */
+export function beginLogin(ctx: HandlerContext): LoginAttempt {
+  return ctx.authPolicy.begin({ protocol: 'pop3', remoteAddress: ctx.peer.remoteAddress, secure: ctx.peer.secure });
 }
 
-/** A failed login: counted, logged for fail2ban-style tools, delayed, then answered [AUTH]. */
-export async function failLogin(
-  state: AuthorizationState,
-  ctx: HandlerContext,
-  user: string | undefined,
-  reason: AuthFailureReason | string,
-  mechanism: string,
-): Promise<Step> {
+/**
+ * Ends an attempt the way the AuthPolicy says, once it says the answer may go out: the
+ * maildrop for a success, `[AUTH]` for a failure, `[SYS/TEMP]` for a blocked address.
+ */
+export async function finishLogin(state: AuthorizationState, ctx: HandlerContext, attempt: LoginAttempt, outcome: LoginOutcome, mechanism: string): Promise<Step> {
+  const verdict = await attempt.finish(outcome);
+  switch (verdict.kind) {
+    case 'ok':
+      return enterTransaction(ctx, verdict.user, mechanism);
+    case 'blocked':
+      ctx.log.warn({ event: 'auth_blocked', user: outcome.user ?? null, remote: ctx.peer.remoteAddress, mechanism }, 'login refused: address blocked after too many failures');
+      throw new Pop3Error('Too many failed logins; try again later', 'SYS/TEMP');
+    case 'failed':
+      return failLogin(state, ctx, outcome.user, verdict.reason, mechanism);
+  }
+}
+
+/** A failed login, already counted and delayed by the policy: logged for fail2ban-style tools, answered [AUTH]. */
+function failLogin(state: AuthorizationState, ctx: HandlerContext, user: string | undefined, reason: AuthFailureReason | string, mechanism: string): Step {
   const next: AuthorizationState = { ...state, authFailures: state.authFailures + 1 };
   ctx.stats.authFailures++;
-  const remote = ctx.peer.remoteAddress;
-  ctx.failures?.record(remote, user);
-  ctx.log.warn({ event: 'auth_failed', user: user ?? null, remote, mechanism, reason }, 'authentication failed');
-  await ctx.sleep(ctx.policy.authFailureDelayMs);
+  ctx.log.warn({ event: 'auth_failed', user: user ?? null, remote: ctx.peer.remoteAddress, mechanism, reason }, 'authentication failed');
   if (next.authFailures >= ctx.policy.maxAuthFailures) {
     return { next, reply: '-ERR [AUTH] Authentication failed; too many failures, closing connection', end: 'too-many-errors' };
   }
@@ -56,11 +57,7 @@ export async function failLogin(
 }
 
 /** The user is authenticated: take the maildrop, apply LOGIN-DELAY, enter TRANSACTION. */
-export async function enterTransaction(ctx: HandlerContext, user: string, mechanism: string): Promise<Step> {
-  if (ctx.failures?.blocked(ctx.peer.remoteAddress, user) === 'user') {
-    // The right password does not reopen an account under attack before its window ends.
-    await checkBudget(ctx, user);
-  }
+async function enterTransaction(ctx: HandlerContext, user: string, mechanism: string): Promise<Step> {
   const now = ctx.now();
   const maildrop = await openMaildrop(ctx, user, now);
   const delay = ctx.policy.loginDelaySeconds;
