@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { eventually, startTestServer, type TestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+import { waitFor } from './support/wait-for.js';
 import { WireClient } from './support/wire-client.js';
 
 const capaOf = async (c: WireClient): Promise<string[]> => (await c.multi('CAPA')).body.toString().split('\r\n').filter(Boolean);
@@ -180,7 +181,7 @@ describe('PROXY protocol (HAProxy v1 and v2)', () => {
     try {
       const c = await raw(strict.port, Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 110\r\nUSER alice\r\n'));
       assert.equal(await c.rest(), '', 'no greeting: the header claimed a trusted address');
-      await eventually(() => strict.logs.some((l) => l.event === 'proxy_peer_refused' && l.peer === '127.0.0.1'));
+      await waitFor(() => strict.logs.some((l) => l.event === 'proxy_peer_refused' && l.peer === '127.0.0.1'), 'the proxy_peer_refused log line');
     } finally {
       await strict.stop();
     }
