@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasProgram, run, runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { crlf } from './support/wire-client.js';
+import { waitFor } from './support/wait-for.js';
 
 /**
  * TLS with clients nobody here wrote: openssl s_client, curl, Python's poplib and fetchmail,
@@ -105,11 +106,7 @@ print(json.dumps(out))
     await writeFile(join(dir.dir, 'data', 'tls', 'self-signed-key.pem'), fresh.key);
     await writeFile(certFile, fresh.cert);
     server.child.kill('SIGHUP');
-    const deadline = Date.now() + 10_000;
-    while (!server.stdout().includes('"event":"tls_reloaded"')) {
-      if (Date.now() > deadline) throw new Error('no tls_reloaded log line');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => server.stdout().includes('"event":"tls_reloaded"'), 'the tls_reloaded log line');
     assert.match(await open.command('STAT'), /^\+OK 1 /);
     const next = await WireClient.connectTls(server.tlsPort as number, { ca: fresh.cert });
     assert.match(await next.line(), /^\+OK/);

@@ -5,15 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { hasProgram, run } from './support/server-process.js';
 import { SmtpTestClient, envelope } from './support/smtp-client.js';
 import { startSmtpHarness, testMessage, type SmtpHarness } from './support/smtp-harness.js';
-
-async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+import { waitFor } from './support/wait-for.js';
 
 /** Replaces USER's `sub` directory (new or tmp) with a regular file, so writes there fail even as root. */
 async function breakMaildir(h: SmtpHarness, user: string, sub: 'new' | 'tmp'): Promise<() => Promise<void>> {
@@ -89,10 +81,10 @@ describe('storage failures and quotas', () => {
       assert.equal(queued.filter((n) => n.endsWith('.json')).length, 1, queued.join());
       await repair();
       repaired = true;
-      assert.ok(await until(async () => (await h.stored('alice')).some((m) => m.includes('retry me'))), 'the queue delivered it once new/ worked again');
+      await waitFor(async () => (await h.stored('alice')).some((m) => m.includes('retry me')), 'the queue to deliver it once new/ worked again');
       const [copy] = (await h.stored('alice')).filter((m) => m.includes('retry me'));
       assert.match(copy?.toString('utf8') ?? '', /^Return-Path: <sender@remote\.test>\nReceived: from client\.test/);
-      assert.ok(await until(async () => (await readdir(join(h.dataDir, 'queue'))).length === 0), 'the entry is gone');
+      await waitFor(async () => (await readdir(join(h.dataDir, 'queue'))).length === 0, 'the queue entry to go');
     } finally {
       if (!repaired) await repair();
     }

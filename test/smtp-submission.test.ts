@@ -9,6 +9,7 @@ import { hasProgram, run } from './support/server-process.js';
 import { SmtpTestClient, envelope, dotStuff } from './support/smtp-client.js';
 import { startSmtpHarness, testMessage, type SmtpHarness } from './support/smtp-harness.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
+import { waitFor } from './support/wait-for.js';
 
 const plain = (user: string, password: string): string => Buffer.from(`\0${user}\0${password}`).toString('base64');
 
@@ -173,12 +174,10 @@ print("sent")
     c.close();
     await sink.waitFor(before + 1);
     assert.deepEqual(sink.messages[before]?.to, ['later@remote.test']);
-    let bounce: string | undefined;
-    for (let i = 0; i < 100 && !bounce; i++) {
-      bounce = (await h.stored('alice')).map((m) => m.toString('utf8')).find((m) => m.includes('Undelivered Mail Returned to Sender'));
-      if (!bounce) await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(bounce, 'a bounce reached the sender');
+    const bounce = await waitFor(
+      async () => (await h.stored('alice')).map((m) => m.toString('utf8')).find((m) => m.includes('Undelivered Mail Returned to Sender')),
+      'a bounce to reach the sender',
+    );
     assert.match(bounce, /^Return-Path: <>\n/);
     assert.match(bounce, /Content-Type: multipart\/report; report-type=delivery-status/);
     assert.match(bounce, /\nFinal-Recipient: rfc822; gone@remote\.test\nAction: failed\nStatus: 5\.1\.1\nDiagnostic-Code: smtp; 550 5\.1\.1 no such user/);

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { verifyPassword } from './password-schemes.js';
 import { InvalidUserNameError } from './user-name.js';
 import { deriveScramKeys } from './sasl/scram-keys.js';
+import { waitFor } from '../../test/support/wait-for.js';
 import { scramKeysOf, UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFile, UsersFileLockError } from './users-file.js';
 
 const CHEAP = { cost: { ln: 4 } };
@@ -169,23 +170,33 @@ test('concurrent adds in one process all land in the file', async () => {
   assert.equal((await new UsersFile(path).list()).length, names.length + 4);
 });
 
+// Says "ready" once loaded, and starts adding when its stdin says go: both children start
+// together, whatever their start-up took.
 const CHILD = `
-import { setTimeout as sleep } from 'node:timers/promises';
-const [moduleUrl, path, prefix, count, startAt] = process.argv.slice(2);
+const [moduleUrl, path, prefix, count] = process.argv.slice(2);
 const { UsersFile } = await import(moduleUrl);
 const users = new UsersFile(path, { timeoutMs: 30000 });
-await sleep(Math.max(0, Number(startAt) - Date.now()));
+process.stdout.write('ready\\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
 for (let i = 0; i < Number(count); i++) await users.add(prefix + i, 'pw', { cost: { ln: 4 } });
 `;
 
-function runChild(script: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+interface Child {
+  readonly ready: Promise<void>;
+  go(): void;
+  readonly done: Promise<void>;
+}
+
+function runChild(script: string, args: readonly string[]): Child {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exited with ${code}: ${stderr}`))));
   });
+  const ready = Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), done]);
+  return { ready, go: () => child.stdin.end('go\n'), done };
 }
 
 test('concurrent adds from two processes all land in the file', async () => {
@@ -195,11 +206,17 @@ test('concurrent adds from two processes all land in the file', async () => {
   const moduleUrl = new URL('./users-file.js', import.meta.url).href;
   const users = new UsersFile(path);
   assert.deepEqual(await users.list(), []);
-  const startAt = String(Date.now() + 500);
+  const children = [runChild(script, [moduleUrl, path, 'a', '15']), runChild(script, [moduleUrl, path, 'b', '15'])];
+  await Promise.all(children.map((c) => c.ready));
+  for (const c of children) c.go();
   await Promise.all([
-    runChild(script, [moduleUrl, path, 'a', '15', startAt]),
-    runChild(script, [moduleUrl, path, 'b', '15', startAt]),
-    users.add('parent', 'pw', CHEAP).then(() => new Promise((r) => setTimeout(r, 400))).then(() => users.add('parent2', 'pw', CHEAP)),
+    ...children.map((c) => c.done),
+    (async () => {
+      await users.add('parent', 'pw', CHEAP);
+      // The second one goes in while the children are still writing.
+      await waitFor(async () => (await users.list()).some((u) => u.name.startsWith('a') || u.name.startsWith('b')), "the children's first adds", 30_000);
+      await users.add('parent2', 'pw', CHEAP);
+    })(),
   ]);
   const names = (await users.list()).map((u) => u.name);
   assert.equal(names.length, 32, names.join(' '));

@@ -21,10 +21,16 @@ class MemoryTransport implements Transport {
   closed = false;
   output = '';
   paused = false;
+  private readonly watchers: (() => void)[] = [];
   write(data: string | Buffer, flushed?: () => void): boolean {
     this.output += typeof data === 'string' ? data : data.toString('latin1');
     flushed?.();
+    for (const watcher of this.watchers.splice(0)) watcher();
     return true;
+  }
+  /** Resolves at the next write. */
+  written(): Promise<void> {
+    return new Promise((resolve) => this.watchers.push(resolve));
   }
   drained(): Promise<void> {
     return Promise.resolve();
@@ -40,24 +46,37 @@ class MemoryTransport implements Transport {
   startTls(): Promise<void> {
     return Promise.reject(new Error('no TLS in memory'));
   }
+  private markEnded!: () => void;
+  /** Resolves once the session has closed the connection. */
+  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
   end(): void {
     this.closed = true;
+    this.markEnded();
   }
   destroy(): void {
     this.closed = true;
+    this.markEnded();
   }
 }
 
 /** Read through a function so TypeScript does not narrow the state across awaits. */
 const stateOf = (session: Session): string => session.state.name;
 
-async function settle(session: Session, transport: MemoryTransport, expectLines: number): Promise<string[]> {
-  for (let i = 0; i < 200; i++) {
-    const lines = transport.output.split('\r\n');
-    if (lines.length - 1 >= expectLines) return lines.slice(0, -1);
-    await new Promise((r) => setTimeout(r, 5));
+/** The first `expectLines` lines the session wrote, once it has written them (bounded: 5 s). */
+async function settle(_session: Session, transport: MemoryTransport, expectLines: number): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`only got ${JSON.stringify(transport.output)}`)), 5000);
+  });
+  try {
+    for (;;) {
+      const lines = transport.output.split('\r\n');
+      if (lines.length - 1 >= expectLines) return lines.slice(0, -1);
+      await Promise.race([transport.written(), timeout]);
+    }
+  } finally {
+    clearTimeout(timer);
   }
-  throw new Error(`only got ${JSON.stringify(transport.output)}`);
 }
 
 describe('Session state machine over an in-memory transport', () => {
@@ -91,8 +110,8 @@ describe('Session state machine over an in-memory transport', () => {
     assert.match(lines[2] ?? '', /^\+OK alice's maildrop has 1 messages \(21 octets\)$/);
     session.receive(Buffer.from('QUIT\r\n'));
     await settle(session, transport, 9);
+    await transport.ended;
     assert.equal(stateOf(session), 'UPDATE');
-    assert.equal(transport.closed, true);
   });
 
   it('a disconnect in TRANSACTION releases the maildrop without committing', async () => {

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { parseHolder } from '../../fs/lock-file.js';
 import { MaildropLockedError } from '../errors.js';
 import { MaildirStore } from './maildir-store.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 const holderScript = fileURLToPath(new URL('./lock-holder.fixture.js', import.meta.url));
 
@@ -138,8 +139,7 @@ describe('maildrop lock', () => {
     const drop = await refreshing.openMaildrop('alice');
     const t = Date.now() / 1000 - 300;
     await lutimes(lockPath, t, t);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.ok(Date.now() - (await lstat(lockPath)).mtimeMs < 5_000, 'mtime was refreshed');
+    await waitFor(async () => Date.now() - (await lstat(lockPath)).mtimeMs < 5_000, 'the lock to be refreshed');
 
     // Someone decided we were dead and took over: we must neither write nor unlink.
     await writeLock({ pid: 1, host: 'elsewhere.example', token: 'usurper' });

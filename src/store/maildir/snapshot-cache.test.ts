@@ -8,8 +8,12 @@ import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import type { SnapshotOptions } from './snapshot.js';
 
-/** Longer than the test cache's racy window, so what was just changed can be cached. */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 80));
+/** The caches' clock: settle() moves it past their racy window, so what was just changed can be cached. */
+let offset = 0;
+const clock = (): number => Date.now() + offset;
+const settle = (): void => {
+  offset += 100;
+};
 
 describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged', () => {
   let root: string;
@@ -30,11 +34,11 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   after(() => rm(root, { recursive: true, force: true }));
 
   it('hands out the same snapshot for an untouched maildrop, and notices every kind of change', async () => {
-    const cache = new SnapshotCache(1000, 50);
+    const cache = new SnapshotCache(1000, 50, clock);
     const first = await drop();
     await drop();
     assert.equal((await cache.take('alice', layout, options)).messages.length, 2, 'index created');
-    await settle();
+    settle();
     const cached = await cache.take('alice', layout, options);
     assert.equal(await cache.take('alice', layout, options), cached, 'unchanged: reused');
 
@@ -43,12 +47,12 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     assert.notEqual(afterDelivery, cached);
     assert.equal(afterDelivery.messages.length, 3, 'a message delivered right after is seen');
 
-    await settle();
+    settle();
     await cache.take('alice', layout, options);
     await unlink(join(layout.new, first));
     assert.equal((await cache.take('alice', layout, options)).messages.length, 2, 'a message removed by another program is gone');
 
-    await settle();
+    settle();
     const [name] = await readdir(layout.new);
     const kept = await cache.take('alice', layout, options);
     await rename(join(layout.new, name as string), join(layout.cur, `${name}:2,S`));
@@ -58,27 +62,27 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   });
 
   it('forgets a snapshot whose maildrop is being committed, and keeps none past its bound', async () => {
-    const cache = new SnapshotCache(1000, 50);
+    const cache = new SnapshotCache(1000, 50, clock);
     await cache.take('alice', layout, options);
-    await settle();
+    settle();
     const cached = await cache.take('alice', layout, options);
     assert.equal(await cache.take('alice', layout, options), cached);
     cache.forget('alice');
     assert.notEqual(await cache.take('alice', layout, options), cached);
 
-    const tiny = new SnapshotCache(1, 50);
-    await settle();
+    const tiny = new SnapshotCache(1, 50, clock);
+    settle();
     const a = await tiny.take('alice', layout, options);
     assert.notEqual(await tiny.take('alice', layout, options), a, 'more messages than the bound: not kept');
-    const off = new SnapshotCache(0, 50);
+    const off = new SnapshotCache(0, 50, clock);
     const b = await off.take('alice', layout, options);
     assert.notEqual(await off.take('alice', layout, options), b, 'a bound of 0 keeps nothing');
   });
 
   it('keeps nothing when EXPIRE is on: time alone changes the maildrop', async () => {
-    const cache = new SnapshotCache(1000, 50);
+    const cache = new SnapshotCache(1000, 50, clock);
     const expiring = { ...options, expireDays: 3 };
-    await settle();
+    settle();
     const a = await cache.take('alice', layout, expiring);
     assert.notEqual(await cache.take('alice', layout, expiring), a);
   });

@@ -30,16 +30,18 @@ export class SnapshotCache {
 
   /**
    * `maxMessages` bounds what is kept, counted in messages over all maildrops (0: nothing).
-   * `racyWindowMs` is how recent a change may be for a snapshot not to be kept.
+   * `racyWindowMs` is how recent a change may be for a snapshot not to be kept; `now` is
+   * the clock it is measured with (tests move it instead of waiting).
    */
   constructor(
     private readonly maxMessages: number,
     private readonly racyWindowMs = DEFAULT_RACY_WINDOW_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async take(user: string, layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
     const usable = this.maxMessages > 0 && options.expireDays === undefined;
-    const before = usable ? await identityOf(layout, this.racyWindowMs) : null;
+    const before = usable ? await identityOf(layout, this.racyWindowMs, this.now()) : null;
     const cached = this.entries.get(user);
     if (cached !== undefined) {
       this.drop(user);
@@ -88,7 +90,7 @@ const DEFAULT_RACY_WINDOW_MS = 2000;
  * The identity of new/ and cur/, null when either is missing or changed too recently to be
  * compared safely, and that of the index file (null when there is none).
  */
-async function identityOf(layout: MaildirLayout, racyWindowMs: number): Promise<{ readonly dirs: string; readonly index: string | null } | null> {
+async function identityOf(layout: MaildirLayout, racyWindowMs: number, nowMs: number): Promise<{ readonly dirs: string; readonly index: string | null } | null> {
   let dirs: BigIntStats[];
   let index: string | null;
   try {
@@ -97,7 +99,7 @@ async function identityOf(layout: MaildirLayout, racyWindowMs: number): Promise<
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
   }
-  const now = BigInt(Date.now()) * 1_000_000n;
+  const now = BigInt(nowMs) * 1_000_000n;
   const window = BigInt(racyWindowMs) * 1_000_000n;
   let identity = '';
   for (const s of dirs as BigIntStats[]) {
