@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
+import { waitFor } from './wait-for.js';
 
 /*
  * Starting and stopping servers on loopback ports, for the tests and the benchmark alike.
@@ -20,16 +21,13 @@ export function freePort(): Promise<number> {
 
 /**
  * Resolves true once `port` answers with a line starting with `prefix`, false when `gone()`
- * says the server exited or `timeoutMs` passed. Bounded: a connection attempt per 25 ms.
+ * says the server exited or `timeoutMs` passed.
  */
 export async function waitForGreeting(port: number, timeoutMs: number, gone: () => boolean, prefix = '+OK'): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!gone() && Date.now() < deadline) {
-    if (await greets(port, prefix)) return true;
-    // Nothing to wait on but the port itself: try again shortly.
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
+  const outcome = await waitFor(async () => (gone() ? 'gone' : (await greets(port, prefix)) ? 'ready' : undefined), `a greeting on port ${port}`, timeoutMs).catch(
+    () => 'timeout',
+  );
+  return outcome === 'ready';
 }
 
 function greets(port: number, prefix: string): Promise<boolean> {
