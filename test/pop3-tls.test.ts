@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from './support/test-server.js';
 import { waitFor } from './support/wait-for.js';
 import { WireClient } from './support/wire-client.js';
-import { waitFor } from './support/wait-for.js';
 
 const capaOf = async (c: WireClient): Promise<string[]> => (await c.multi('CAPA')).body.toString().split('\r\n').filter(Boolean);
 
