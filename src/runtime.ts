@@ -69,6 +69,7 @@ export function pop3ServerOptions(config: Config): ServerOptions {
     maxConnections: p.max_connections,
     maxConnectionsPerIp: p.max_connections_per_ip,
     idleTimeoutMs: p.idle_timeout * 1000,
+    loginTimeoutMs: config.auth.login_timeout * 1000,
     trustedNetworks: trustedNetworks(config),
     proxyTrustedNetworks: new NetworkSet(config.auth.proxy_trusted_networks),
   };
@@ -147,6 +148,7 @@ export function smtpSettings(config: Config): SmtpSettings {
       plaintextAuthFrom: (address) => !config.auth.disable_plaintext_auth || trusted.has(address),
       maxAuthFailures: s.submission.max_auth_failures,
       senderLoginCheck: s.submission.sender_login_check,
+      loginTimeoutMs: config.auth.login_timeout * 1000,
     },
     ...(h.host ? { smarthost: { host: h.host, port: h.port, security: h.security, user: h.user, password: h.password, tlsVerify: h.tls_verify } } : {}),
     queue: { retryIntervalsMs: s.queue.retry_intervals.map((sec) => sec * 1000), maxAgeMs: s.queue.max_age * 1000 },

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { JwtValidator, staticKeySource } from '../src/auth/oauth/index.js';
+import { xoauth2Mechanism } from '../src/auth/sasl/oauth-mechanisms.js';
+import { UsersCredentials } from '../src/auth/sasl/users-credentials.js';
 import { SmtpTestClient } from './support/smtp-client.js';
 import { startSmtpHarness } from './support/smtp-harness.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -121,6 +125,44 @@ describe('one AuthPolicy for POP3 and submission', () => {
       const [first = 0, second = 0] = h.pop3.authWaits;
       assert.equal(first, 2000);
       assert.equal(second, 3000);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('submission AUTH XOAUTH2 through the shared OAuth validator', () => {
+  const ISSUER = 'https://id.example.test';
+  const AUDIENCE = 'mail.example.test';
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const token = (claims: Record<string, unknown> = {}): string => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${b64({ alg: 'ES256', typ: 'at+jwt' })}.${b64({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', iat: now, exp: now + 600, ...claims })}`;
+    return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  };
+  const xoauth2 = (user: string, bearer: string): string => Buffer.from(`user=${user}\x01auth=Bearer ${bearer}\x01\x01`).toString('base64');
+
+  it('a valid token logs in; a refused one gets the JSON challenge, then 535, and counts as a failure of the shared budget', async () => {
+    const validator = new JwtValidator({ keys: staticKeySource([{ key: publicKey }]), issuer: ISSUER, audience: AUDIENCE, userClaims: ['sub'] });
+    const h = await startSmtpHarness({
+      authPolicy: { maxFailuresPerIp: 2, failureResponseMs: 2000 },
+      xoauth2: (users) => xoauth2Mechanism({ credentials: new UsersCredentials(users), validator }),
+    });
+    try {
+      const s = await SmtpTestClient.open(h.ports.submission);
+      const ehlo = await s.command('EHLO client.test');
+      assert.match(ehlo.text, /^AUTH PLAIN LOGIN XOAUTH2$/m);
+      const refused = await s.command(`AUTH XOAUTH2 ${xoauth2('alice', token({ aud: 'elsewhere' }))}`);
+      assert.equal(refused.code, 334);
+      assert.deepEqual(JSON.parse(Buffer.from(refused.text, 'base64').toString('utf8')), { status: '401', schemes: 'bearer' });
+      assert.equal((await s.command('')).code, 535);
+      assert.equal(h.pop3.authWaits.at(-1), 2000, 'answered at the floor, like every failure');
+      s.close();
+      const ok = await SmtpTestClient.open(h.ports.submission);
+      await ok.command('EHLO client.test');
+      assert.equal((await ok.command(`AUTH XOAUTH2 ${xoauth2('alice', token())}`)).raw, '235 2.7.0 Authentication successful');
+      ok.close();
     } finally {
       await h.stop();
     }

@@ -1,7 +1,5 @@
-import type { X509Certificate } from 'node:crypto';
-import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { TLSSocket, type TlsOptions } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { tlsSessionInfo } from '../tls/session-info.js';
 import type { TlsSessionInfo } from '../tls/session-info.js';
 import type { Transport } from './transport.js';
@@ -10,10 +8,8 @@ export interface ConnectionOptions {
   readonly remoteAddress: string;
   /** The client is on a trusted network (loopback by default): plaintext logins allowed. */
   readonly trusted: boolean;
-  /** TLS options for STLS; absent when TLS is not configured. */
-  readonly tlsOptions?: () => TlsOptions;
-  /** Authorities for client certificates (SASL EXTERNAL). */
-  readonly clientCas?: () => readonly X509Certificate[];
+  /** The server side of the STLS handshake (CertificateStore.acceptTls); absent when TLS is not configured. */
+  readonly startTls?: (raw: Socket) => Promise<TLSSocket>;
   readonly idleTimeoutMs: number;
   readonly onData: (chunk: Buffer) => void;
   readonly onTimeout: () => void;
@@ -33,7 +29,7 @@ export class Connection implements Transport {
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.options = options;
-    this.tlsInfo = socket instanceof TLSSocket ? tlsSessionInfo(socket, options.clientCas?.()) : null;
+    this.tlsInfo = socket instanceof TLSSocket ? tlsSessionInfo(socket) : null;
     this.attach(socket);
     // 'close' of the raw socket fires once, also for a TLS socket layered on it.
     socket.once('close', () => {
@@ -55,7 +51,7 @@ export class Connection implements Transport {
   }
 
   get canStartTls(): boolean {
-    return this.tlsInfo === null && this.options.tlsOptions !== undefined && !this.closed;
+    return this.tlsInfo === null && this.options.startTls !== undefined && !this.closed;
   }
 
   get closed(): boolean {
@@ -102,8 +98,8 @@ export class Connection implements Transport {
   }
 
   async startTls(okLine: string): Promise<void> {
-    const tlsOptions = this.options.tlsOptions;
-    if (!tlsOptions || this.tlsInfo) throw new Error('TLS not available on this connection');
+    const startTls = this.options.startTls;
+    if (!startTls || this.tlsInfo) throw new Error('TLS not available on this connection');
     const raw = this.socket;
     // All in one tick: stop reading, answer, wrap. The client sends its ClientHello only
     // after the +OK, so it reaches TLS; anything it pipelined before was already read into
@@ -111,10 +107,9 @@ export class Connection implements Transport {
     raw.pause();
     this.detach(raw);
     raw.write(okLine);
-    const secure = new TLSSocket(raw, { ...tlsOptions(), isServer: true });
-    await handshake(secure);
+    const secure = await startTls(raw);
     this.socket = secure;
-    this.tlsInfo = tlsSessionInfo(secure, this.options.clientCas?.());
+    this.tlsInfo = tlsSessionInfo(secure);
     this.attach(secure);
   }
 
@@ -142,64 +137,4 @@ export class Connection implements Transport {
     socket.setTimeout(0);
     socket.off('timeout', this.timeoutHandler);
   }
-}
-
-/** Resolves when a server-side TLSSocket has finished its handshake; no renegotiation later. */
-export function handshake(socket: TLSSocket, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      socket.off('secure', ok);
-      socket.destroy();
-      reject(err);
-    };
-    const ok = (): void => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      // disableRenegotiation only reports an attempt as an error; ending the connection is
-      // ours to do, and so for any other TLS error after the handshake.
-      socket.on('error', () => socket.destroy());
-      socket.disableRenegotiation();
-      resolve();
-    };
-    socket.once('secure', ok);
-    socket.once('error', fail);
-    socket.once('close', () => fail(new Error('closed during the TLS handshake')));
-  });
-}
-
-/**
- * Implicit TLS over a socket whose first bytes (`head`, e.g. what followed a PROXY header)
- * were already read: a small Duplex replays them before the rest of the socket.
- */
-export async function acceptTls(raw: Socket, head: Buffer, options: TlsOptions): Promise<TLSSocket> {
-  let transport: Socket | Duplex = raw;
-  if (head.length > 0) {
-    const replay = new Duplex({
-      read: () => {
-        raw.resume();
-      },
-      write: (chunk: Buffer, _enc, done) => {
-        raw.write(chunk, done);
-      },
-      final: (done) => {
-        raw.end();
-        done();
-      },
-      destroy: (err, done) => {
-        raw.destroy(err ?? undefined);
-        done(err);
-      },
-    });
-    replay.push(head);
-    raw.on('data', (chunk: Buffer) => {
-      if (!replay.push(chunk)) raw.pause();
-    });
-    raw.on('end', () => replay.push(null));
-    transport = replay;
-  }
-  const secure = new TLSSocket(transport as Socket, { ...options, isServer: true });
-  await handshake(secure);
-  return secure;
 }

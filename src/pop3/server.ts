@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { readProxyHeader } from '../net/proxy-protocol.js';
 import { NetworkSet, plainAddress } from '../net/trusted-networks.js';
 import type { CertificateStore } from '../tls/certificates.js';
-import { acceptTls, Connection } from './connection.js';
+import { Connection } from './connection.js';
 import { Session, type SessionDeps } from './session.js';
 
 export interface ListenerSpec {
@@ -28,6 +28,11 @@ export interface ServerOptions {
   readonly proxyTrustedNetworks: NetworkSet;
   /** How long a PROXY header or a TLS handshake may take. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * How long a connection may stay without logging in, counted from accept (PROXY header
+   * and TLS handshake included), so that silent connections cannot hold the slots.
+   */
+  readonly loginTimeoutMs: number;
 }
 
 export interface BoundListener extends ListenerSpec {
@@ -95,11 +100,24 @@ export class Pop3Server {
   }
 
   private async accept(raw: Socket, spec: ListenerSpec): Promise<void> {
-    this.sockets.add(raw);
-    raw.on('close', () => this.sockets.delete(raw));
     raw.on('error', (err) => this.log.debug({ err, remote: raw.remoteAddress }, 'socket error'));
     const timeout = this.options.handshakeTimeoutMs ?? 30_000;
     let remote = plainAddress(raw.remoteAddress ?? 'unknown');
+    this.sockets.add(raw);
+    raw.on('close', () => this.sockets.delete(raw));
+    // Counted from accept: a connection still sending its PROXY header or TLS handshake holds a slot too.
+    if (this.closing || this.sockets.size > this.options.maxConnections) {
+      this.refuse(raw, spec, remote);
+      return;
+    }
+    let session: Session | undefined;
+    const loginTimer = setTimeout(() => {
+      if (session && session.state.name !== 'AUTHORIZATION') return;
+      this.log.info({ event: 'login_timeout', remote, stage: session ? 'authorization' : 'handshake' }, 'closed: no login within login_timeout');
+      if (session) void session.timeout('Login timeout; closing connection');
+      else raw.destroy();
+    }, this.options.loginTimeoutMs);
+    raw.once('close', () => clearTimeout(loginTimer));
     let head: Buffer = Buffer.alloc(0);
     if (spec.proxyProtocol) {
       if (!this.options.proxyTrustedNetworks.has(remote)) {
@@ -120,12 +138,8 @@ export class Pop3Server {
       }
     }
     const fromIp = this.perIp.get(remote) ?? 0;
-    if (this.closing || this.sessions.size >= this.options.maxConnections || fromIp >= this.options.maxConnectionsPerIp) {
-      const why = this.closing ? 'Server shutting down' : 'Too many connections; try again later';
-      this.log.warn({ event: 'connection_refused', remote, reason: why }, 'connection refused');
-      // An implicit-TLS client could not read a plaintext answer: just close.
-      if (spec.implicitTls) raw.destroy();
-      else raw.end(`-ERR [SYS/TEMP] ${why}\r\n`);
+    if (this.closing || fromIp >= this.options.maxConnectionsPerIp) {
+      this.refuse(raw, spec, remote);
       return;
     }
     this.perIp.set(remote, fromIp + 1);
@@ -138,7 +152,7 @@ export class Pop3Server {
     let socket: Socket = raw;
     if (spec.implicitTls) {
       try {
-        socket = await acceptTls(raw, head, (this.certificates as CertificateStore).serverOptions());
+        socket = await (this.certificates as CertificateStore).acceptTls(raw, head);
       } catch (err) {
         this.log.info({ event: 'tls_handshake_failed', remote, reason: (err as Error).message }, 'TLS handshake failed');
         release();
@@ -152,13 +166,11 @@ export class Pop3Server {
       return;
     }
 
-    let session: Session | undefined;
     const certificates = this.certificates;
     const connection = new Connection(socket as Socket | TLSSocket, {
       remoteAddress: remote,
       trusted: this.options.trustedNetworks.has(remote),
-      ...(certificates && !spec.implicitTls ? { tlsOptions: () => certificates.serverOptions() } : {}),
-      ...(certificates ? { clientCas: () => certificates.clientCertificateAuthorities() } : {}),
+      ...(certificates && !spec.implicitTls ? { startTls: (plain: Socket) => certificates.acceptTls(plain) } : {}),
       idleTimeoutMs: this.options.idleTimeoutMs,
       onData: (chunk) => session?.receive(chunk),
       onTimeout: () => void session?.timeout(),
@@ -175,5 +187,17 @@ export class Pop3Server {
     session.start();
     if (head.length > 0) session.receive(head);
     socket.resume();
+  }
+
+  private refuse(raw: Socket, spec: ListenerSpec, remote: string): void {
+    const why = this.closing ? 'Server shutting down' : 'Too many connections; try again later';
+    this.log.warn({ event: 'connection_refused', remote, reason: why }, 'connection refused');
+    // An implicit-TLS client could not read a plaintext answer: just close.
+    if (spec.implicitTls) raw.destroy();
+    else {
+      raw.end(`-ERR [SYS/TEMP] ${why}\r\n`);
+      // Read (and drop) what comes, so the client's end is seen and the socket closes.
+      raw.resume();
+    }
   }
 }

@@ -112,15 +112,15 @@ export class Session {
     return this.finish('disconnect');
   }
 
-  /** The autologout timer fired (RFC 1939 section 3): no UPDATE state. */
-  timeout(): Promise<void> {
+  /** The autologout timer (RFC 1939 section 3) or the login timeout fired: no UPDATE state. */
+  timeout(message = 'Autologout; idle for too long'): Promise<void> {
     if (this.ending) return this.finish('timeout');
     if (this.busy) {
       // Stuck writing to a peer that stopped reading: nothing more can be said.
       this.abortStream?.();
       this.transport.destroy();
     } else {
-      this.transport.write('-ERR Autologout; idle for too long\r\n');
+      this.transport.write(`-ERR ${message}\r\n`);
       this.transport.end();
     }
     return this.finish('timeout');

@@ -73,6 +73,8 @@ export class Intake {
   constructor(
     private readonly policy: IntakePolicy,
     private readonly deps: IntakeDeps,
+    /** Told when a session has authenticated (the listener's login deadline ends). */
+    private readonly hooks: { readonly loggedIn?: (session: SMTPServerSession) => void } = {},
   ) {
     this.log = deps.logger.child({ listener: policy.kind });
     this.now = deps.now ?? (() => new Date());
@@ -192,6 +194,7 @@ export class Intake {
     const verdict = await attempt.finish(outcome);
     if (verdict.kind === 'ok') {
       if (stats) stats.user = verdict.user;
+      this.hooks.loggedIn?.(session);
       this.log.info({ event: 'auth_ok', session: session.id, user: verdict.user, method: auth.method }, 'authenticated');
       return { user: verdict.user };
     }

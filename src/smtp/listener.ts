@@ -1,5 +1,6 @@
 import { lstat, unlink } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { plainAddress } from '../net/trusted-networks.js';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { SMTPServerOptions } from 'smtp-server';
@@ -42,6 +43,8 @@ export interface SubmissionAuthPolicy {
   readonly maxAuthFailures: number;
   /** RFC 6409 6.1: whether MAIL FROM must be the user's own address (or an alias resolving to the user). */
   readonly senderLoginCheck: 'strict' | 'off';
+  /** How long a submission connection may stay without logging in, from accept (TLS handshake included). */
+  readonly loginTimeoutMs: number;
 }
 
 export interface BoundSmtpListener {
@@ -83,7 +86,8 @@ export class SmtpListener {
       disabledCommands,
     };
     this.log = deps.logger.child({ listener: spec.kind });
-    this.intake = new Intake(policy, deps);
+    const deadlines = submission ? new LoginDeadlines(auth.loginTimeoutMs, this.log) : undefined;
+    this.intake = new Intake(policy, deps, deadlines ? { loggedIn: (session) => deadlines.loggedIn(session.remoteAddress, session.remotePort) } : {});
     const options: SMTPServerOptions = {
       name: hostname,
       banner: 'postel',
@@ -112,6 +116,9 @@ export class SmtpListener {
     };
     this.server = new PostelSmtpServer(options, { maxRefusals: limits.maxBadCommands });
     this.server.on('error', (err: Error) => this.log.warn({ err }, 'connection or listener error'));
+    // Counted from accept, before any TLS handshake (smtp-server counts sessions after it).
+    this.server.server.maxConnections = limits.maxConnections;
+    if (deadlines) this.server.server.prependListener('connection', (socket: Socket) => deadlines.accepted(socket));
     if (tls) {
       // smtp-server gives clients without SNI its '*' context, built once from key/cert
       // options; keeping it current per connection makes certificate reloads apply.
@@ -158,6 +165,44 @@ export class SmtpListener {
       connection.send(bye.code, bye.message);
     }
     return closed;
+  }
+}
+
+/**
+ * login_timeout on submission: a connection that has not authenticated this long after
+ * accept is closed, so that silent connections cannot hold the listener's slots. Sockets
+ * are found again by the client's address and port, which the session reports too.
+ */
+class LoginDeadlines {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  accepted(socket: Socket): void {
+    const key = LoginDeadlines.key(socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.log.info({ event: 'login_timeout', remote: plainAddress(socket.remoteAddress ?? ''), port: socket.remotePort }, 'closed: no login within login_timeout');
+      socket.destroy();
+    }, this.timeoutMs);
+    this.timers.set(key, timer);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      if (this.timers.get(key) === timer) this.timers.delete(key);
+    });
+  }
+
+  loggedIn(remoteAddress: string, remotePort: number): void {
+    const key = LoginDeadlines.key(remoteAddress, remotePort);
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+  }
+
+  private static key(address: string, port: number): string {
+    return `${plainAddress(address)}|${port}`;
   }
 }
 

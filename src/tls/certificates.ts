@@ -1,9 +1,10 @@
 import { constants, X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { parseCertificates } from './client-certificate.js';
+import { TlsAcceptor } from './acceptor.js';
 import { selfSignedCertificate } from './self-signed.js';
 
 export interface CertificatePaths {
@@ -71,15 +72,19 @@ export class CertificateStore {
     }
   }
 
-  /** Options for a server-side TLSSocket: SNI, versions, ciphers, optional client certs. */
-  serverOptions(): TlsOptions {
-    return {
-      secureContext: this.defaultCert.context,
-      SNICallback: (servername, done) => done(null, this.contextFor(servername)),
-      minVersion: this.settings.minVersion,
-      ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
-      ...(this.clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: this.clientCaPem } : {}),
-    };
+  /**
+   * The server side of a TLS handshake on a socket we accepted (implicit TLS, STLS), with
+   * the current certificates; `head` is what was already read from it (after a PROXY
+   * header). With a client CA, clients are asked for a certificate and OpenSSL's verdict
+   * is the socket's `authorized` (a client without a good one still gets in, for passwords).
+   */
+  acceptTls(raw: Socket, head?: Buffer): Promise<TLSSocket> {
+    return this.acceptor.accept(raw, head);
+  }
+
+  /** Whether client certificates are asked for (tls.client_ca is set). */
+  get requestsClientCertificates(): boolean {
+    return this.clientCaPem !== undefined;
   }
 
   contextFor(servername: string): SecureContext {
@@ -89,23 +94,31 @@ export class CertificateStore {
   }
 
   private clientCaPem: string | undefined;
-  private clientCas: X509Certificate[] = [];
-
-  /** Authorities whose client certificates name users (SASL EXTERNAL). */
-  clientCertificateAuthorities(): readonly X509Certificate[] {
-    return this.clientCas;
-  }
+  private acceptor!: TlsAcceptor;
 
   private async load(): Promise<void> {
     // The client CA goes into every context: a context given to a socket decides verification.
     const ca = this.settings.clientCa ? await readPem(this.settings.clientCa) : undefined;
     const loadedDefault = await this.loadPair(this.defaultPaths, ca);
     const loadedSni = await Promise.all(this.settings.sni.map((p) => this.loadPair(p, ca)));
+    const [cert, key] = await Promise.all([readPem(this.defaultPaths.cert), readPem(this.defaultPaths.key)]);
+    const acceptor = new TlsAcceptor({
+      cert,
+      key,
+      SNICallback: (servername, done) => done(null, this.contextFor(servername)),
+      minVersion: this.settings.minVersion,
+      ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
+      ...(this.settings.ticketKeys ? { ticketKeys: this.settings.ticketKeys } : {}),
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+      // OpenSSL verifies the chain (purpose, key usage, validity, path length, name
+      // constraints); a client without a good certificate may still log in otherwise.
+      ...(ca ? { requestCert: true, rejectUnauthorized: false, ca } : {}),
+    });
     // Swap only once everything loaded, so a bad file never leaves a half-new set.
     this.defaultCert = loadedDefault;
     this.sniCerts = loadedSni;
     this.clientCaPem = ca;
-    this.clientCas = ca ? parseCertificates(ca) : [];
+    this.acceptor = acceptor;
   }
 
   private async loadPair(paths: CertificatePaths, clientCa: string | undefined): Promise<Loaded> {

@@ -1,4 +1,3 @@
-import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { tlsExporter, tlsServerEndPoint } from '../auth/sasl/channel-binding.js';
 import { clientCertificateUser } from './client-certificate.js';
@@ -20,9 +19,9 @@ export interface TlsSessionInfo {
  * The tls-server-end-point hash needs the server certificate parsed, which costs more than a
  * resumed handshake; only SCRAM-SHA-256-PLUS asks for it, so it is worked out on first use.
  */
-export function tlsSessionInfo(socket: TLSSocket, clientCas: readonly X509Certificate[] = []): TlsSessionInfo {
+export function tlsSessionInfo(socket: TLSSocket): TlsSessionInfo {
   const exporter = tlsExporter(socket);
-  const clientCertUser = clientCas.length > 0 ? clientCertificateUser(socket, clientCas) : undefined;
+  const clientCertUser = clientCertificateUser(socket);
   let serverEndPoint: Buffer | null | undefined;
   return {
     protocol: socket.getProtocol(),

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { FileAuthenticator } from '../../src/auth/file-authenticator.js';
 import type { AuthPolicySettings } from '../../src/auth/policy.js';
 import type { SaslMechanism } from '../../src/auth/sasl/types.js';
+import type { UsersFile } from '../../src/auth/users-file.js';
 import type { SmtpLimits, SmtpTls, SubmissionAuthPolicy } from '../../src/smtp/listener.js';
 import type { SmarthostSettings } from '../../src/smtp/queue/smarthost.js';
 import { SmtpService, smtpDataPaths, type SmtpSettings } from '../../src/smtp/service.js';
@@ -30,8 +31,8 @@ export interface SmtpHarnessOptions {
   readonly maxAgeMs?: number;
   /** Settings of the AuthPolicy shared with the POP3 test server. */
   readonly authPolicy?: Partial<AuthPolicySettings>;
-  /** The XOAUTH2 mechanism for submission. */
-  readonly xoauth2?: SaslMechanism;
+  /** The XOAUTH2 mechanism for submission, over the harness's users file. */
+  readonly xoauth2?: (users: UsersFile) => SaslMechanism;
 }
 
 export interface SmtpHarness {
@@ -102,11 +103,11 @@ export async function startSmtpHarness(options: SmtpHarnessOptions = {}): Promis
       maxBadCommands: 20,
       ...options.limits,
     },
-    submission: { plaintextAuthFrom: () => true, maxAuthFailures: 3, senderLoginCheck: 'strict', ...options.submission },
+    submission: { plaintextAuthFrom: () => true, maxAuthFailures: 3, senderLoginCheck: 'strict', loginTimeoutMs: 60_000, ...options.submission },
     ...(options.smarthost ? { smarthost: options.smarthost } : {}),
     queue: { retryIntervalsMs: options.retryIntervalsMs ?? [200], maxAgeMs: options.maxAgeMs ?? 60_000, pollMs: 100 },
   };
-  const smtp = new SmtpService(settings, { store: pop3.store, users: pop3.users, auth: new FileAuthenticator(pop3.users), authPolicy: pop3.authPolicy, ...(options.xoauth2 ? { xoauth2: options.xoauth2 } : {}), logger, ...(options.tls ? { tls: options.tls } : {}) });
+  const smtp = new SmtpService(settings, { store: pop3.store, users: pop3.users, auth: new FileAuthenticator(pop3.users), authPolicy: pop3.authPolicy, ...(options.xoauth2 ? { xoauth2: options.xoauth2(pop3.users) } : {}), logger, ...(options.tls ? { tls: options.tls } : {}) });
   const bound = await smtp.start();
   const portOf = (i: number): number => bound[i]?.port as number;
   const ports = {

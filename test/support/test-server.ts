@@ -21,6 +21,8 @@ export interface TestServerOptions {
   readonly trustedNetworks?: readonly string[];
   /** Start an implicit-TLS listener too and offer STLS, with a self-signed certificate. */
   readonly tls?: boolean;
+  /** With tls: a CA bundle (PEM file) whose client certificates name users (SASL EXTERNAL). */
+  readonly clientCa?: string;
   /** Expect PROXY headers on both listeners. */
   readonly proxyProtocol?: boolean;
   /** Peers whose PROXY headers are believed; loopback by default. */
@@ -108,11 +110,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     maxConnections: 100,
     maxConnectionsPerIp: 100,
     idleTimeoutMs: 600_000,
+    loginTimeoutMs: 60_000,
     trustedNetworks: new NetworkSet(options.trustedNetworks ?? ['127.0.0.0/8', '::1/128']),
     proxyTrustedNetworks: new NetworkSet(options.proxyTrustedNetworks ?? ['127.0.0.0/8']),
     ...options.listener,
   };
-  const certificates = options.tls ? await CertificateStore.open({ sni: [], minVersion: 'TLSv1.2' }, dataDir, logger) : undefined;
+  const certificates = options.tls ? await CertificateStore.open({ sni: [], minVersion: 'TLSv1.2', ...(options.clientCa ? { clientCa: options.clientCa } : {}) }, dataDir, logger) : undefined;
   const server = new Pop3Server(
     serverOptions,
     {
