@@ -132,6 +132,37 @@ describe('JwtValidator', () => {
     assert.equal((await validator({ algorithms: ['EdDSA'] }).validate(es)).ok, false);
   });
 
+  test('refuses HS256 signed with the public key as the HMAC secret (the key confusion attack)', async () => {
+    for (const secret of [rsa.publicKey.export({ format: 'pem', type: 'spki' }).toString(), JSON.stringify(rsa.publicKey.export({ format: 'jwk' }))]) {
+      const input = `${b64url({ alg: 'HS256', typ: 'JWT', kid: 'rsa-1' })}.${b64url(claims())}`;
+      const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+      const result = await validator().validate(token);
+      assert.ok(!result.ok);
+      assert.match(result.reason, /algorithm HS256 not accepted/);
+    }
+  });
+
+  test('typ, when present, must be at+jwt, application/at+jwt or JWT (RFC 9068), in any case', async () => {
+    const signer = { alg: 'ES256', key: ec.privateKey, kid: 'ec-1' };
+    for (const typ of ['at+jwt', 'application/at+jwt', 'JWT', 'jwt', 'AT+JWT', 'Application/AT+JWT']) {
+      assert.equal((await validator().validate(jwt(signer, claims(), { typ }))).ok, true, typ);
+    }
+    for (const typ of ['JOSE', 'id_token+jwt', 'secevent+jwt', 'at+jwt2', 42]) {
+      const result = await validator().validate(jwt(signer, claims(), { typ }));
+      assert.ok(!result.ok, String(typ));
+      assert.match(result.reason, /token type .* not accepted/);
+    }
+  });
+
+  test('iss, aud and exp are required', async () => {
+    const signer = { alg: 'EdDSA', key: ed.privateKey, kid: 'ed-1' };
+    for (const missing of ['iss', 'aud', 'exp']) {
+      const result = await validator().validate(jwt(signer, claims({ [missing]: undefined })));
+      assert.ok(!result.ok, missing);
+      assert.match(result.reason, new RegExp(missing));
+    }
+  });
+
   test('checks issuer, audience, expiry and not-before with leeway', async () => {
     const signer = { alg: 'EdDSA', key: ed.privateKey, kid: 'ed-1' };
     const check = async (extra: Record<string, unknown>) => (await validator().validate(jwt(signer, claims(extra)))).ok;

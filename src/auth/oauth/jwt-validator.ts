@@ -1,5 +1,5 @@
-import { ALGORITHMS, keyFits, verifySignature } from './algorithms.js';
-import { parseCompactJws } from './jws.js';
+import type { JsonWebKey, webcrypto } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { OAuthKeyError, type KeySource, type VerificationKey } from './keys.js';
 import type { OAuthResult, OAuthValidator } from './types.js';
 
@@ -13,7 +13,7 @@ export interface JwtValidatorOptions {
   readonly userClaims?: readonly string[];
   /** Clock skew allowed on exp, nbf and iat; default 60 s. */
   readonly leewaySeconds?: number;
-  /** Default: every algorithm in algorithms.ts. */
+  /** Default: every algorithm in SUPPORTED_ALGORITHMS. */
   readonly algorithms?: readonly string[];
   /** A scope the token must grant (`scope` or `scp`), if set. */
   readonly requiredScope?: string;
@@ -21,38 +21,50 @@ export interface JwtValidatorOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The JWS algorithms accepted: asymmetric only. HS256 and friends are left out on purpose:
+ * with a public key configured, accepting them invites the classic attack of signing with
+ * the public key as an HMAC secret; `none` is never accepted by jose.
+ */
+export const SUPPORTED_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+/** RFC 9068 section 4: `at+jwt`; plain `JWT` from issuers that predate it. Compared case-insensitively. */
+const ACCEPTED_TYP = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
+
 export const DEFAULT_USER_CLAIMS: readonly string[] = ['email', 'sub'];
 export const DEFAULT_LEEWAY_SECONDS = 60;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 /**
  * Access tokens that are JWTs (RFC 7519, RFC 9068) signed by a configured issuer, checked
- * offline against its public keys.
+ * offline against its public keys. The signature, algorithm, `exp`, `nbf`, `iss` and `aud`
+ * are jose's to judge (`jwtVerify` over `createLocalJWKSet`); what is ours is the policy
+ * around it: which algorithms and `typ` values, which claims name the user, the scope.
  */
 export class JwtValidator implements OAuthValidator {
-  private readonly audiences: readonly string[];
-  private readonly algorithms: ReadonlySet<string>;
+  private readonly verifyOptions: JWTVerifyOptions;
+  /** The key set handed to jose, per KeySource answer (a file's keys until it changes). */
+  private readonly keySets = new WeakMap<readonly VerificationKey[], JWTVerifyGetKey>();
 
   constructor(private readonly options: JwtValidatorOptions) {
     if (options.issuer === '') throw new RangeError('JwtValidator needs an issuer');
-    this.audiences = typeof options.audience === 'string' ? [options.audience] : options.audience;
-    if (this.audiences.length === 0 || this.audiences.includes('')) throw new RangeError('JwtValidator needs an audience');
-    const algorithms = options.algorithms ?? [...ALGORITHMS.keys()];
-    const unknown = algorithms.filter((alg) => !ALGORITHMS.has(alg));
+    const audiences = typeof options.audience === 'string' ? [options.audience] : [...options.audience];
+    if (audiences.length === 0 || audiences.includes('')) throw new RangeError('JwtValidator needs an audience');
+    const algorithms = options.algorithms ?? SUPPORTED_ALGORITHMS;
+    const unknown = algorithms.filter((alg) => !SUPPORTED_ALGORITHMS.includes(alg));
     if (unknown.length > 0) throw new RangeError(`unsupported JWT algorithms: ${unknown.join(', ')}`);
-    this.algorithms = new Set(algorithms);
+    this.verifyOptions = {
+      algorithms: [...algorithms],
+      issuer: options.issuer,
+      audience: audiences,
+      // A token without an expiry would be good forever once leaked.
+      requiredClaims: ['exp', 'iss', 'aud'],
+      clockTolerance: options.leewaySeconds ?? DEFAULT_LEEWAY_SECONDS,
+    };
   }
 
   async validate(token: string): Promise<OAuthResult> {
     if (token.length > MAX_TOKEN_LENGTH) return refuse('token too long');
-    const jws = parseCompactJws(token);
-    if (typeof jws === 'string') return refuse(jws);
-    const { alg, kid, crit } = jws.header;
-    if (typeof alg !== 'string' || !this.algorithms.has(alg)) return refuse(`algorithm ${String(alg)} not accepted`);
-    // RFC 7515 section 4.1.11: extensions the recipient must understand; none are.
-    if (crit !== undefined) return refuse('token has critical header extensions');
-    if (kid !== undefined && typeof kid !== 'string') return refuse('kid is not a string');
-
     let keys: readonly VerificationKey[];
     try {
       keys = await this.options.keys.keys();
@@ -60,24 +72,17 @@ export class JwtValidator implements OAuthValidator {
       if (error instanceof OAuthKeyError) return { ok: false, reason: error.message, temporary: true };
       throw error;
     }
-    const candidates = keys.filter((k) => (kid === undefined || k.kid === kid) && (k.alg === undefined || k.alg === alg) && keyFits(alg, k.key));
-    if (candidates.length === 0) return refuse(kid === undefined ? `no key for ${alg}` : `no key ${kid} for ${alg}`);
-    if (!candidates.some((k) => verifySignature(alg, k.key, jws.signingInput, jws.signature))) return refuse('bad signature');
-    return this.claims(jws.payload);
-  }
-
-  private claims(payload: Readonly<Record<string, unknown>>): OAuthResult {
-    const now = (this.options.now?.() ?? Date.now()) / 1000;
+    const now = this.options.now?.() ?? Date.now();
+    let payload: JWTPayload;
+    let typ: unknown;
+    try {
+      ({ payload, protectedHeader: { typ } } = await this.verify(token, keys, { ...this.verifyOptions, currentDate: new Date(now) }));
+    } catch (error) {
+      return refuse(reasonOf(error, token));
+    }
+    if (typ !== undefined && (typeof typ !== 'string' || !ACCEPTED_TYP.has(typ.toLowerCase()))) return refuse(`token type ${String(typ)} not accepted`);
     const leeway = this.options.leewaySeconds ?? DEFAULT_LEEWAY_SECONDS;
-    const { iss, aud, exp, nbf, iat } = payload;
-    if (iss !== this.options.issuer) return refuse(`issuer ${String(iss)} not accepted`);
-    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-    if (!audiences.some((a) => typeof a === 'string' && this.audiences.includes(a))) return refuse('token is for another audience');
-    // A token without an expiry would be good forever once leaked.
-    if (typeof exp !== 'number') return refuse('token has no exp');
-    if (now > exp + leeway) return refuse('token expired');
-    if (nbf !== undefined && (typeof nbf !== 'number' || now < nbf - leeway)) return refuse('token not yet valid (nbf)');
-    if (iat !== undefined && (typeof iat !== 'number' || now < iat - leeway)) return refuse('token issued in the future (iat)');
+    if (payload.iat !== undefined && payload.iat > now / 1000 + leeway) return refuse('token issued in the future (iat)');
     if (this.options.requiredScope !== undefined && !scopesOf(payload).includes(this.options.requiredScope)) {
       return refuse(`token lacks scope ${this.options.requiredScope}`);
     }
@@ -85,7 +90,44 @@ export class JwtValidator implements OAuthValidator {
     return user === undefined ? refuse('token names no user') : { ok: true, user };
   }
 
-  private userOf(payload: Readonly<Record<string, unknown>>): string | undefined {
+  /** jwtVerify against the key set; several keys without a kid that fit are each tried (jose's documented way). */
+  private async verify(token: string, keys: readonly VerificationKey[], options: JWTVerifyOptions) {
+    try {
+      return await jwtVerify(token, this.keySet(keys), options);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+      for await (const key of error as errors.JWKSMultipleMatchingKeys & AsyncIterable<webcrypto.CryptoKey>) {
+        try {
+          return await jwtVerify(token, key, options);
+        } catch (inner) {
+          if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+        }
+      }
+      throw new errors.JWSSignatureVerificationFailed();
+    }
+  }
+
+  private keySet(keys: readonly VerificationKey[]): JWTVerifyGetKey {
+    let set = this.keySets.get(keys);
+    if (set === undefined) {
+      const jwks: JWK[] = [];
+      for (const k of keys) {
+        let jwk: JsonWebKey;
+        try {
+          jwk = k.key.export({ format: 'jwk' });
+        } catch {
+          // A key Node cannot express as a JWK (RSA-PSS parameters) cannot sign a JWS jose checks either.
+          continue;
+        }
+        jwks.push({ ...(jwk as JWK), use: 'sig', ...(k.kid !== undefined ? { kid: k.kid } : {}), ...(k.alg !== undefined ? { alg: k.alg } : {}) });
+      }
+      set = createLocalJWKSet({ keys: jwks });
+      this.keySets.set(keys, set);
+    }
+    return set;
+  }
+
+  private userOf(payload: JWTPayload): string | undefined {
     for (const claim of this.options.userClaims ?? DEFAULT_USER_CLAIMS) {
       const value = payload[claim];
       // An address the issuer says it has not verified could be anyone's.
@@ -96,8 +138,32 @@ export class JwtValidator implements OAuthValidator {
   }
 }
 
+/** For logs: what jose refused, in words an operator can act on. */
+function reasonOf(error: unknown, token: string): string {
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return `algorithm ${headerField(token, 'alg')} not accepted`;
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    const kid = headerField(token, 'kid');
+    return kid === undefined ? `no key for ${headerField(token, 'alg')}` : `no key ${kid} for ${headerField(token, 'alg')}`;
+  }
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim ${error.claim} refused: ${error.reason}`;
+  if (error instanceof errors.JOSEError) return `${error.code}: ${error.message}`;
+  // jose throws TypeError for keys it will not use (RSA under 2048 bits) and malformed input.
+  return error instanceof Error ? error.message : String(error);
+}
+
+function headerField(token: string, field: 'alg' | 'kid'): string | undefined {
+  try {
+    const value = decodeProtectedHeader(token)[field];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `scope` is a space-separated string (RFC 8693 section 4.2); some issuers send `scp` as a list. */
-function scopesOf(payload: Readonly<Record<string, unknown>>): string[] {
+function scopesOf(payload: JWTPayload): string[] {
   const { scope, scp } = payload;
   if (typeof scope === 'string') return scope.split(' ');
   if (typeof scp === 'string') return scp.split(' ');
