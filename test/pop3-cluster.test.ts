@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+import { SmtpTestClient } from './support/smtp-client.js';
 import { WireClient } from './support/wire-client.js';
 
 /** Every process whose parent is `pid` (the POP3 workers of a cluster). */
@@ -88,6 +89,20 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
       else assert.equal(refused, 0, 'once refused, always refused');
     }
     assert.equal(refused, 6);
+  });
+
+  it('submission in the main process learns the failures the workers counted: the blocked address gets 454 there too', async () => {
+    const port = Number(/submission on 127\.0\.0\.1:(\d+)/.exec(server.stderr())?.[1]);
+    assert.ok(port > 0, server.stderr());
+    let reply = '';
+    for (let i = 0; i < 100 && !reply.startsWith('454'); i++) {
+      const c = await SmtpTestClient.open(port);
+      await c.command('EHLO client.test');
+      reply = (await c.command(`AUTH PLAIN ${Buffer.from('\0carol\0pw').toString('base64')}`)).raw;
+      c.close();
+      if (!reply.startsWith('454')) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(reply, '454 4.7.0 Too many failed logins; try again later');
   });
 
   it('stops every worker with the main process', async () => {
