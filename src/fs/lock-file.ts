@@ -246,7 +246,8 @@ function isStale(state: LockState, options: LockFileOptions): boolean {
   return !processAlive(holder.pid);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

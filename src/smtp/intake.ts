@@ -11,6 +11,7 @@ import type { OutboundQueue } from './queue/outbound-queue.js';
 import type { RecipientResolver, Route } from './recipients.js';
 import { replies, SmtpReplyError } from './reply.js';
 import { spool, type SpooledMessage } from './spool.js';
+import { isNoSpace } from '../fs/errno.js';
 import { receivedHeader, returnPathHeader, transmissionProtocol, type TraceInfo } from './trace-headers.js';
 
 export type IntakeKind = 'smtp' | 'lmtp' | 'submission';
@@ -289,6 +290,11 @@ export class Intake {
       spooled = await spool(stream, this.deps.spoolDir);
     } catch (err) {
       this.busy.delete(session.id);
+      // RFC 3463 4.3.1: the sender keeps the message and tries again once space is freed.
+      if (isNoSpace(err)) {
+        this.log.warn({ err, session: session.id, id }, 'message not spooled: disk full');
+        throw replies.storageFull();
+      }
       throw err;
     }
     try {

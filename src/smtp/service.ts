@@ -7,6 +7,7 @@ import type { MailStore } from '../store/types.js';
 import { AliasesFile } from './aliases.js';
 import { SmtpListener, type BoundSmtpListener, type SmtpLimits, type SmtpListenerSpec, type SmtpTls, type SubmissionAuthPolicy } from './listener.js';
 import { LocalDelivery } from './local-delivery.js';
+import { sweepSpool } from './spool.js';
 import { OutboundQueue } from './queue/outbound-queue.js';
 import { QueueStore } from './queue/queue-store.js';
 import { smarthostRelay, type SmarthostSettings } from './queue/smarthost.js';
@@ -48,9 +49,13 @@ export class SmtpService {
   readonly queue: OutboundQueue;
   readonly resolver: RecipientResolver;
   private readonly listeners: SmtpListener[];
+  private readonly spoolDir: string;
+  private readonly log: Logger;
 
   constructor(settings: SmtpSettings, deps: SmtpServiceDeps) {
     const log = deps.logger.child({ component: 'smtp' });
+    this.log = log;
+    this.spoolDir = settings.spoolDir;
     const aliases = new AliasesFile(settings.aliasesFile, log);
     this.resolver = new RecipientResolver({ hostname: settings.hostname, localDomains: settings.localDomains, users: deps.users, aliases, logger: log });
     const local = new LocalDelivery({ store: deps.store, users: deps.users, mailRoot: settings.mailRoot, logger: log });
@@ -75,6 +80,7 @@ export class SmtpService {
 
   /** Starts the queue and every listener; if one cannot listen, the others are closed again. */
   async start(): Promise<BoundSmtpListener[]> {
+    await sweepSpool(this.spoolDir, this.log);
     const results = await Promise.allSettled(this.listeners.map((l) => l.listen()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { writeAll } from '../fs/durable.js';
+import { isErrno } from '../fs/errno.js';
+import { processAlive } from '../fs/lock-file.js';
+import type { Logger } from '../log/logger.js';
 
 /** A received message, kept once on disk while its copies are made. */
 export interface SpooledMessage {
@@ -76,6 +79,42 @@ export async function spool(stream: DataStream, dir: string): Promise<SpooledMes
     open: (prefix) => withPrefix(prefix, path),
     remove: () => unlink(path).catch(() => undefined),
   };
+}
+
+/** No SMTP transaction lasts this long (timeouts end it first); older spool files are debris. */
+const SPOOL_DEBRIS_AGE_MS = 24 * 3600 * 1000;
+
+/**
+ * Removes what a crash left in the spool: nothing there was ever acknowledged (the reply
+ * comes after the copies are stored). Files are named TIME.PID.RANDOM; those of a process
+ * still running on this host (another postel on the same data directory) are left alone
+ * unless a day old. Returns how many were removed.
+ */
+export async function sweepSpool(dir: string, logger: Logger): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return 0;
+    throw err;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    const pid = Number(/^\d+\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1] ?? Number.NaN);
+    try {
+      const info = await lstat(path);
+      if (!info.isFile()) continue;
+      const old = Date.now() - info.mtimeMs > SPOOL_DEBRIS_AGE_MS;
+      if (!old && Number.isSafeInteger(pid) && pid !== process.pid && processAlive(pid)) continue;
+      await unlink(path);
+      removed++;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) logger.warn({ err, path }, 'could not remove spool file');
+    }
+  }
+  if (removed > 0) logger.warn({ event: 'spool_swept', dir, removed }, 'removed spool files of interrupted SMTP transactions (never acknowledged)');
+  return removed;
 }
 
 /** `prefix` then the file's bytes, as one stream that the store consumes with backpressure. */

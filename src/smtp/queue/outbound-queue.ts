@@ -9,6 +9,9 @@ import { bounceMessage, readHeaderBlock, type FailedRecipient } from './dsn.js';
 import type { QueueEntry, QueueRecipient, QueueStore } from './queue-store.js';
 import type { Relay } from './smarthost.js';
 
+/** A queue file this old without its partner was not written by an add() still running. */
+const QUEUE_DEBRIS_AGE_MS = 15 * 60 * 1000;
+
 export interface OutboundQueueOptions {
   readonly store: QueueStore;
   readonly local: LocalDelivery;
@@ -86,8 +89,27 @@ export class OutboundQueue {
 
   start(): void {
     this.stopped = false;
-    void this.options.store.sweep(60 * 60 * 1000).catch((err: unknown) => this.options.logger.warn({ err }, 'queue sweep failed'));
+    void this.settleOrphans().catch((err: unknown) => this.options.logger.warn({ err }, 'queue sweep failed'));
     this.kick();
+  }
+
+  /**
+   * An entry whose message file is gone (removed by hand, lost to a disk fault) can never be
+   * delivered: its pending recipients are bounced at once (headers unknown), and it is removed,
+   * instead of being retried until it expires.
+   */
+  private async settleOrphans(): Promise<void> {
+    for (const entry of await this.options.store.sweep(QUEUE_DEBRIS_AGE_MS, this.options.logger)) {
+      const pending = entry.recipients.filter((r) => r.state === 'pending');
+      this.options.logger.error({ event: 'queue_entry_without_message', id: entry.id, rcpts: pending.map((r) => r.address) }, 'queue entry has lost its message file; returning it to the sender');
+      await this.bounce(
+        entry.from,
+        pending.map((r) => ({ address: r.address, status: '5.3.0', diagnostic: 'the queued message file was lost on the server' })),
+        '',
+        new Date(Date.parse(entry.createdAt) || this.now().getTime()),
+      );
+      await this.options.store.remove(entry.id);
+    }
   }
 
   async stop(): Promise<void> {

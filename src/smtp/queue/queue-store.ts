@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { replaceFileAtomic, writeStream } from '../../fs/durable.js';
 import { isErrno } from '../../fs/errno.js';
+import type { Logger } from '../../log/logger.js';
 
 export interface QueueRecipient {
   readonly address: string;
@@ -91,21 +92,40 @@ export class QueueStore {
     return entries;
   }
 
-  /** Removes message files older than `minAgeMs` that no entry refers to. */
-  async sweep(minAgeMs: number): Promise<void> {
+  /**
+   * Checks that every entry has both halves. Debris older than `minAgeMs` (younger may be an
+   * add() in progress in another process on this data directory) is removed and logged: a
+   * `.msg` without its `.json` (never acknowledged: the .json comes last) and temp files of
+   * an interrupted save. Entries whose `.msg` is gone are returned, for the caller to settle.
+   */
+  async sweep(minAgeMs: number, logger?: Logger): Promise<QueueEntry[]> {
     let names: string[];
     try {
       names = await readdir(this.dir);
-    } catch {
-      return;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
     }
-    const live = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    const present = new Set(names);
+    const orphans: QueueEntry[] = [];
     for (const name of names) {
-      const id = name.endsWith('.msg') ? name.slice(0, -4) : name.endsWith('.json.tmp') ? name.slice(0, -9) : undefined;
-      if (id === undefined || (name.endsWith('.msg') && live.has(id))) continue;
       const path = join(this.dir, name);
+      if (name.endsWith('.json')) {
+        if (present.has(`${name.slice(0, -5)}.msg`)) continue;
+        try {
+          orphans.push(JSON.parse(await readFile(path, 'utf8')) as QueueEntry);
+        } catch (err) {
+          logger?.error({ err, path }, 'unreadable queue entry left in place');
+        }
+        continue;
+      }
+      const debris = (name.endsWith('.msg') && !present.has(`${name.slice(0, -4)}.json`)) || (name.startsWith('.') && name.endsWith('.tmp'));
+      if (!debris) continue;
       const info = await stat(path).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs >= minAgeMs) await unlink(path).catch(() => undefined);
+      if (info === undefined || Date.now() - info.mtimeMs < minAgeMs) continue;
+      await unlink(path).catch(() => undefined);
+      logger?.warn({ event: 'queue_debris_removed', path }, 'removed a queue file left by an interrupted write (never acknowledged)');
     }
+    return orphans;
   }
 }

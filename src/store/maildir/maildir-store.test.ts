@@ -290,7 +290,7 @@ describe('MaildirStore sessions', () => {
   it('still releases the lock and reports how many deletions failed', async () => {
     for (let i = 0; i < 3; i++) await store.deliver('alice', Buffer.from(`m${i}\n`));
     const drop = await store.openMaildrop('alice');
-    const [victim] = (await readdir(dirOf('alice', 'new'))).sort();
+    const [, victim] = (await readdir(dirOf('alice', 'new'))).sort();
     // A directory in place of the file makes unlink fail even for root.
     await rm(join(dirOf('alice', 'new'), victim as string));
     await mkdir(join(dirOf('alice', 'new'), victim as string));
@@ -304,6 +304,22 @@ describe('MaildirStore sessions', () => {
     const next = await store.openMaildrop('alice');
     assert.equal(next.messages.length, 1);
     assert.equal(await read(next, 0), 'm2\n');
+    await next.release();
+  });
+
+  it('deletes nothing and says so when the first deletion fails', async () => {
+    for (let i = 0; i < 3; i++) await store.deliver('alice', Buffer.from(`m${i}\n`));
+    const drop = await store.openMaildrop('alice');
+    const [victim] = (await readdir(dirOf('alice', 'new'))).sort();
+    await rm(join(dirOf('alice', 'new'), victim as string));
+    await mkdir(join(dirOf('alice', 'new'), victim as string));
+    await assert.rejects(drop.commit({ deleted: new Set([0, 1, 2]), retrieved: new Set() }), (err: unknown) => {
+      assert.ok(err instanceof StoreError && err.temporary);
+      assert.match(err.message, /nothing deleted/);
+      return true;
+    });
+    const next = await store.openMaildrop('alice');
+    assert.deepEqual([await read(next, 0), await read(next, 1)], ['m1\n', 'm2\n']);
     await next.release();
   });
 

@@ -1,9 +1,9 @@
-import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import { fsyncDir, replaceFileAtomic } from '../../fs/durable.js';
-import { isErrno } from '../../fs/errno.js';
+import { isErrno, isNoSpace } from '../../fs/errno.js';
 import type { LockFile } from '../../fs/lock-file.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import { MultilineFramer, type StoredBytes, type WireSource } from '../../message/wire-source.js';
@@ -11,6 +11,7 @@ import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types
 import { basenameOf, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
 import type { MaildirLayout } from './layout.js';
 import { mapLimit } from './map-limit.js';
+import { openMessageFile } from './message-file.js';
 import {
   bufferStream,
   LARGE_MESSAGE,
@@ -66,6 +67,12 @@ export class MaildirMaildrop implements Maildrop {
     try {
       await replaceFileAtomic(join(layout.dir, layout.lastLoginName), String(at.getTime()));
     } catch (err) {
+      // On a full disk a login that cannot be recorded still goes ahead: LOGIN-DELAY is not
+      // enforced once, which beats locking everybody out of the mail that would free space.
+      if (isNoSpace(err)) {
+        this.context.logger.warn({ err, user: this.user }, 'login time not recorded (disk full)');
+        return;
+      }
       throw toStoreError(err, `recording login of ${this.user} failed`);
     }
   }
@@ -88,7 +95,7 @@ export class MaildirMaildrop implements Maildrop {
     // snapshot, so a miss means "look again by base name" before it means "gone".
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const handle = await open(this.pathOf(entry), 'r');
+        const handle = await openMessageFile(this.pathOf(entry));
         return await messageStream(handle, size);
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `opening message ${index + 1} failed`);
@@ -114,7 +121,7 @@ export class MaildirMaildrop implements Maildrop {
     for (let attempt = 0; attempt < 2; attempt++) {
       let handle: FileHandle;
       try {
-        handle = await open(this.pathOf(entry), 'r');
+        handle = await openMessageFile(this.pathOf(entry));
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `opening message ${index + 1} failed`);
         if (!(await this.relocate(entry))) break;
@@ -142,7 +149,15 @@ export class MaildirMaildrop implements Maildrop {
       const deleted = [...changes.deleted].map((i) => this.entryAt(i));
       const retrieved = [...changes.retrieved].filter((i) => !changes.deleted.has(i)).map((i) => this.entryAt(i));
       const gone = new Set<MessageEntry>();
-      const deleteFailed = await mapLimit(deleted, IO_PARALLELISM, async (e) => {
+      // An unlink is its own record and needs no space, so deletions work on a full disk. If
+      // the first one fails (read-only file system, permissions) nothing has been deleted and
+      // the client hears so; the rest run in parallel.
+      const [first, ...others] = deleted;
+      if (first !== undefined) {
+        if (!(await this.remove(first))) throw new StoreError(`could not delete from the maildrop of ${this.user}; nothing deleted`, true);
+        gone.add(first);
+      }
+      const deleteFailed = await mapLimit(others, IO_PARALLELISM, async (e) => {
         const ok = await this.remove(e);
         if (ok) gone.add(e);
         return !ok;
@@ -158,11 +173,18 @@ export class MaildirMaildrop implements Maildrop {
         await fsyncDir(layout.cur);
         // Unchanged sessions skip this: on a large maildrop the index is megabytes.
         const { uidValidity, nextUid } = this.context.snapshot;
-        await saveUidIndex(layout.dir, layout.indexName, {
-          uidValidity,
-          nextUid,
-          entries: this.entries.filter((e) => !gone.has(e)),
-        });
+        try {
+          await saveUidIndex(layout.dir, layout.indexName, {
+            uidValidity,
+            nextUid,
+            entries: this.entries.filter((e) => !gone.has(e)),
+          });
+        } catch (err) {
+          // The deletions are done (unlinks are their own record). An index still listing
+          // deleted files is corrected at the next open; only retrieval times are lost.
+          if (!isNoSpace(err)) throw err;
+          logger.warn({ err, user: this.user }, 'UID index not rewritten (disk full); deletions are applied');
+        }
       }
       const failures = deleteFailed.filter(Boolean).length;
       if (failures > 0) {

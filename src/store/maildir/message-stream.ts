@@ -1,8 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { StoredBytes } from '../../message/wire-source.js';
+import { openMessageFile, openMessageFileSync } from './message-file.js';
 
 /**
  * Bytes per read of a message: larger than the stream default (64 KiB) so a large RETR costs
@@ -53,7 +53,7 @@ export async function messageStream(handle: FileHandle, sizeHint: number | undef
 export async function readWholeFile(path: string, size: number): Promise<Buffer | null> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await openMessageFile(path);
   } catch {
     return null;
   }
@@ -68,12 +68,8 @@ export async function readWholeFile(path: string, size: number): Promise<Buffer 
 
 /** readWholeFile with blocking calls, for files that are in the page cache (SyncReadGuard). */
 export function readWholeFileSync(path: string, size: number): Buffer | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
+  const fd = openMessageFileSync(path);
+  if (fd === undefined) return null;
   try {
     const buffer = Buffer.allocUnsafe(size + 1);
     return readSync(fd, buffer, 0, size + 1, 0) === size ? buffer.subarray(0, size) : null;

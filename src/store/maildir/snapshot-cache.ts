@@ -51,7 +51,8 @@ export class SnapshotCache {
       }
     }
     const snapshot = await takeSnapshot(layout, options);
-    if (before !== null) {
+    // A snapshot that could not record its UIDs (full disk) shows less than there is: never reused.
+    if (before !== null && !snapshot.partial) {
       // The index we just wrote is known exactly: it can be cached at once.
       const index = snapshot.indexWritten ? await indexIdentity(layout) : before.index;
       if (index !== null) this.keep(user, index + before.dirs, snapshot);

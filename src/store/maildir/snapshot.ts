@@ -1,11 +1,12 @@
-import { createReadStream, type Dirent } from 'node:fs';
-import { readdir, stat, unlink } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import { compareFileNames, deliveryTimeFromName, hasFlag, parseFileName, wireSizeFromName } from './file-names.js';
-import { isErrno } from '../../fs/errno.js';
+import { isErrno, isNoSpace } from '../../fs/errno.js';
 import { mapLimit } from './map-limit.js';
+import { openMessageFile } from './message-file.js';
 import type { MaildirLayout } from './layout.js';
 import { loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
 
@@ -24,6 +25,8 @@ export interface Snapshot {
   readonly messages: MessageEntry[];
   /** Whether taking it rewrote the index (something had changed). */
   readonly indexWritten: boolean;
+  /** The index could not be rewritten (full disk): messages it does not number are left out. */
+  readonly partial?: boolean;
 }
 
 export interface SnapshotOptions {
@@ -106,7 +109,20 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
   if (options.cleanTmp !== false) await cleanTmp(layout, options.logger);
 
   const updated: UidIndex = { uidValidity: index.uidValidity, nextUid, entries: messages };
-  if (changed) await saveUidIndex(layout.dir, layout.indexName, updated);
+  if (changed) {
+    try {
+      await saveUidIndex(layout.dir, layout.indexName, updated);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      // A UID handed out must be on disk first: after a DELE the next session would give a
+      // remaining message the same UIDL, and a client keeping mail on the server would never
+      // download it. So on a full disk the session shows only what the index on disk numbers
+      // (and can delete them, which frees space); the rest appear once the index can be written.
+      const known = created ? [] : messages.filter((m) => m.uid < index.nextUid);
+      options.logger.warn({ dir: layout.dir, hidden: messages.length - known.length, err }, 'UID index cannot be written (disk full); new messages are left out of this session');
+      return { uidValidity: index.uidValidity, nextUid: index.nextUid, messages: known, indexWritten: false, partial: true };
+    }
+  }
   return { uidValidity: index.uidValidity, nextUid, messages, indexWritten: changed };
 }
 
@@ -115,7 +131,11 @@ async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<
   for (const dir of ['cur', 'new'] as const) {
     for (const dirent of await readdirOrEmpty(layout[dir])) {
       const fileName = dirent.name;
-      if (dirent.isDirectory() || fileName.charCodeAt(0) === 46) continue;
+      if (fileName.charCodeAt(0) === 46) continue;
+      if (!dirent.isFile() && !(await isRegularFile(dirent, join(layout[dir], fileName)))) {
+        warnOnce(logger, join(layout[dir], fileName), 'skipping maildir entry that is not a regular file (symlink, directory, FIFO or device)');
+        continue;
+      }
       if (fileName.includes('\n') || fileName.includes('\r')) {
         // The index is line-based and could not record it.
         logger.warn({ dir: layout[dir], fileName }, 'ignoring maildir file with a line break in its name');
@@ -132,6 +152,30 @@ async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<
     }
   }
   return files;
+}
+
+/**
+ * Some file systems do not report entry types in listings (DT_UNKNOWN): only those entries
+ * cost an lstat, which never follows a link.
+ */
+async function isRegularFile(dirent: Dirent, path: string): Promise<boolean> {
+  if (dirent.isSymbolicLink() || dirent.isDirectory() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice()) return false;
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Paths already reported, so a planted entry is logged once, not at every login. */
+const reported = new Set<string>();
+const MAX_REPORTED = 10_000;
+
+function warnOnce(logger: Logger, path: string, message: string): void {
+  if (reported.has(path)) return;
+  if (reported.size >= MAX_REPORTED) reported.clear();
+  reported.add(path);
+  logger.warn({ path }, message);
 }
 
 async function readdirOrEmpty(dir: string): Promise<Dirent[]> {
@@ -191,7 +235,7 @@ async function describeUnindexed(layout: MaildirLayout, found: Located[], logger
   const read = await mapLimit(found, IO_PARALLELISM, async (f): Promise<Described | undefined> => {
     const path = join(layout[f.dir], f.fileName);
     try {
-      const info = await stat(path);
+      const info = await lstat(path);
       if (!info.isFile()) return undefined;
       const order = Math.floor(info.mtimeMs * 1000);
       const size = wireSizeFromName(f.basename) ?? (await wireSizeOfFile(path));
@@ -206,7 +250,12 @@ async function describeUnindexed(layout: MaildirLayout, found: Located[], logger
 
 async function wireSizeOfFile(path: string): Promise<number> {
   const counter = new WireSizeCounter();
-  for await (const chunk of createReadStream(path)) counter.push(chunk as Buffer);
+  const handle = await openMessageFile(path);
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) counter.push(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
   return counter.size;
 }
 
@@ -216,7 +265,7 @@ async function cleanTmp(layout: MaildirLayout, logger: Logger): Promise<void> {
   await mapLimit(names, IO_PARALLELISM, async (name) => {
     const path = join(layout.tmp, name);
     try {
-      const info = await stat(path);
+      const info = await lstat(path);
       if (info.isFile() && info.mtimeMs < cutoff) {
         await unlink(path);
         logger.info({ path }, 'removed abandoned tmp file');
