@@ -104,8 +104,9 @@ async function serve(options: ServeOptions): Promise<void> {
     stopping = true;
     logger.info({ event: 'shutdown', signal, sessions: server.connections, smtpSessions: smtp.connections }, 'shutting down');
     void Promise.all([server.close(), smtp.close()]).then(() => {
-      logger.flush();
-      process.exit(0);
+      // A log destination that hangs (a pipe nobody reads) must not keep the process alive.
+      setTimeout(() => process.exit(0), 2000).unref();
+      logger.flush(() => process.exit(0));
     });
   };
   // SIGHUP: new certificates for new connections; open sessions keep theirs.

@@ -1,6 +1,5 @@
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
-import { pino } from 'pino';
 import { Pop3Server } from '../pop3/server.js';
 import { FileAuthenticator } from '../auth/file-authenticator.js';
 import { dataPaths, openAuthPolicy, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
@@ -14,7 +13,7 @@ import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
 export async function runPop3Worker(config: Config): Promise<void> {
   // Log lines from several processes share one stdout: each is written whole, in one
   // write(2), so that lines never interleave (a pipe keeps writes up to 4 KiB intact).
-  const logger = createLogger({ level: config.log.level, destination: pino.destination({ fd: 1, sync: true }) }).child({ worker: process.pid });
+  const logger = createLogger({ level: config.log.level }).child({ worker: process.pid });
   const send = (msg: ToPrimary): void => {
     if (process.connected) process.send?.(msg);
   };
@@ -50,7 +49,10 @@ export async function runPop3Worker(config: Config): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    void server.close().then(() => process.exit(0));
+    void server.close().then(() => {
+      setTimeout(() => process.exit(0), 2000).unref();
+      logger.flush(() => process.exit(0));
+    });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -1,10 +1,14 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { LogDestination } from './destination.js';
 
 export type { Logger };
 
 export interface LoggerOptions {
   readonly level?: string;
-  /** Where JSON lines go; defaults to stdout. */
+  /**
+   * Where lines go; defaults to stdout through a LogDestination (never blocks or throws;
+   * human-readable on a terminal, JSON lines otherwise).
+   */
   readonly destination?: DestinationStream;
 }
 
@@ -17,7 +21,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // Belt and braces: no code path logs these fields, but a mistake must not leak them.
       redact: { paths: ['password', 'secret', '*.password', '*.secret'], censor: '[redacted]' },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? new LogDestination({ pretty: process.stdout.isTTY === true }),
   );
 }
 
