@@ -86,25 +86,25 @@ describe('postel deliver and postel mailbox, checked over POP3 on a server proce
     client.close();
   });
 
-  it('deliver to an unknown user exits 67 (EX_NOUSER) and writes nothing', async () => {
+  it('deliver to a valid but unknown user exits 67 (EX_NOUSER), an invalid name 65 (EX_DATAERR); nothing is written', async () => {
     const file = await messageFile('Subject: lost\n\nx\n');
     const r = await runCli(['deliver', 'nobody', file, '--config', env.config]);
     assert.equal(r.code, 67, describeRun(r));
-    assert.equal(r.stderr, 'postel: unknown user nobody\n');
+    assert.match(r.stderr, /^postel: unknown user nobody \(users file \/.*\/users\)\n$/);
     assert.equal(await exists(join(mailRoot, 'nobody')), false);
 
     const invalid = await runCli(['deliver', '../alice', file, '--config', env.config]);
-    assert.equal(invalid.code, 67, describeRun(invalid));
-    assert.match(invalid.stderr, /^postel: unknown user \.\.\/alice: invalid user name/);
+    assert.equal(invalid.code, 65, describeRun(invalid));
+    assert.match(invalid.stderr, /^postel: invalid user name "\.\.\/alice": /);
   });
 
-  it('a missing input file exits 75 (EX_TEMPFAIL), and the other files are still delivered', async () => {
+  it('a missing input file exits 66 (EX_NOINPUT), and the other files are still delivered', async () => {
     const first = 'Subject: before the gap\n\none\n';
     const last = 'Subject: after the gap\n\ntwo\n';
     const missing = join(env.dir, 'no-such-message.eml');
     const r = await runCli(['deliver', 'carol', await messageFile(first), missing, await messageFile(last), '--config', env.config]);
-    assert.equal(r.code, 75, describeRun(r));
-    assert.match(r.stderr, new RegExp(`^postel: could not read ${missing}: ENOENT`, 'm'));
+    assert.equal(r.code, 66, describeRun(r));
+    assert.match(r.stderr, new RegExp(`^postel: could not read ${missing}: no such file$`, 'm'));
     assert.match(r.stderr, /^postel: 1 of 3 messages not delivered$/m);
     const client = await loginTo(server.port, 'carol', password);
     assert.equal(await client.command('STAT'), `+OK 2 ${crlf(first).length + crlf(last).length}`);
@@ -112,6 +112,28 @@ describe('postel deliver and postel mailbox, checked over POP3 on a server proce
     assert.deepEqual(unstuff((await client.multi('RETR 2')).body), crlf(last));
     client.close();
     assert.deepEqual(await readdir(join(mailRoot, 'carol', 'tmp')), []);
+  });
+
+  it('an empty message (0 octets) is refused with 65 (EX_DATAERR), from a file or stdin', async () => {
+    const before = await readdir(join(mailRoot, 'carol', 'new')).catch(() => []);
+    const fromFile = await runCli(['deliver', 'carol', await messageFile(''), '--config', env.config]);
+    assert.equal(fromFile.code, 65, describeRun(fromFile));
+    assert.match(fromFile.stderr, /is empty \(0 octets\); not delivered/);
+    const fromStdin = await runCli(['deliver', 'carol', '--config', env.config], Buffer.alloc(0));
+    assert.equal(fromStdin.code, 65, describeRun(fromStdin));
+    assert.deepEqual(await readdir(join(mailRoot, 'carol', 'new')).catch(() => []), before);
+  });
+
+  it('an unusable data directory is a temporary failure (75) that names the directory', async () => {
+    const file = await messageFile('Subject: x\n\nx\n');
+    const missing = join(env.dir, 'no-such-data');
+    const r = await runCli(['deliver', 'carol', file, '--data', missing]);
+    assert.equal(r.code, 75, describeRun(r));
+    assert.equal(r.stderr, `postel: data directory ${missing} does not exist; check --data or data_dir (or run \`postel user add\` to create it)\n`);
+    const notDir = await messageFile('not a directory');
+    const f = await runCli(['deliver', 'carol', file, '--data', notDir]);
+    assert.equal(f.code, 75, describeRun(f));
+    assert.match(f.stderr, /is not a directory/);
   });
 
   it('a store that cannot be written (the maildrop path is a regular file) exits 75', async () => {

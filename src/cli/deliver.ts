@@ -1,12 +1,14 @@
-import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
+import { errnoCode } from '../fs/errno.js';
 import { createLogger } from '../log/logger.js';
-import { openStore, openUsers } from '../runtime.js';
+import { dataPaths, openStore, openUsers } from '../runtime.js';
 import { StoreError } from '../store/errors.js';
-import { CliError, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
-import { loadFor, withCommonOptions, type CommonOptions } from './common.js';
+import { CliError, EX_DATAERR, EX_NOINPUT, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
+import { environmentError } from './environment-errors.js';
+import { loadFor, requireDataDir, withCommonOptions, type CommonOptions } from './common.js';
 
 export function registerDeliver(program: Command): void {
   withCommonOptions(program.command('deliver <name> [files...]'))
@@ -14,43 +16,80 @@ export function registerDeliver(program: Command): void {
     .action((name: string, files: string[], options: CommonOptions) => deliver(name, files, options));
 }
 
+/**
+ * Exit codes are for the MTA that runs us (Postfix's pipe(8), procmail): only bad input is
+ * final (65 an invalid name or an empty message, 66 a missing input, 67 a valid name nobody
+ * has); every storage or environment problem is 75, so the MTA keeps the mail and retries.
+ */
 async function deliver(name: string, files: string[], options: CommonOptions): Promise<void> {
-  const config = await loadFor(options);
   let user: string;
   try {
     user = normalizeUserName(name);
   } catch (err) {
-    if (err instanceof InvalidUserNameError) throw new CliError(`unknown user ${name}: ${err.message}`, EX_NOUSER);
+    if (err instanceof InvalidUserNameError) throw new CliError(`invalid user name ${JSON.stringify(name)}: ${err.message}`, EX_DATAERR);
     throw err;
   }
-  if (!(await openUsers(config).lookup(user))) throw new CliError(`unknown user ${name}`, EX_NOUSER);
-  const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));
+  try {
+    const config = await loadFor(options);
+    await requireDataDir(config, EX_TEMPFAIL);
+    if (!(await openUsers(config).lookup(user))) throw new CliError(`unknown user ${name} (users file ${dataPaths(config).usersFile})`, EX_NOUSER);
+    await deliverAll(user, files, openStore(config, createLogger({ level: 'warn', destination: process.stderr })));
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const environment = environmentError(err);
+    throw new CliError(environment?.message ?? (err as Error).message, EX_TEMPFAIL);
+  }
+}
+
+async function deliverAll(user: string, files: string[], store: ReturnType<typeof openStore>): Promise<void> {
   const inputs = files.length === 0 ? ['-'] : files;
-  let failed = 0;
+  let temporary = 0;
+  let missing = 0;
+  let empty = 0;
   for (const file of inputs) {
     const label = file === '-' ? 'stdin' : file;
-    let input: Readable;
+    let input: Readable | null;
     try {
       // Opened here rather than by the store, so that a missing or unreadable input is
       // reported as such and never reaches the maildrop.
-      input = file === '-' ? process.stdin : (await open(file, 'r')).createReadStream();
+      input = file === '-' ? await nonEmpty(process.stdin) : (await stat(file)).size === 0 ? null : (await open(file, 'r')).createReadStream();
     } catch (err) {
-      failed++;
-      process.stderr.write(`postel: could not read ${label}: ${(err as Error).message}\n`);
+      missing++;
+      process.stderr.write(`postel: could not read ${label}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : (err as Error).message}\n`);
+      continue;
+    }
+    if (input === null) {
+      empty++;
+      process.stderr.write(`postel: ${label} is empty (0 octets); not delivered\n`);
       continue;
     }
     try {
       const result = await store.deliver(user, input);
       process.stderr.write(`postel: delivered ${label} to ${user} (${result.size} octets)\n`);
     } catch (err) {
-      failed++;
-      // Either way the MTA should retry or the admin look; nothing was left half-written
-      // in the maildrop.
-      const why = err instanceof StoreError ? err.message : (err as Error).message;
+      temporary++;
+      // Nothing was left half-written in the maildrop; the MTA should retry.
+      const why = environmentError(err)?.message ?? (err instanceof StoreError ? err.message : (err as Error).message);
       process.stderr.write(`postel: could not deliver ${label} to ${user}: ${why}\n`);
     } finally {
       if (input !== process.stdin) input.destroy();
     }
   }
-  if (failed > 0) throw new CliError(`${failed} of ${inputs.length} messages not delivered`, EX_TEMPFAIL);
+  const failed = temporary + missing + empty;
+  if (failed === 0) return;
+  const summary = `${failed} of ${inputs.length} messages not delivered`;
+  if (temporary > 0) throw new CliError(summary, EX_TEMPFAIL);
+  throw new CliError(summary, missing > 0 ? EX_NOINPUT : EX_DATAERR);
+}
+
+/** The stream, or null when it ends without a byte (an empty message is refused). */
+async function nonEmpty(stream: Readable): Promise<Readable | null> {
+  const iterator = stream[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done === true) return null;
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield first.value as Buffer;
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value as Buffer;
+  }
+  return Readable.from(rest(), { objectMode: false });
 }

@@ -21,11 +21,9 @@ import {
 import { parseAuth } from '../client/fetch/config.js';
 import { secretFrom } from '../client/fetch/credentials.js';
 import { expandPath, parseDestination, parseDuration, parseServerUrl, SpecError } from '../client/fetch/specs.js';
-import { CliError, EX_CONFIG, EX_TEMPFAIL, EX_USAGE } from './exit-codes.js';
+import { CliError, EX_CONFIG, EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE } from './exit-codes.js';
 import { plainProgress, renderSummary, ttyProgress, type ProgressOutput } from './fetch-progress.js';
 
-/** sysexits.h EX_UNAVAILABLE: an account failed for a reason retrying will not fix. */
-const EX_UNAVAILABLE = 69;
 
 interface FetchOptions {
   readonly config?: string;

@@ -8,7 +8,7 @@ import { dataPaths, openStore, openUsers } from '../runtime.js';
 import { MaildropLockedError } from '../store/errors.js';
 import type { Maildrop } from '../store/types.js';
 import { CliError, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
-import { loadFor, withCommonOptions, type CommonOptions } from './common.js';
+import { loadFor, requireDataDir, withCommonOptions, type CommonOptions } from './common.js';
 
 export function registerMailbox(program: Command): void {
   const mailbox = program.command('mailbox').description("inspect or empty a user's maildrop");
@@ -39,6 +39,7 @@ async function purge(maildrop: Maildrop): Promise<void> {
 
 async function withMaildrop(name: string, options: CommonOptions, work: (maildrop: Maildrop) => Promise<void>): Promise<void> {
   const config = await loadFor(options);
+  await requireDataDir(config);
   let user: string;
   try {
     user = normalizeUserName(name);

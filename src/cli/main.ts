@@ -7,6 +7,8 @@ import { TlsConfigError } from '../tls/certificates.js';
 import { registerBench } from './bench.js';
 import { registerDeliver } from './deliver.js';
 import { CliError, EX_CONFIG, EX_SOFTWARE } from './exit-codes.js';
+import { dataDirInUse } from './common.js';
+import { environmentError } from './environment-errors.js';
 import { registerFetch } from './fetch.js';
 import { registerMailbox } from './mailbox.js';
 import { registerServe } from './serve.js';
@@ -36,6 +38,11 @@ try {
   if (err instanceof ConfigError || err instanceof MechanismConfigError || err instanceof OAuthKeyError || err instanceof TlsConfigError || err instanceof NetworkSpecError) {
     process.stderr.write(`postel: ${err.message}\n`);
     process.exit(EX_CONFIG);
+  }
+  const environment = environmentError(err, { ...(dataDirInUse() !== undefined ? { dataDir: dataDirInUse() as string } : {}) });
+  if (environment) {
+    process.stderr.write(`postel: ${environment.message}\n`);
+    process.exit(environment.exitCode);
   }
   process.stderr.write(`postel: internal error: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(EX_SOFTWARE);

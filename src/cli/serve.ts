@@ -8,7 +8,7 @@ import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
 import { dataPaths, newPasswordOptions, openAuthPolicy, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
 import { SmtpService } from '../smtp/service.js';
-import { loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
+import { ensureDataDir, loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
 
 interface ServeOptions extends CommonOptions {
   readonly pop3Port?: number;
@@ -47,6 +47,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (cluster.isWorker) return runPop3Worker(config);
   const logger = createLogger({ level: config.log.level });
   const paths = dataPaths(config);
+  await ensureDataDir(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
   const users = openUsers(config);
   const store = openStore(config, logger);

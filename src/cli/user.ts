@@ -1,11 +1,10 @@
-import { mkdir } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { InvalidUserNameError } from '../auth/user-name.js';
 import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError, type PasswordOptions as UsersPasswordOptions } from '../auth/users-file.js';
 import type { Config } from '../config/schema.js';
-import { dataPaths, newPasswordOptions, openUsers } from '../runtime.js';
+import { newPasswordOptions, openUsers } from '../runtime.js';
 import { CliError, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
-import { loadFor, withCommonOptions, type CommonOptions } from './common.js';
+import { ensureDataDir, loadFor, requireDataDir, withCommonOptions, type CommonOptions } from './common.js';
 import { readNewPassword } from './password-input.js';
 
 interface PasswordOptions extends CommonOptions {
@@ -23,6 +22,11 @@ export function registerUser(program: Command): void {
     .option('--scheme <scheme>', 'SCRYPT (default) or PLAIN (plaintext-equivalent; needed for APOP and CRAM-MD5)', parseScheme)
     .option('--no-scram', 'do not store SCRAM-SHA-256 keys (stored by default when a SCRAM mechanism is enabled)')
     .action((name: string, options: PasswordOptions) => changeUsers(options, async (users, config) => {
+      // POP3's USER refuses such names until RFC 6856 (UTF8) support exists; an account
+      // nobody could log in to must not be created.
+      if (/[^\x00-\x7f]/.test(name)) {
+        throw new CliError(`user name ${JSON.stringify(name)} is not ASCII; postel accepts only ASCII user names for now (UTF-8 names, RFC 6856, are not supported yet)`, EX_DATAERR);
+      }
       await users.add(name, await readNewPassword(options.passwordStdin === true), passwordOptions(options, config));
       process.stdout.write(`added ${name}\n`);
     }));
@@ -67,7 +71,8 @@ async function changeUsers(
   const config = await loadFor(options);
   // The first `user add` on a fresh data directory must be able to create DATA/users (and
   // its lock file) there; `serve` makes the same directory with the same mode.
-  if (!readOnly) await mkdir(dataPaths(config).dataDir, { recursive: true, mode: 0o700 });
+  if (readOnly) await requireDataDir(config);
+  else await ensureDataDir(config);
   const users = openUsers(config);
   try {
     await work(users, config);

@@ -17,7 +17,9 @@ export async function loadConfig(file: string | undefined, overrides: Overrides 
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+      const code = (err as { code?: unknown }).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+      throw new ConfigError(`cannot read config file ${file} (${why}); check -c/--config`);
     }
     try {
       raw = parseToml(text) as Record<string, unknown>;

@@ -75,7 +75,8 @@ export class Pop3Server {
       this.servers.map(
         ({ server, spec }) =>
           new Promise<BoundListener>((resolve, reject) => {
-            const onError = (err: Error): void => reject(err);
+            // Labelled, so that "port in use" names the listener that could not start.
+            const onError = (err: Error): void => reject(Object.assign(err, { listener: spec.implicitTls ? 'pop3s' : 'pop3' }));
             server.once('error', onError);
             server.listen(spec.port, spec.host, () => {
               server.off('error', onError);

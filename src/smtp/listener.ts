@@ -135,7 +135,8 @@ export class SmtpListener {
     const path = this.spec.socketPath;
     if (path) await removeStaleSocket(path);
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
+      // Labelled, so that "port in use" names the listener that could not start.
+      const onError = (err: Error): void => reject(Object.assign(err, { listener: this.spec.implicitTls ? `${this.spec.kind}s` : this.spec.kind }));
       this.server.server.once('error', onError);
       const done = (): void => {
         this.server.server.off('error', onError);
