@@ -119,7 +119,7 @@ if (!INNER) {
   describe('a full data file system', () => {
     let server: ServerProcess;
     before(async () => {
-      await writeFile(config, `data_dir = ${JSON.stringify(data)}\nhostname = "fault.test"\n[pop3]\nauth_failure_delay_ms = 0\n`);
+      await writeFile(config, `data_dir = ${JSON.stringify(data)}\nhostname = "fault.test"\n[auth]\nfailure_response_ms = 0\nmax_user_delay = 0\n`);
       for (const user of ['alice', 'dora', 'fred']) await addUser(config, user, `pw-${user}`);
       server = await startServerProcess(['--config', config]);
       // Directories exist before the disk fills, as on a server that has run for a while.
@@ -270,7 +270,7 @@ if (!INNER) {
       // The data directory is elsewhere: only the log is on the full file system.
       const dataElsewhere = join(work, 'log-data');
       const logConfig = join(work, 'log.toml');
-      await writeFile(logConfig, `data_dir = ${JSON.stringify(dataElsewhere)}\n[pop3]\nauth_failure_delay_ms = 0\n`);
+      await writeFile(logConfig, `data_dir = ${JSON.stringify(dataElsewhere)}\n[auth]\nfailure_response_ms = 0\nmax_user_delay = 0\n`);
       await addUser(logConfig, 'alice', 'pw-alice');
       child = spawn(process.execPath, [POSTEL_BIN, 'serve', '--config', logConfig, '--pop3-port', '0', '--pop3s-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--submission-port', '0'], { stdio: ['ignore', logFd, 'pipe'] });
       closeSync(logFd);
