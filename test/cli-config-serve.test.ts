@@ -29,7 +29,7 @@ describe('postel serve refuses an invalid configuration at start (exit 78, EX_CO
   after(() => env?.cleanup());
 
   const cases = [
-    { name: 'a port of the wrong type', toml: '[pop3]\nport = "x"\n', stderr: /^ {2}pop3\.port: .*expected number/m },
+    { name: 'a port of the wrong type', toml: '[pop3]\nport = "x"\n', stderr: /^ {2}pop3\.port: wanted a port number \(1-65535\), not a string$/m },
     { name: 'a port out of range', toml: '[pop3]\nport = 70000\n', stderr: /^ {2}pop3\.port: /m },
     { name: 'an unknown key in a table', toml: '[pop3]\nprot = 1\n', stderr: /^ {2}pop3\.prot: unknown key$/m },
     { name: 'an unknown top-level key', toml: 'dat_dir = "/tmp"\n', stderr: /^ {2}dat_dir: unknown key$/m },

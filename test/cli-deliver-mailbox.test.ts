@@ -143,7 +143,7 @@ describe('postel deliver and postel mailbox, checked over POP3 on a server proce
       const r = await runCli(['deliver', 'dave', '--config', env.config], 'Subject: x\n\ny\n');
       assert.equal(r.code, 75, describeRun(r));
       assert.match(r.stderr, /^postel: could not deliver stdin to dave: /m);
-      assert.match(r.stderr, /^postel: 1 of 1 messages not delivered$/m);
+      assert.match(r.stderr, /^postel: 1 of 1 message not delivered$/m);
     } finally {
       await rm(blocker);
     }
@@ -244,6 +244,6 @@ describe('postel deliver and postel mailbox, checked over POP3 on a server proce
     assert.match(list.stdout, /^ +1 +\d+ {2}\S+ {2}left behind\n$/);
     const purge = await runCli(['mailbox', 'purge', 'gina', '--config', env.config]);
     assert.equal(purge.code, 0, describeRun(purge));
-    assert.equal(purge.stdout, 'deleted 1 messages of gina\n');
+    assert.equal(purge.stdout, 'deleted 1 message of gina\n');
   });
 });

@@ -85,7 +85,7 @@ describe('a 50 MB message, read slowly', () => {
     try {
       assert.match(await conn.line(), /^\+OK /);
       assert.equal(await conn.command('USER alice'), '+OK Send your password');
-      assert.equal(await conn.command('PASS big-pw'), `+OK alice's maildrop has 1 messages (${generated.wireOctets} octets)`);
+      assert.equal(await conn.command('PASS big-pw'), `+OK alice's maildrop has 1 message (${generated.wireOctets} octets)`);
       const baseline = await rssOf(pid);
 
       let peak = baseline;

@@ -102,7 +102,7 @@ describe("Python's poplib as a client of a postel server process", () => {
     if (pythonMissing) return t.skip(SKIP);
     const r = await poplib<ReadResult>('alice', 'alice-pw', 'read');
     assert.equal(r.welcome, '+OK postel ready.');
-    assert.equal(r.pass, `+OK alice's maildrop has ${messages.length} messages (${wire.reduce((n, w) => n + w.length, 0)} octets)`);
+    assert.equal(r.pass, `+OK alice's maildrop has ${messages.length} message${messages.length === 1 ? '' : 's'} (${wire.reduce((n, w) => n + w.length, 0)} octets)`);
     assert.deepEqual(r.stat, [messages.length, wire.reduce((n, w) => n + w.length, 0)]);
     assert.deepEqual(
       r.list.lines,
@@ -152,7 +152,7 @@ describe("Python's poplib as a client of a postel server process", () => {
     if (pythonMissing) return t.skip(SKIP);
     const r = await poplib<{ dele: string; quit: string }>('bob', 'bob-pw', 'dele');
     assert.equal(r.dele, '+OK Message 1 deleted');
-    assert.equal(r.quit, '+OK postel signing off (1 messages deleted)');
+    assert.equal(r.quit, '+OK postel signing off (1 message deleted)');
     const after = await poplib<ReadResult>('bob', 'bob-pw', 'read');
     assert.deepEqual(after.stat, [2, (wire[1]?.length ?? 0) + (wire[2]?.length ?? 0)]);
     assert.ok(Buffer.from(after.retr[0]?.message ?? '', 'base64').equals(wire[1] as Buffer));

@@ -34,7 +34,7 @@ describe('TLS interoperability (openssl, curl, poplib, fetchmail)', () => {
     if (!(await hasProgram('openssl'))) return t.skip('openssl not installed');
     const r = await run('openssl', ['s_client', '-starttls', 'pop3', '-connect', `127.0.0.1:${server.port}`, '-CAfile', certFile, '-verify_return_error', '-quiet', '-crlf'], 'USER alice\nPASS tls-pw\nSTAT\nQUIT\n');
     const out = r.stdout.toString();
-    assert.match(out, /\+OK alice's maildrop has 1 messages/, out + r.stderr);
+    assert.match(out, /\+OK alice's maildrop has 1 message /, out + r.stderr);
     assert.match(out, new RegExp(`\\+OK 1 ${crlf(message).length}`));
   });
 

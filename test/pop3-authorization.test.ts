@@ -35,7 +35,7 @@ describe('POP3 AUTHORIZATION state over a real socket', () => {
     const c = await t.connect();
     await c.line();
     assert.match(await c.command('user alice'), /^\+OK/);
-    assert.match(await c.command('PASS secret'), /^\+OK alice's maildrop has 1 messages \(\d+ octets\)/);
+    assert.match(await c.command('PASS secret'), /^\+OK alice's maildrop has 1 message \(\d+ octets\)/);
     assert.match(await c.command('QUIT'), /^\+OK/);
     assert.equal(await c.rest(), '');
   });

@@ -38,7 +38,7 @@ describe('TLS: STLS (RFC 2595) and implicit TLS (RFC 8314)', () => {
     assert.ok(caps.includes('USER'), caps.join(','));
     assert.match(await c.command('STLS'), /^-ERR TLS is already active/);
     await c.command('USER alice');
-    assert.match(await c.command('PASS secret'), /^\+OK alice's maildrop has 1 messages/);
+    assert.match(await c.command('PASS secret'), /^\+OK alice's maildrop has 1 message /);
     const { body } = await c.multi('RETR 1');
     assert.equal(body.toString(), 'Subject: tls\r\n\r\nover TLS\r\n');
     assert.match(await c.command('QUIT'), /^\+OK/);

@@ -77,7 +77,7 @@ async function deliverAll(user: string, files: string[], store: ReturnType<typeo
   }
   const failed = temporary + missing + empty;
   if (failed === 0) return;
-  const summary = `${failed} of ${inputs.length} messages not delivered`;
+  const summary = `${failed} of ${inputs.length} message${inputs.length === 1 ? '' : 's'} not delivered`;
   if (temporary > 0) throw new CliError(summary, EX_TEMPFAIL);
   throw new CliError(summary, missing > 0 ? EX_NOINPUT : EX_DATAERR);
 }

@@ -4,10 +4,11 @@ import { formatBytes, renderBar, renderSummary, ttyProgress } from './fetch-prog
 
 test('the bar shows messages and bytes and fits the width', () => {
   const line = renderBar('alice@mail.example.org', 3, 10, 1536, 1024 * 1024 * 4, 80);
-  assert.match(line, /^alice@mail\.example\.org \[-{10,40}\] 3\/10 msgs {2}1\.5 KB\/4\.0 MB$/);
+  assert.match(line, /^alice@mail\.example\.org \[-{10,40}\] 3\/10 msgs {2}1\.5 KiB\/4\.0 MiB$/);
   assert.ok(line.length <= 80, line);
   assert.match(renderBar('a', 5, 10, 50, 100, 80), /^a \[#{20}-{20}\] 5\/10 msgs {2}50 B\/100 B$/);
-  assert.equal(formatBytes(3 * 1024 ** 3), '3.0 GB');
+  assert.equal(formatBytes(3 * 1024 ** 3), '3.0 GiB');
+  assert.equal(formatBytes(5 * 1024 * 1024), '5.0 MiB', 'a mebibyte is labelled MiB');
 });
 
 test('the summary: a row per account, errors after', () => {

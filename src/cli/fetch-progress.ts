@@ -107,7 +107,7 @@ export function ttyProgress(stream: NodeJS.WriteStream, now: () => number = Date
   };
 }
 
-/** "name [#####-----] 3/10 msgs  1.2/4.0 MB", fitted to `width` columns. */
+/** "name [#####-----] 3/10 msgs  1.2/4.0 MiB", fitted to `width` columns. */
 export function renderBar(account: string, done: number, total: number, bytes: number, totalBytes: number, width: number): string {
   const counts = ` ${done}/${total} msgs  ${formatBytes(bytes)}/${formatBytes(totalBytes)}`;
   const name = account.length > 30 ? `${account.slice(0, 29)}…` : account;
@@ -117,11 +117,12 @@ export function renderBar(account: string, done: number, total: number, bytes: n
   return `${name} [${'#'.repeat(filled)}${'-'.repeat(room - filled)}]${counts}`;
 }
 
+/** Binary units, labelled as such (KiB, MiB, GiB): 1 MiB is 1,048,576 bytes, not 1 MB. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(1)} GB`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(1)} GiB`;
 }
 
 /** The end-of-run table: new, skipped, deleted, failed per account, then any errors. */

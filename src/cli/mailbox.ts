@@ -34,7 +34,7 @@ async function list(maildrop: Maildrop): Promise<void> {
 async function purge(maildrop: Maildrop): Promise<void> {
   const all = new Set(maildrop.messages.map((_m, i) => i));
   await maildrop.commit({ deleted: all, retrieved: new Set() });
-  process.stdout.write(`deleted ${all.size} messages of ${maildrop.user}\n`);
+  process.stdout.write(`deleted ${all.size} message${all.size === 1 ? '' : 's'} of ${maildrop.user}\n`);
 }
 
 async function withMaildrop(name: string, options: CommonOptions, work: (maildrop: Maildrop) => Promise<void>): Promise<void> {

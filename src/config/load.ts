@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
+import { describeConfigIssues } from './issues.js';
 import { configSchema, type Config } from './schema.js';
 
 /** Invalid configuration: the message names the file and the key. */
@@ -45,12 +46,7 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
   if (replaced.length > 0) throw new ConfigError(`invalid ${source}:\n  ${replaced.join('\n  ')}`);
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => {
-    const path = issue.path.join('.');
-    // A typo'd key is reported under its own dotted name, like every other problem.
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${path ? `${path}.` : ''}${k}: unknown key`);
-    return [`${path || '(top level)'}: ${issue.message}`];
-  });
+  const problems = describeConfigIssues(result.error.issues);
   throw new ConfigError(`invalid ${source}:\n  ${problems.join('\n  ')}`);
 }
 

@@ -107,7 +107,7 @@ describe('Session state machine over an in-memory transport', () => {
     const lines = await settle(session, transport, 8);
     assert.equal(stateOf(session), 'TRANSACTION');
     assert.deepEqual(lines.slice(1), ['+OK Send your password', lines[2], '+OK 21 octets', 'Subject: hi', '', '..dot', '.']);
-    assert.match(lines[2] ?? '', /^\+OK alice's maildrop has 1 messages \(21 octets\)$/);
+    assert.match(lines[2] ?? '', /^\+OK alice's maildrop has 1 message \(21 octets\)$/);
     session.receive(Buffer.from('QUIT\r\n'));
     await settle(session, transport, 9);
     await transport.ended;

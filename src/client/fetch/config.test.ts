@@ -34,6 +34,15 @@ test('mistakes are named', () => {
   bad({ server: 'pop3s://a@h', keep: false, delete_after_days: 3 }, /only makes sense with keep/);
   bad({ server: 'pop3s://a@h', deliver: 'smtp:h:25' }, /recipient/);
   assert.throws(() => parseFetchConfig({ account: [] }, '/f.toml'), /account/);
+  // Said as what is wanted, not in the validator's words.
+  assert.throws(
+    () => parseFetchConfig({ interval: 5, account: [{ server: 'pop3s://a@h', password: 'p', deliver: 'maildir:M' }] }, '/f.toml'),
+    (err: unknown) => err instanceof Error && /^ {2}interval: wanted a duration such as "5m", not a number$/m.test(err.message) && !/expected|received/.test(err.message),
+  );
+  assert.throws(
+    () => parseFetchConfig({ account: [{ server: 'pop3s://a@h', password: 'p' }] }, '/f.toml'),
+    (err: unknown) => err instanceof Error && /^ {2}account\[0\]\.deliver: missing; wanted a destination such as "maildir:~\/Maildir"/m.test(err.message),
+  );
   assert.throws(
     () => parseFetchConfig({ account: [{ name: 'x', server: 'pop3s://a@h', password: 'p', deliver: 'maildir:M' }, { name: 'x', server: 'pop3s://b@h', password: 'p', deliver: 'maildir:N' }] }, '/f.toml'),
     /two accounts are named x/,

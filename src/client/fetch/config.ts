@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
+import { describeConfigIssues } from '../../config/issues.js';
 import type { TlsMode } from '../connect.js';
 import { isSaslMechanismName } from '../sasl/index.js';
 import type { AccountSettings, AuthMethod } from './account.js';
@@ -92,11 +93,7 @@ export async function loadFetchConfig(file: string): Promise<FetchConfig> {
 export function parseFetchConfig(raw: unknown, file: string): FetchConfig {
   const parsed = fetchConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => {
-      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${path ? `${path}.` : ''}${k}: unknown key`);
-      return [`${path || '(top level)'}: ${issue.message}`];
-    });
+    const problems = describeConfigIssues(parsed.error.issues);
     throw new FetchConfigError(`invalid ${file}:\n  ${problems.join('\n  ')}`);
   }
   const base = dirname(file);

@@ -2,7 +2,7 @@ import type { MessageInfo } from '../../store/types.js';
 import type { CommandOf } from '../parser.js';
 import type { TransactionState } from '../state.js';
 import type { Handler } from './context.js';
-import { messageIndex } from './messages.js';
+import { countOfMessages, messageIndex } from './messages.js';
 
 const octetsOf = new WeakMap<readonly MessageInfo[], number>();
 
@@ -54,7 +54,7 @@ export const list: Handler<TransactionState, CommandOf<'LIST'>> = async ({ msg }
     return { reply: `+OK ${i + 1} ${state.maildrop.messages[i]?.size}` };
   }
   const { count, octets } = totals(state);
-  return { reply: { status: `+OK ${count} messages (${octets} octets)`, lines: undeleted(state, (m) => m.size) } };
+  return { reply: { status: `+OK ${countOfMessages(count)} (${octets} octets)`, lines: undeleted(state, (m) => m.size) } };
 };
 
 export const uidl: Handler<TransactionState, CommandOf<'UIDL'>> = async ({ msg }, state) => {

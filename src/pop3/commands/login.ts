@@ -6,6 +6,7 @@ import { Pop3Error } from '../errors.js';
 import type { AuthorizationState } from '../state.js';
 import type { HandlerContext, Step } from './context.js';
 import { maildropOctets } from './listing.js';
+import { countOfMessages } from './messages.js';
 
 /**
  * Runs a login attempt (PASS, APOP, AUTH) from the point where it starts: the USER name is
@@ -38,7 +39,7 @@ export async function finishLogin(state: AuthorizationState, ctx: HandlerContext
     case 'ok':
       return enterTransaction(ctx, verdict.user, mechanism);
     case 'blocked':
-      ctx.log.warn({ event: 'auth_blocked', user: outcome.user ?? null, remote: ctx.peer.remoteAddress, mechanism }, 'login refused: address blocked after too many failures');
+      ctx.log.warn({ event: 'auth_blocked', user: outcome.user ?? null, mechanism }, 'login refused: address blocked after too many failures');
       throw new Pop3Error('Too many failed logins; try again later', 'SYS/TEMP');
     case 'failed':
       return failLogin(state, ctx, outcome.user, verdict.reason, mechanism);
@@ -49,7 +50,7 @@ export async function finishLogin(state: AuthorizationState, ctx: HandlerContext
 function failLogin(state: AuthorizationState, ctx: HandlerContext, user: string | undefined, reason: AuthFailureReason | string, mechanism: string): Step {
   const next: AuthorizationState = { ...state, authFailures: state.authFailures + 1 };
   ctx.stats.authFailures++;
-  ctx.log.warn({ event: 'auth_failed', user: user ?? null, remote: ctx.peer.remoteAddress, mechanism, reason }, 'authentication failed');
+  ctx.log.warn({ event: 'auth_failed', user: user ?? null, mechanism, reason }, 'authentication failed');
   if (next.authFailures >= ctx.policy.maxAuthFailures) {
     return { next, reply: '-ERR [AUTH] Authentication failed; too many failures, closing connection', end: 'too-many-errors' };
   }
@@ -74,7 +75,7 @@ async function enterTransaction(ctx: HandlerContext, user: string, mechanism: st
   const octets = maildropOctets(maildrop.messages);
   return {
     next: { name: 'TRANSACTION', user, maildrop, deleted: new Set(), retrieved: new Set() },
-    reply: `+OK ${user}'s maildrop has ${maildrop.messages.length} messages (${octets} octets)`,
+    reply: `+OK ${user}'s maildrop has ${countOfMessages(maildrop.messages.length)} (${octets} octets)`,
   };
 }
 

@@ -1,6 +1,11 @@
 import { Pop3Error } from '../errors.js';
 import type { TransactionState } from '../state.js';
 
+/** "1 message", "2 messages": replies a person reads. */
+export function countOfMessages(n: number): string {
+  return `${n} message${n === 1 ? '' : 's'}`;
+}
+
 /**
  * A message number that exists and is not marked deleted, as a 0-based index (RFC 1939
  * section 5: deleted messages may not be referenced).

@@ -1,6 +1,7 @@
 import type { CommandOf } from '../parser.js';
 import type { AuthorizationState, TransactionState } from '../state.js';
 import type { Handler } from './context.js';
+import { countOfMessages } from './messages.js';
 
 export const quitAuthorization: Handler<AuthorizationState, CommandOf<'QUIT'>> = async (_command, _state, ctx) => ({
   reply: `+OK ${ctx.policy.implementation} signing off`,
@@ -21,7 +22,7 @@ export const quitTransaction: Handler<TransactionState, CommandOf<'QUIT'>> = asy
     try {
       await state.maildrop.commit({ deleted, retrieved: state.retrieved });
       ctx.stats.expunged = deleted.size;
-      return { reply: `+OK ${ctx.policy.implementation} signing off (${deleted.size} messages deleted)`, end: 'quit' };
+      return { reply: `+OK ${ctx.policy.implementation} signing off (${countOfMessages(deleted.size)} deleted)`, end: 'quit' };
     } catch (err) {
       ctx.log.error({ err, event: 'commit_failed' }, 'commit failed');
       return { reply: '-ERR [SYS/TEMP] Some deleted messages could not be removed', end: 'quit' };

@@ -67,6 +67,16 @@ export class QueueStore {
     await replaceFileAtomic(join(this.dir, `${entry.id}.json`), JSON.stringify(entry));
   }
 
+  /** The queue directory's entries; none before the first add() created it. */
+  private async names(): Promise<string[]> {
+    try {
+      return await readdir(this.dir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+  }
+
   async remove(id: string): Promise<void> {
     // The state goes first: a crash in between leaves debris for sweep(), not an entry without its message.
     await unlink(join(this.dir, `${id}.json`)).catch(() => undefined);
@@ -74,13 +84,7 @@ export class QueueStore {
   }
 
   async list(): Promise<QueueEntry[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return [];
-      throw err;
-    }
+    const names = await this.names();
     const entries: QueueEntry[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
       try {
@@ -99,13 +103,7 @@ export class QueueStore {
    * an interrupted save. Entries whose `.msg` is gone are returned, for the caller to settle.
    */
   async sweep(minAgeMs: number, logger?: Logger): Promise<QueueEntry[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return [];
-      throw err;
-    }
+    const names = await this.names();
     const present = new Set(names);
     const orphans: QueueEntry[] = [];
     for (const name of names) {
