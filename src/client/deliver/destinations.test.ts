@@ -56,7 +56,7 @@ test('Maildir: a failing source leaves nothing behind', async () => {
   for (const sub of ['tmp', 'new', 'cur']) assert.deepEqual(await readdir(join(root, sub)), []);
 });
 
-test("mbox: a failed append is cut off; recovery cuts our own partial tail but never another writer's mail", async () => {
+test("mbox: a failed append is cut off; recovery cuts only a tail it can prove it appended (its spooled copy), never another writer's mail", async () => {
   const path = join(dir, 'inbox');
   const dest = new MboxDestination(path, () => new Date('2030-01-01T00:00:00Z'));
   const first = await dest.begin(meta);
@@ -71,16 +71,37 @@ test("mbox: a failed append is cut off; recovery cuts our own partial tail but n
   })())));
   assert.equal(await readFile(path, 'utf8'), good, 'the partial append is gone');
 
-  // A crash after a partial append: the tail is ours only, so it is cut.
-  await writeFile(path, `${good}From MAILER-DAEMON Tue Jan  1 00:00:00 2030\nSubject: 3\n\nhal`);
-  assert.equal(await dest.recover({ mbox: Buffer.byteLength(good) }), 'not-delivered');
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.inbox.postel-')), [], 'no spool file is left behind');
+
+  // After a crash: the span a delivery spooled before appending proves what is ours.
+  const span = 'From MAILER-DAEMON Tue Jan  1 00:00:00 2030\nSubject: 3\n\nhalf of it\n\n';
+  const spool = '.inbox.postel-0123456789abcdef';
+  const token = { mbox: Buffer.byteLength(good), spool };
+  const crashed = async (mbox: string, spooled: string | undefined): Promise<void> => {
+    await writeFile(path, mbox);
+    if (spooled !== undefined) await writeFile(join(dir, spool), spooled);
+  };
+  // Killed half-way through the append: our partial tail is cut.
+  await crashed(`${good}${span.slice(0, 30)}`, span);
+  assert.equal(await dest.recover(token), 'not-delivered');
   assert.equal(await readFile(path, 'utf8'), good);
-  // Someone else appended after our partial message: leave everything.
-  const foreign = `${good}From MAILER-DAEMON Tue Jan  1 00:00:00 2030\nSubject: 3\n\nhal\nFrom other Tue Jan  1 00:00:00 2030\nSubject: theirs\n\n`;
-  await writeFile(path, foreign);
+  // Killed after the append, before the spool file was removed: delivered, kept.
+  await crashed(`${good}${span}`, span);
+  assert.equal(await dest.recover(token), 'delivered');
+  assert.equal(await readFile(path, 'utf8'), `${good}${span}`);
+  // Killed after removing it: the append had completed.
+  await crashed(`${good}${span}`, undefined);
+  assert.equal(await dest.recover(token), 'delivered');
+  // A tail we cannot prove is ours (another program appended after our partial append,
+  // or wrote there instead): everything stays.
+  for (const tail of [`${span.slice(0, 30)}From other Tue Jan  1 00:00:00 2030\nSubject: theirs\n\n${'x'.repeat(60)}\n`, 'From other Tue Jan  1 00:00:00 2030\n\n']) {
+    await crashed(`${good}${tail}`, span);
+    assert.equal(await dest.recover(token), 'unknown');
+    assert.equal(await readFile(path, 'utf8'), `${good}${tail}`);
+  }
+  // An older token without a spool file proves nothing.
   assert.equal(await dest.recover({ mbox: Buffer.byteLength(good) }), 'unknown');
-  assert.equal(await readFile(path, 'utf8'), foreign);
-  assert.equal(await dest.recover({ mbox: Buffer.byteLength(foreign) }), 'not-delivered');
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.inbox.postel-')), []);
 });
 
 test('mbox: a file not ending in an empty line gets one before the next message', async () => {

@@ -1,7 +1,9 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CrlfToLf } from '../../message/line-ends.js';
-import { writeAll, writeStream } from '../../fs/durable.js';
+import { writeAll, writeFileDurable, writeStream } from '../../fs/durable.js';
 import { errnoCode } from '../../fs/errno.js';
 import { LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { envelopeSender, peekHeader } from './header-peek.js';
@@ -10,13 +12,20 @@ import { DeliveryError, type Delivery, type Destination, type MessageMeta, type 
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const FROM_AT_LINE_START = Buffer.from('\nFrom ');
+/** A spooled copy of an interrupted append older than this belongs to no pending delivery. */
+const SPOOL_MAX_AGE_MS = 30 * 86_400_000;
+const COMPARE_SLICE = 64 * 1024;
 
 /**
  * Appends to an mbox file in the mboxrd format: a "From sender date" line, the message
  * with LF line ends and /^>*From / lines quoted with one more ">", and an empty line.
- * The file's size before the append is recorded in the fetch state; after a crash, a
- * tail that only we wrote is cut off again, so the next run appends the message once.
+ *
+ * Crash recovery cuts off only bytes it can prove it appended. Each delivery first writes the
+ * exact span it will append to a spool file beside the mbox (`.NAME.postel-ID`, created empty
+ * at begin() and named in the recovery token with the mbox's size), fsyncs it, appends it,
+ * and removes it. After a crash: no spool file means the append completed; a tail that equals
+ * the spool file's start byte for byte is ours (cut off if partial, kept if whole); anything
+ * else (another program appended) is left alone and the message is fetched again.
  */
 export class MboxDestination implements Destination {
   readonly description: string;
@@ -31,10 +40,16 @@ export class MboxDestination implements Destination {
   async begin(_meta: MessageMeta): Promise<Delivery> {
     const release = await acquireDotlock(`${this.path}.lock`);
     let handle: FileHandle | undefined;
+    const spoolName = `.${basename(this.path)}.postel-${randomBytes(8).toString('hex')}`;
+    const spoolPath = join(dirname(this.path), spoolName);
+    let spooled = false;
     try {
       handle = await open(this.path, 'a+', 0o600);
       const offset = (await handle.stat()).size;
       const separator = await separatorNeeded(handle, offset);
+      await this.removeOldSpools();
+      await writeFileDurable(spoolPath, '');
+      spooled = true;
       const opened = handle;
       let released = false;
       const finish = async (): Promise<void> => {
@@ -44,23 +59,30 @@ export class MboxDestination implements Destination {
         await release();
       };
       return {
-        token: { mbox: offset },
+        token: { mbox: offset, spool: spoolName },
         write: async (message) => {
           try {
-            await this.append(opened, message, separator);
+            await this.spool(spoolPath, message, separator);
+            await appendCopy(opened, spoolPath);
+            await unlink(spoolPath);
           } catch (err) {
             // Cut our partial append off again; we still hold the lock, so it is ours.
             await opened.truncate(offset).catch(() => undefined);
             await opened.sync().catch(() => undefined);
+            await unlink(spoolPath).catch(() => undefined);
             throw err instanceof DeliveryError ? err : new DeliveryError(`append to ${this.path} failed: ${(err as Error).message}`, true, { cause: err });
           } finally {
             await finish();
           }
         },
-        abort: finish,
+        abort: async () => {
+          await unlink(spoolPath).catch(() => undefined);
+          await finish();
+        },
       };
     } catch (err) {
       await handle?.close().catch(() => undefined);
+      if (spooled) await unlink(spoolPath).catch(() => undefined);
       await release();
       throw new DeliveryError(`cannot open mbox ${this.path}: ${(err as Error).message}`, true, { cause: err });
     }
@@ -68,10 +90,22 @@ export class MboxDestination implements Destination {
 
   async recover(token: RecoveryToken): Promise<RecoveryOutcome> {
     const offset = token?.['mbox'];
+    const spoolName = token?.['spool'];
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return 'unknown';
+    // A token without a spool file was written by an older postel: nothing proves the tail.
+    if (typeof spoolName !== 'string' || !spoolName.startsWith('.') || spoolName.includes('/')) return 'unknown';
+    const spoolPath = join(dirname(this.path), spoolName);
     const release = await acquireDotlock(`${this.path}.lock`);
     let handle: FileHandle | undefined;
+    let spool: FileHandle | undefined;
     try {
+      try {
+        spool = await open(spoolPath, 'r');
+      } catch (err) {
+        // Created at begin(), removed only after the append was complete and synced.
+        if (errnoCode(err) === 'ENOENT') return 'delivered';
+        throw err;
+      }
       try {
         handle = await open(this.path, 'r+');
       } catch (err) {
@@ -79,34 +113,77 @@ export class MboxDestination implements Destination {
         throw err;
       }
       const size = (await handle.stat()).size;
+      const spoolSize = (await spool.stat()).size;
       if (size <= offset) return 'not-delivered';
-      // Only our From_ line may start a message in the tail (mboxrd quoting guarantees
-      // the body has none). Another one means someone appended after the crash: their
-      // mail must stay, so ours stays too, and the message is fetched again.
-      if ((await countFromLines(handle, offset, size)) > 1) return 'unknown';
+      const compared = Math.min(size - offset, spoolSize);
+      if (spoolSize === 0 || !(await sameBytes(handle, offset, spool, compared))) return 'unknown';
+      if (size - offset >= spoolSize) return 'delivered';
       await handle.truncate(offset);
       await handle.sync();
       return 'not-delivered';
     } finally {
+      await spool?.close().catch(() => undefined);
       await handle?.close().catch(() => undefined);
+      await unlink(spoolPath).catch(() => undefined);
       await release();
     }
   }
 
-  private async append(handle: FileHandle, source: Readable, separator: string): Promise<void> {
+  /** The exact bytes to append, durably, in the spool file. */
+  private async spool(spoolPath: string, source: Readable, separator: string): Promise<void> {
     const { head, message } = await peekHeader(source);
     const sender = envelopeSender(head) || 'MAILER-DAEMON';
-    await writeAll(handle, Buffer.from(`${separator}From ${sender} ${asctime(this.now())}\n`, 'latin1'));
-    const crlf = new CrlfToLf();
-    const quoter = new MboxrdQuoter();
-    await writeStream(
-      handle,
-      message,
-      (chunk) => quoter.push(crlf.push(chunk)),
-      () => Buffer.concat([quoter.push(crlf.end()), quoter.end(), Buffer.from('\n')]),
-    );
-    await handle.sync();
+    const handle = await open(spoolPath, 'w');
+    try {
+      await writeAll(handle, Buffer.from(`${separator}From ${sender} ${asctime(this.now())}\n`, 'latin1'));
+      const crlf = new CrlfToLf();
+      const quoter = new MboxrdQuoter();
+      await writeStream(
+        handle,
+        message,
+        (chunk) => quoter.push(crlf.push(chunk)),
+        () => Buffer.concat([quoter.push(crlf.end()), quoter.end(), Buffer.from('\n')]),
+      );
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
+
+  /** Spool files of crashes long past, whose deliveries nobody will recover any more. */
+  private async removeOldSpools(): Promise<void> {
+    const prefix = `.${basename(this.path)}.postel-`;
+    const dir = dirname(this.path);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith(prefix)) continue;
+      const info = await lstat(join(dir, name)).catch(() => undefined);
+      if (info?.isFile() && Date.now() - info.mtimeMs > SPOOL_MAX_AGE_MS) await unlink(join(dir, name)).catch(() => undefined);
+    }
+  }
+}
+
+/** Appends the spool file's bytes to the mbox and syncs it. */
+async function appendCopy(handle: FileHandle, spoolPath: string): Promise<void> {
+  const spool = await open(spoolPath, 'r');
+  try {
+    await writeStream(handle, spool.createReadStream({ autoClose: false, highWaterMark: COMPARE_SLICE }));
+  } finally {
+    await spool.close();
+  }
+  await handle.sync();
+}
+
+/** Whether `length` bytes of the mbox from `offset` equal the spool file's first `length`. */
+async function sameBytes(mbox: FileHandle, offset: number, spool: FileHandle, length: number): Promise<boolean> {
+  const a = Buffer.alloc(COMPARE_SLICE);
+  const b = Buffer.alloc(COMPARE_SLICE);
+  for (let done = 0; done < length; ) {
+    const want = Math.min(COMPARE_SLICE, length - done);
+    const [ra, rb] = await Promise.all([mbox.read(a, 0, want, offset + done), spool.read(b, 0, want, done)]);
+    if (ra.bytesRead !== want || rb.bytesRead !== want || !a.subarray(0, want).equals(b.subarray(0, want))) return false;
+    done += want;
+  }
+  return true;
 }
 
 /**
@@ -139,25 +216,4 @@ async function separatorNeeded(handle: FileHandle, size: number): Promise<string
   if (tail[tail.length - 1] !== 0x0a) return '\n\n';
   if (tail.length === 2 && tail[0] !== 0x0a) return '\n';
   return '';
-}
-
-/** Lines starting with "From " in [from, to), read in slices (bounded memory). */
-async function countFromLines(handle: FileHandle, from: number, to: number): Promise<number> {
-  const slice = 64 * 1024;
-  const buffer = Buffer.alloc(slice + FROM_AT_LINE_START.length);
-  let count = 0;
-  // Carry the last bytes of each slice so a match across the boundary is found; start
-  // as if after a line end, since our append always starts a line.
-  let carry = Buffer.from('\n');
-  for (let position = from; position < to; position += slice) {
-    const length = Math.min(slice, to - position);
-    const { bytesRead } = await handle.read(buffer, 0, length, position);
-    const window = Buffer.concat([carry, buffer.subarray(0, bytesRead)]);
-    for (let at = window.indexOf(FROM_AT_LINE_START); at >= 0; at = window.indexOf(FROM_AT_LINE_START, at + 1)) {
-      if (at + FROM_AT_LINE_START.length > carry.length) count++;
-    }
-    carry = window.subarray(Math.max(0, window.length - (FROM_AT_LINE_START.length - 1)));
-    if (bytesRead === 0) break;
-  }
-  return count;
 }
