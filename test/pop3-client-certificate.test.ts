@@ -107,8 +107,12 @@ describe('client certificates verified by OpenSSL (SASL EXTERNAL)', () => {
     it(`refuses a certificate with ${why}, by OpenSSL's verdict, over implicit TLS and STLS`, async (ctx) => {
       if (!haveOpenssl) return ctx.skip('openssl not installed');
       // EXTERNAL is not even offered: the connection has no verified certificate user.
+      const before = t.logs.filter((l) => l.event === 'client_certificate_refused').length;
       assert.equal(await implicit(which), '-ERR Unsupported authentication mechanism');
       assert.equal(await stls(which), '-ERR Unsupported authentication mechanism');
+      const refused = t.logs.filter((l) => l.event === 'client_certificate_refused').slice(before);
+      assert.equal(refused.length, 2, 'logged with OpenSSL\'s reason');
+      if (which === 'expired') assert.equal(refused[0]?.reason, 'CERT_HAS_EXPIRED');
     });
   }
 });

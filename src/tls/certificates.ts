@@ -78,8 +78,13 @@ export class CertificateStore {
    * header). With a client CA, clients are asked for a certificate and OpenSSL's verdict
    * is the socket's `authorized` (a client without a good one still gets in, for passwords).
    */
-  acceptTls(raw: Socket, head?: Buffer): Promise<TLSSocket> {
-    return this.acceptor.accept(raw, head);
+  async acceptTls(raw: Socket, head?: Buffer): Promise<TLSSocket> {
+    const socket = await this.acceptor.accept(raw, head);
+    if (this.clientCaPem !== undefined && !socket.authorized && socket.getPeerX509Certificate() !== undefined) {
+      // The client gets in (for passwords) but not as its certificate's user: say why.
+      this.logger.info({ event: 'client_certificate_refused', reason: String(socket.authorizationError), peer: raw.remoteAddress }, 'client certificate not accepted by OpenSSL');
+    }
+    return socket;
   }
 
   /** Whether client certificates are asked for (tls.client_ca is set). */
