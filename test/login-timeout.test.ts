@@ -88,8 +88,8 @@ describe('login_timeout', () => {
   });
 
   it('closes connections still in the PROXY header or the TLS handshake, and leaves logged-in sessions alone', async () => {
-    const t = await startTestServer({ proxyProtocol: true, tls: true, listener: { loginTimeoutMs: 300 } });
-    const pop3 = await startTestServer({ listener: { loginTimeoutMs: 300 } });
+    const t = await startTestServer({ proxyProtocol: true, tls: true, listener: { loginTimeoutMs: 2000 } });
+    const pop3 = await startTestServer({ listener: { loginTimeoutMs: 2000 } });
     try {
       const session = await pop3.login('alice', 'secret');
       const inProxy = await silent(t.port);
@@ -106,7 +106,7 @@ describe('login_timeout', () => {
   });
 
   it('applies to submission: an unauthenticated connection is closed, an authenticated one is not', async () => {
-    const h = await startSmtpHarness({ submission: { loginTimeoutMs: 300 } });
+    const h = await startSmtpHarness({ submission: { loginTimeoutMs: 2000 } });
     try {
       // Opened in this order, so each earlier one's deadline (if it had one) passes first.
       const mx = await silent(h.ports.smtp);
