@@ -12,7 +12,7 @@ import type { RecipientResolver, Route } from './recipients.js';
 import { replies, SmtpReplyError } from './reply.js';
 import { spool, type SpooledMessage } from './spool.js';
 import { isNoSpace } from '../fs/errno.js';
-import { receivedHeader, returnPathHeader, transmissionProtocol, type TraceInfo } from './trace-headers.js';
+import { deliveredToHeader, receivedHeader, returnPathHeader, transmissionProtocol, type TraceInfo } from './trace-headers.js';
 
 export type IntakeKind = 'smtp' | 'lmtp' | 'submission';
 
@@ -352,9 +352,9 @@ export class Intake {
     const outcomes = new Map<string, CopyOutcome>();
     // One at a time: each copy streams the spool file, and the disk is the bottleneck.
     for (const { user, rcpt } of plan.copies) {
-      const prefix = returnPathHeader(from) + trace(rcpt);
+      const prefix = returnPathHeader(from) + deliveredToHeader(rcpt) + trace(rcpt);
       const storedSize = spooled.storedSize + Buffer.byteLength(prefix) - (prefix.match(/\r\n/g)?.length ?? 0);
-      outcomes.set(user, await this.deps.local.deliver(user, () => spooled.open(prefix), storedSize, receivedAt));
+      outcomes.set(user, await this.deps.local.deliver(user, () => spooled.open(''), prefix, storedSize, receivedAt));
     }
 
     let relayed: CopyOutcome = { ok: true };

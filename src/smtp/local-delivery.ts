@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { StoreError } from '../store/errors.js';
+import { QuotaExceededError, StoreError } from '../store/errors.js';
 import type { MailStore } from '../store/types.js';
-import { quotaLimit, maildropUsage } from './quota.js';
+import { quotaLimit } from './quota.js';
 import type { UserDirectory } from './recipients.js';
 import { replies, type SmtpReplyError } from './reply.js';
 import { isNoSpace } from '../fs/errno.js';
@@ -12,8 +12,6 @@ export type CopyOutcome = { readonly ok: true } | { readonly ok: false; readonly
 export interface LocalDeliveryDeps {
   readonly store: MailStore;
   readonly users: UserDirectory;
-  /** DATA/mail, where quotas are measured (see quota.ts). */
-  readonly mailRoot: string;
   readonly logger: Logger;
 }
 
@@ -25,12 +23,16 @@ export interface LocalDeliveryDeps {
 export class LocalDelivery {
   constructor(private readonly deps: LocalDeliveryDeps) {}
 
+  private async limitOf(user: string): Promise<number | null> {
+    const entry = await this.deps.users.lookup(user);
+    return entry === undefined ? null : quotaLimit(entry);
+  }
+
   /** A refusal when `user` is over quota, or would be with `incoming` more stored octets. */
   async checkQuota(user: string, incoming: number): Promise<SmtpReplyError | undefined> {
-    const entry = await this.deps.users.lookup(user);
-    const limit = entry === undefined ? null : quotaLimit(entry);
+    const limit = await this.limitOf(user);
     if (limit === null) return undefined;
-    const used = await maildropUsage(this.deps.mailRoot, user);
+    const used = await this.deps.store.usage(user);
     if (used >= limit || used + incoming > limit) {
       this.deps.logger.info({ event: 'over_quota', user, used, incoming, limit }, 'mailbox over quota');
       return replies.overQuota();
@@ -38,19 +40,28 @@ export class LocalDelivery {
     return undefined;
   }
 
-  /** One copy for `user`; `open` gives the bytes to store (trace fields included). */
-  async deliver(user: string, open: () => Readable, storedSize: number, receivedAt: Date): Promise<CopyOutcome> {
+  /**
+   * One copy for `user`: `open` gives the message, `trace` this copy's header fields. The
+   * store checks the quota again as it stores, which settles racing deliveries.
+   */
+  async deliver(user: string, open: () => Readable, trace: string, storedSize: number, receivedAt: Date): Promise<CopyOutcome> {
     try {
       const refusal = await this.checkQuota(user, storedSize);
       if (refusal) return { ok: false, reply: refusal };
-      await this.deps.store.deliver(user, open(), { receivedAt });
+      const limit = await this.limitOf(user);
+      await this.deps.store.deliver(user, open(), { receivedAt, trace, ...(limit === null ? {} : { quotaLimit: limit }) });
       return { ok: true };
     } catch (err) {
+      if (err instanceof QuotaExceededError) {
+        this.deps.logger.info({ event: 'over_quota', user }, 'mailbox over quota');
+        return { ok: false, reply: replies.overQuota() };
+      }
       this.deps.logger.error({ err, user }, 'local delivery failed');
       return { ok: false, reply: storageReply(err) };
     }
   }
 }
+
 
 /** A full disk or file system quota is "insufficient storage"; anything else a local error. */
 function storageReply(err: unknown): SmtpReplyError {

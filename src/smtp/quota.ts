@@ -1,7 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { UserEntry } from '../auth/users-file.js';
-import { isErrno } from '../fs/errno.js';
 
 /*
  * Per-user quotas come from the users file's extra fields (the 8th field of a Dovecot
@@ -12,7 +9,8 @@ import { isErrno } from '../fs/errno.js';
  *
  * `quota_rule` / `userdb_quota_rule` take Dovecot's `*:storage=N` (kilobytes unless a unit
  * b, k, M, G or T follows) or `*:bytes=N`; `quota` / `userdb_quota` take bytes (units
- * allowed). 0 means no limit. The limit counts stored bytes of new/ and cur/.
+ * allowed). 0 means no limit. The limit is checked against
+ * MailStore.usage (stored octets) by the store itself, at delivery.
  */
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -47,37 +45,4 @@ function parseSize(text: string, defaultUnit: number): number | null {
   if (m === null) return null;
   const unit = m[2] ? (UNITS[m[2].toLowerCase()] ?? 1) : defaultUnit;
   return Number(m[1]) * unit;
-}
-
-/**
- * Stored bytes in a user's Maildir (new/ and cur/), from the S= field that postel, Dovecot
- * and Postfix put in file names; only files without one are stat'ed. Nothing is read.
- */
-export async function maildropUsage(mailRoot: string, user: string): Promise<number> {
-  let total = 0;
-  for (const sub of ['new', 'cur']) {
-    const dir = join(mailRoot, user, sub);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (err) {
-      // A maildrop that does not exist yet is empty; one we cannot list fails delivery later.
-      if (isErrno(err, 'ENOENT', 'ENOTDIR')) continue;
-      throw err;
-    }
-    for (const name of names) {
-      if (name.startsWith('.')) continue;
-      const m = /,S=(\d{1,15})(?:[,:]|$)/.exec(name);
-      if (m?.[1] !== undefined) {
-        total += Number(m[1]);
-        continue;
-      }
-      try {
-        total += (await stat(join(dir, name))).size;
-      } catch {
-        // Removed while we counted: it no longer counts.
-      }
-    }
-  }
-  return total;
 }

@@ -58,7 +58,7 @@ export class SmtpService {
     this.spoolDir = settings.spoolDir;
     const aliases = new AliasesFile(settings.aliasesFile, log);
     this.resolver = new RecipientResolver({ hostname: settings.hostname, localDomains: settings.localDomains, users: deps.users, aliases, logger: log });
-    const local = new LocalDelivery({ store: deps.store, users: deps.users, mailRoot: settings.mailRoot, logger: log });
+    const local = new LocalDelivery({ store: deps.store, users: deps.users, logger: log });
     this.queue = new OutboundQueue({
       store: new QueueStore(settings.queueDir),
       local,

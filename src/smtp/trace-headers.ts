@@ -53,6 +53,11 @@ export function returnPathHeader(sender: string): string {
   return `Return-Path: <${headerSafe(sender)}>\r\n`;
 }
 
+/** What Postfix's local delivery adds: the recipient this copy was delivered for (loop detection, filtering). */
+export function deliveredToHeader(recipient: string): string {
+  return `Delivered-To: ${headerSafe(recipient)}\r\n`;
+}
+
 /**
  * Client-supplied names end up in a header: no line breaks or controls (which would start a
  * new header field), and no parentheses or angle brackets (which would end a comment or path).

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { wireSize } from '../message/wire-size.js';
-import { MaildropLockedError, StoreError } from './errors.js';
+import { MaildropLockedError, QuotaExceededError, StoreError } from './errors.js';
 import type { MailStore, Maildrop } from './types.js';
 
 /**
@@ -257,6 +257,50 @@ export function mailStoreContract(
         assert.deepEqual(await readAll(drop), [toWire(message(0))]);
       } finally {
         await drop.release();
+      }
+    });
+
+    it('counts stored octets in usage, trace fields included, and frees them on deletion', async () => {
+      assert.equal(await store.usage('alice'), 0);
+      const first = bytes('Subject: one\n\n12345\n');
+      const second = bytes('Subject: two\n\nabc\n');
+      const trace = 'Return-Path: <a@example.org>\nDelivered-To: alice@example.org\n';
+      await store.deliver('alice', first);
+      assert.equal(await store.usage('alice'), first.length);
+      const result = await store.deliver('alice', Readable.from([second]), { trace });
+      assert.equal(result.size, wireSize(Buffer.concat([bytes(trace), second])));
+      assert.equal(await store.usage('alice'), first.length + trace.length + second.length);
+      assert.equal(await store.usage('bob'), 0, 'other maildrops are separate');
+      const drop = await store.openMaildrop('alice');
+      assert.deepEqual(toWire(await readMessage(drop, 1)), toWire(Buffer.concat([bytes(trace), second])), 'trace fields come first');
+      await drop.commit({ deleted: new Set([0]), retrieved: new Set([1]) });
+      assert.equal(await store.usage('alice'), trace.length + second.length);
+    });
+
+    it('refuses a delivery that would pass the quota limit and stores nothing of it', async () => {
+      const m = bytes('Subject: q\n\n0123456789\n');
+      await store.deliver('alice', m, { quotaLimit: m.length * 2 });
+      await store.deliver('alice', m, { quotaLimit: m.length * 2 });
+      await assert.rejects(store.deliver('alice', Readable.from([m]), { quotaLimit: m.length * 2 }), QuotaExceededError);
+      assert.equal(await store.usage('alice'), m.length * 2);
+      const drop = await store.openMaildrop('alice');
+      assert.equal(drop.messages.length, 2);
+      await drop.release();
+      await store.deliver('alice', m, { quotaLimit: m.length * 3 });
+    });
+
+    it('stores one body for many copies and gives each copy its own trace fields', async () => {
+      const body = largeMessage(600_000);
+      const users = ['u1', 'u2', 'u3'];
+      for (const u of users) await store.deliver(u, Readable.from(chunked(body, 65_536)), { trace: `Delivered-To: ${u}@example.org\r\n` });
+      for (const u of users) {
+        const drop = await store.openMaildrop(u);
+        try {
+          const stored = await readMessage(drop, 0);
+          assert.ok(toWire(stored).equals(toWire(Buffer.concat([bytes(`Delivered-To: ${u}@example.org\r\n`), body]))), `copy of ${u}`);
+        } finally {
+          await drop.release();
+        }
       }
     });
 

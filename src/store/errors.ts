@@ -18,6 +18,14 @@ export class StoreError extends Error {
   }
 }
 
+/** The delivery would take the maildrop over its quota (checked by the store, atomically where it can). */
+export class QuotaExceededError extends Error {
+  override readonly name = 'QuotaExceededError';
+  constructor(readonly user: string) {
+    super(`maildrop of ${user} is over quota`);
+  }
+}
+
 /** The message's file vanished (another program removed it) after the snapshot was taken. */
 export class MessageGoneError extends Error {
   override readonly name = 'MessageGoneError';
@@ -32,7 +40,7 @@ export class MessageGoneError extends Error {
  * and a temporary answer makes the MTA keep the mail queued instead of bouncing it.
  */
 export function toStoreError(err: unknown, what: string): Error {
-  if (err instanceof StoreError || err instanceof MaildropLockedError || err instanceof MessageGoneError) return err;
+  if (err instanceof StoreError || err instanceof MaildropLockedError || err instanceof MessageGoneError || err instanceof QuotaExceededError) return err;
   const detail = err instanceof Error ? err.message : String(err);
   return new StoreError(`${what}: ${detail}`, true, { cause: err });
 }

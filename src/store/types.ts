@@ -15,6 +15,16 @@ export interface MessageInfo {
 export interface DeliveryMeta {
   /** Time of arrival; defaults to now. */
   readonly receivedAt?: Date;
+  /**
+   * Header fields for this copy only (Return-Path, Delivered-To, Received), stored in front
+   * of the message. A store may keep the message itself once for all its copies.
+   */
+  readonly trace?: string | Uint8Array;
+  /**
+   * The maildrop's limit in stored octets: a delivery that would take usage() past it is
+   * refused with QuotaExceededError. PostgreSQL checks it atomically with the delivery.
+   */
+  readonly quotaLimit?: number;
 }
 
 export interface DeliveryResult {
@@ -62,6 +72,8 @@ export interface MailStore {
    * oldest first. Rejects with MaildropLockedError when another session holds the lock.
    */
   openMaildrop(user: string, options?: OpenOptions): Promise<Maildrop>;
+  /** Stored octets in the maildrop (trace fields included), what quotas count; 0 for none. */
+  usage(user: string): Promise<number>;
 }
 
 export interface Maildrop {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { LocalDelivery } from '../local-delivery.js';
 import type { RecipientResolver } from '../recipients.js';
 import { withPrefix } from '../spool.js';
-import { returnPathHeader } from '../trace-headers.js';
+import { deliveredToHeader, returnPathHeader } from '../trace-headers.js';
 import { bounceMessage, readHeaderBlock, type FailedRecipient } from './dsn.js';
 import type { QueueEntry, QueueRecipient, QueueStore } from './queue-store.js';
 import type { Relay } from './smarthost.js';
@@ -169,7 +169,9 @@ export class OutboundQueue {
     const pending = entry.recipients.filter((r) => r.state === 'pending');
 
     for (const r of pending.filter((p) => p.user !== undefined)) {
-      const outcome = await this.options.local.deliver(r.user as string, () => withPrefix(returnPathHeader(entry.from), path), size, createdAt);
+      // The queued file already starts with its Received field.
+      const trace = returnPathHeader(entry.from) + deliveredToHeader(r.address);
+      const outcome = await this.options.local.deliver(r.user as string, () => withPrefix('', path), trace, size, createdAt);
       if (outcome.ok) r.state = 'delivered';
       else {
         r.status = outcome.reply.enhanced;

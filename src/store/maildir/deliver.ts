@@ -16,6 +16,10 @@ const SLICE = 64 * 1024;
 export interface DeliverOptions {
   readonly escapedHostname: string;
   readonly receivedAt?: Date;
+  /** Header fields for this copy, written in front of the message. */
+  readonly trace?: string | Uint8Array;
+  /** Called with the stored size once the message is written; throwing abandons the delivery. */
+  readonly beforeCommit?: (storedSize: number) => Promise<void>;
 }
 
 /**
@@ -38,7 +42,8 @@ export async function deliverToMaildir(
     const created = await createTmpFile(layout, options.escapedHostname);
     handle = created.handle;
     tmpPath = created.path;
-    const sizes = await writeMessage(handle, message);
+    const sizes = await writeMessage(handle, message, options.trace);
+    await options.beforeCommit?.(sizes.stored);
     if (options.receivedAt !== undefined) {
       // Dovecot takes a maildir file's mtime as the message's received date.
       await handle.utimes(options.receivedAt, options.receivedAt);
@@ -91,6 +96,7 @@ async function createTmpFile(
 async function writeMessage(
   handle: FileHandle,
   message: Readable | Uint8Array,
+  trace: string | Uint8Array | undefined,
 ): Promise<{ stored: number; wire: number }> {
   const converter = new CrlfToLf();
   const counter = new WireSizeCounter();
@@ -101,6 +107,7 @@ async function writeMessage(
     stored += bytes.length;
     await writeAll(handle, bytes);
   };
+  if (trace !== undefined) await emit(converter.push(toBytes(trace)));
   if (message instanceof Uint8Array) {
     for (let at = 0; at < message.length; at += SLICE) {
       await emit(converter.push(message.subarray(at, at + SLICE)));

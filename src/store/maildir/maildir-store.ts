@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { MaildropLockedError, toStoreError } from '../errors.js';
+import { MaildropLockedError, QuotaExceededError, toStoreError } from '../errors.js';
 import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, OpenOptions } from '../types.js';
 import { deliverToMaildir } from './deliver.js';
 import { escapeHostname } from './file-names.js';
@@ -14,6 +14,7 @@ import { MaildirMaildrop } from './maildrop.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SyncReadGuard } from './sync-read-guard.js';
 import { assertValidUserName } from './user-name.js';
+import { maildropUsage } from './usage.js';
 
 export interface MaildirStoreOptions {
   /** The mail root (DATA/mail); each user's Maildir is ROOT/<user>. */
@@ -82,16 +83,36 @@ export class MaildirStore implements MailStore {
 
   async deliver(user: string, message: Readable | Uint8Array, meta: DeliveryMeta = {}): Promise<DeliveryResult> {
     assertValidUserName(user);
-    const receivedAt = meta.receivedAt;
-    const result = await deliverToMaildir(this.layout(user), message, {
+    const { receivedAt, trace, quotaLimit } = meta;
+    const layout = this.layout(user);
+    const result = await deliverToMaildir(layout, message, {
       escapedHostname: this.escapedHostname,
       ...(receivedAt !== undefined && Number.isFinite(receivedAt.getTime()) ? { receivedAt } : {}),
+      ...(trace !== undefined ? { trace } : {}),
+      // Checked once the size is known, before the message shows in new/. Two deliveries
+      // racing may both pass: a Maildir has nothing to make the check atomic with.
+      ...(quotaLimit !== undefined
+        ? {
+            beforeCommit: async (stored: number) => {
+              if ((await maildropUsage(layout.dir)) + stored > quotaLimit) throw new QuotaExceededError(user);
+            },
+          }
+        : {}),
     }).catch((err: unknown) => {
-      this.logger.warn({ err, user }, 'delivery failed');
+      if (!(err instanceof QuotaExceededError)) this.logger.warn({ err, user }, 'delivery failed');
       throw err;
     });
     this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
     return result;
+  }
+
+  async usage(user: string): Promise<number> {
+    assertValidUserName(user);
+    try {
+      return await maildropUsage(this.layout(user).dir);
+    } catch (err) {
+      throw toStoreError(err, `reading the usage of ${user} failed`);
+    }
   }
 
   async openMaildrop(user: string, options: OpenOptions = {}): Promise<Maildrop> {

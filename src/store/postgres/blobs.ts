@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Sql, TransactionSql } from 'postgres';
+import { WireSizeCounter } from '../../message/wire-size.js';
+
+/** Bodies are cut into pieces this large: one row each, read one at a time. */
+export const CHUNK_SIZE = 256 * 1024;
+
+/** A chunk or blob untouched for this long and unreferenced is garbage. */
+export const GC_GRACE_SECONDS = 24 * 60 * 60;
+
+export interface StoredBody {
+  /** SHA-256 of the body. */
+  readonly hash: Buffer;
+  /** Octets of the body as received. */
+  readonly size: number;
+}
+
+/**
+ * Writes a body as it streams in, inside the delivery's transaction: each full chunk is
+ * hashed and upserted at once, so memory holds one chunk whatever the message's size. The
+ * blob row (keyed by the hash of the whole body) is written once; a second copy of the same
+ * body only touches it. `counter` sees every byte, for the wire size.
+ */
+export async function writeBody(
+  tx: TransactionSql,
+  input: Readable | Uint8Array,
+  counter: WireSizeCounter,
+): Promise<StoredBody> {
+  const whole = createHash('sha256');
+  const chunkHashes: Buffer[] = [];
+  let size = 0;
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingLength === 0) return;
+    const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingLength);
+    pending = [];
+    pendingLength = 0;
+    const hash = createHash('sha256').update(data).digest();
+    // clock_timestamp(), not now(): the touch must be as late as possible (see collectGarbage).
+    await tx`INSERT INTO chunks (hash, data) VALUES (${hash}, ${data})
+             ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()`;
+    chunkHashes.push(hash);
+  };
+  const take = async (bytes: Buffer): Promise<void> => {
+    let at = 0;
+    while (at < bytes.length) {
+      const piece = bytes.subarray(at, at + CHUNK_SIZE - pendingLength);
+      at += piece.length;
+      // Copied: a stream may reuse the buffer it handed us.
+      pending.push(Buffer.from(piece));
+      pendingLength += piece.length;
+      whole.update(piece);
+      counter.push(piece);
+      size += piece.length;
+      if (pendingLength === CHUNK_SIZE) await flush();
+    }
+  };
+  if (input instanceof Uint8Array) await take(Buffer.from(input.buffer, input.byteOffset, input.length));
+  else for await (const chunk of input as AsyncIterable<unknown>) await take(toBuffer(chunk));
+  await flush();
+  const hash = whole.digest();
+  const [blob] = await tx<{ inserted: boolean }[]>`
+    INSERT INTO blobs (hash, size) VALUES (${hash}, ${size})
+    ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
+    RETURNING (xmax = 0) AS inserted`;
+  if (blob?.inserted && chunkHashes.length > 0) {
+    const rows = chunkHashes.map((chunk, seq) => ({ blob: hash, seq, chunk }));
+    await tx`INSERT INTO blob_chunks ${tx(rows, 'blob', 'seq', 'chunk')}`;
+  }
+  return { hash, size };
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  throw new TypeError('message stream must yield bytes or strings');
+}
+
+/**
+ * A body read back chunk by chunk: the next chunk is queried only when the consumer asks
+ * for more (Readable's backpressure), so a 1 GB message costs one chunk of memory.
+ */
+export function readBody(sql: Sql, prefix: Buffer, blob: Buffer): Readable {
+  let chunkHashes: Buffer[] | undefined;
+  let next = 0;
+  let prefixSent = prefix.length === 0;
+  return new Readable({
+    highWaterMark: CHUNK_SIZE,
+    read(): void {
+      if (!prefixSent) {
+        prefixSent = true;
+        this.push(prefix);
+        return;
+      }
+      void (async () => {
+        if (chunkHashes === undefined) {
+          const rows = await sql<{ chunk: Buffer }[]>`SELECT chunk FROM blob_chunks WHERE blob = ${blob} ORDER BY seq`;
+          chunkHashes = rows.map((r) => r.chunk);
+        }
+        const hash = chunkHashes[next++];
+        if (hash === undefined) {
+          this.push(null);
+          return;
+        }
+        const [row] = await sql<{ data: Buffer }[]>`SELECT data FROM chunks WHERE hash = ${hash}`;
+        if (row === undefined) throw new Error('a chunk of a stored body is missing');
+        this.push(row.data);
+      })().catch((err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
+    },
+  });
+}
+
+/**
+ * Removes bodies no message refers to, then chunks no body refers to. Safe against a
+ * racing delivery: a delivery touches every chunk and blob it will reference (row lock and
+ * touched_at) before it references them, the delete skips anything touched within the
+ * grace period, re-checks a row it had to wait for, and the foreign keys refuse to delete
+ * anything that is referenced after all. Returns the rows removed.
+ */
+export async function collectGarbage(sql: Sql, graceSeconds = GC_GRACE_SECONDS): Promise<{ blobs: number; chunks: number }> {
+  const blobs = await sql`
+    DELETE FROM blobs b
+    WHERE b.touched_at < clock_timestamp() - make_interval(secs => ${graceSeconds})
+      AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash)`;
+  const chunks = await sql`
+    DELETE FROM chunks c
+    WHERE c.touched_at < clock_timestamp() - make_interval(secs => ${graceSeconds})
+      AND NOT EXISTS (SELECT 1 FROM blob_chunks bc WHERE bc.chunk = c.hash)`;
+  return { blobs: blobs.count, chunks: chunks.count };
+}

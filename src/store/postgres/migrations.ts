@@ -1,0 +1,114 @@
+import type { Sql } from 'postgres';
+import { StoreError } from '../errors.js';
+
+/**
+ * The schema, as numbered steps. A step is never edited once released: changes come as a
+ * new step. `migrate` applies each missing step in a transaction of its own, so a crash or
+ * an error leaves the database at the last complete version.
+ */
+export const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'maildrops, content-addressed chunked bodies, leases',
+    sql: `
+      -- One row per maildrop: UIDs count up and are never reused; usage is kept at delivery
+      -- and commit so that quotas are answered without a scan.
+      CREATE TABLE maildrops (
+        user_name text PRIMARY KEY,
+        uidl_prefix text NOT NULL,
+        next_uid bigint NOT NULL DEFAULT 1,
+        usage bigint NOT NULL DEFAULT 0,
+        last_login timestamptz
+      );
+      -- Pieces of bodies, keyed by their own SHA-256: a body is written as it streams in,
+      -- before its whole hash is known. touched_at protects a chunk that a delivery still
+      -- in progress is about to reference from garbage collection.
+      CREATE TABLE chunks (
+        hash bytea PRIMARY KEY,
+        data bytea NOT NULL,
+        touched_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+      -- A body, keyed by the SHA-256 of all its bytes: one row however many copies refer to it.
+      CREATE TABLE blobs (
+        hash bytea PRIMARY KEY,
+        size bigint NOT NULL,
+        touched_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE TABLE blob_chunks (
+        blob bytea NOT NULL REFERENCES blobs ON DELETE CASCADE,
+        seq integer NOT NULL,
+        chunk bytea NOT NULL REFERENCES chunks,
+        PRIMARY KEY (blob, seq)
+      );
+      CREATE INDEX blob_chunks_chunk ON blob_chunks (chunk);
+      -- One copy in one maildrop: its own trace fields in front of the shared body. The key
+      -- includes what STAT, LIST and UIDL need, so they are one index-only scan.
+      CREATE TABLE messages (
+        user_name text NOT NULL REFERENCES maildrops,
+        uid bigint NOT NULL,
+        uidl text NOT NULL,
+        size bigint NOT NULL,
+        stored_size bigint NOT NULL,
+        trace bytea NOT NULL,
+        blob bytea NOT NULL REFERENCES blobs,
+        received_at timestamptz NOT NULL,
+        retrieved_at timestamptz,
+        seen boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (user_name, uid) INCLUDE (uidl, size),
+        UNIQUE (user_name, uidl)
+      );
+      CREATE INDEX messages_blob ON messages (blob);
+      -- The RFC 1939 maildrop lock across nodes: a lease with a fencing token.
+      CREATE SEQUENCE lease_tokens;
+      CREATE TABLE leases (
+        user_name text PRIMARY KEY,
+        token bigint NOT NULL,
+        holder text NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** Any constant: serialises nodes that migrate at the same time (transaction-scoped, pooler-safe). */
+const MIGRATION_LOCK = 0x706f7374656c;
+
+/** The version the database is at; 0 for an empty database. */
+export async function schemaVersion(sql: Sql): Promise<number> {
+  const [row] = await sql<{ exists: boolean }[]>`SELECT to_regclass('postel_schema') IS NOT NULL AS exists`;
+  if (!row?.exists) return 0;
+  const [version] = await sql<{ v: number | null }[]>`SELECT max(version)::int AS v FROM postel_schema`;
+  return version?.v ?? 0;
+}
+
+/** Applies the missing migrations; returns the versions applied. */
+export async function migrate(sql: Sql): Promise<number[]> {
+  const applied: number[] = [];
+  for (const step of MIGRATIONS) {
+    const done = await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+      await tx`CREATE TABLE IF NOT EXISTS postel_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+      const [row] = await tx`SELECT 1 FROM postel_schema WHERE version = ${step.version}`;
+      if (row) return false;
+      await tx.unsafe(step.sql);
+      await tx`INSERT INTO postel_schema (version, name) VALUES (${step.version}, ${step.name})`;
+      return true;
+    });
+    if (done) applied.push(step.version);
+  }
+  return applied;
+}
+
+/** Refuses to work on a database postel has not migrated, or one migrated by a newer postel. */
+export async function assertSchemaCurrent(sql: Sql): Promise<void> {
+  const version = await schemaVersion(sql);
+  if (version < SCHEMA_VERSION) {
+    throw new StoreError(`the database schema is at version ${version}, this postel needs ${SCHEMA_VERSION}: run \`postel db migrate\` (or set [store] migrate = true)`, false);
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(`the database schema is at version ${version}, newer than this postel knows (${SCHEMA_VERSION})`, false);
+  }
+}

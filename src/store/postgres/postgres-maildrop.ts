@@ -1,0 +1,127 @@
+import type { Readable } from 'node:stream';
+import type { Sql } from 'postgres';
+import type { Logger } from '../../log/logger.js';
+import { MultilineFramer, type WireSource } from '../../message/wire-source.js';
+import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
+import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types.js';
+import { readBody } from './blobs.js';
+import type { Lease } from './lease.js';
+import { newUidlPrefix } from './uidl.js';
+
+export interface PostgresEntry extends MessageInfo {
+  /** The message's row key (messages.uid), as text to keep bigint exact. */
+  readonly key: string;
+}
+
+export interface PostgresMaildropContext {
+  readonly sql: Sql;
+  readonly user: string;
+  readonly lease: Lease;
+  readonly entries: readonly PostgresEntry[];
+  readonly lastLoginAt: Date | null;
+  readonly clock: () => Date;
+  readonly logger: Logger;
+}
+
+/** One POP3 session over a maildrop in PostgreSQL, holding its lease. */
+export class PostgresMaildrop implements Maildrop {
+  readonly user: string;
+  readonly messages: readonly MessageInfo[];
+  readonly lastLoginAt: Date | null;
+  private closed = false;
+
+  constructor(private readonly context: PostgresMaildropContext) {
+    this.user = context.user;
+    this.messages = context.entries.map((e) => ({ uid: e.uid, size: e.size }));
+    this.lastLoginAt = context.lastLoginAt;
+  }
+
+  async recordLogin(at: Date): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.context.sql`
+        INSERT INTO maildrops (user_name, uidl_prefix, last_login) VALUES (${this.user}, ${newUidlPrefix()}, ${at})
+        ON CONFLICT (user_name) DO UPDATE SET last_login = EXCLUDED.last_login`;
+    } catch (err) {
+      throw toStoreError(err, `recording login of ${this.user} failed`);
+    }
+  }
+
+  async openMessage(index: number): Promise<Readable> {
+    this.assertOpen();
+    const entry = this.entryAt(index);
+    let row: { trace: Buffer; blob: Buffer } | undefined;
+    try {
+      [row] = await this.context.sql<{ trace: Buffer; blob: Buffer }[]>`
+        SELECT trace, blob FROM messages WHERE user_name = ${this.user} AND uid = ${entry.key}`;
+    } catch (err) {
+      throw toStoreError(err, `opening message ${index + 1} failed`);
+    }
+    if (row === undefined) throw new MessageGoneError(index);
+    return readBody(this.context.sql, row.trace, row.blob);
+  }
+
+  async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
+    const framer = new MultilineFramer(options.bodyLines);
+    const stream = await this.openMessage(index);
+    // Chunks come from the driver as fresh buffers, so the framer may keep them.
+    return framer.frame({
+      chunks: stream as AsyncIterable<Buffer>,
+      close: () => stream.destroy(),
+    });
+  }
+
+  async commit(changes: CommitChanges): Promise<void> {
+    this.assertOpen();
+    for (const i of changes.deleted) this.entryAt(i);
+    for (const i of changes.retrieved) this.entryAt(i);
+    this.closed = true;
+    const { sql, lease, logger } = this.context;
+    const deleted = [...changes.deleted].map((i) => this.entryAt(i).key);
+    const retrieved = [...changes.retrieved].filter((i) => !changes.deleted.has(i)).map((i) => this.entryAt(i).key);
+    try {
+      const ended = await sql.begin(async (tx) => {
+        // The fence: with the lease row locked and our token in it, no other session can
+        // have taken the maildrop over; without it nothing is changed.
+        if (!(await lease.holdsIn(tx))) {
+          if (deleted.length === 0 && retrieved.length === 0) return false;
+          throw new StoreError(`maildrop lease of ${this.user} was lost; changes not applied`, true);
+        }
+        if (deleted.length > 0) {
+          const [gone] = await tx<{ freed: string | null }[]>`
+            WITH gone AS (DELETE FROM messages WHERE user_name = ${this.user} AND uid = ANY(${deleted}::bigint[]) RETURNING stored_size)
+            SELECT sum(stored_size)::text AS freed FROM gone`;
+          if (gone?.freed) await tx`UPDATE maildrops SET usage = usage - ${gone.freed}::bigint WHERE user_name = ${this.user}`;
+        }
+        if (retrieved.length > 0) {
+          // The first retrieval starts the EXPIRE clock; fetching again does not restart it.
+          await tx`UPDATE messages SET seen = true, retrieved_at = coalesce(retrieved_at, ${this.context.clock()})
+                   WHERE user_name = ${this.user} AND uid = ANY(${retrieved}::bigint[])`;
+        }
+        await lease.endIn(tx);
+        return true;
+      });
+      if (!ended) await lease.release();
+    } catch (err) {
+      logger.warn({ err, user: this.user }, 'maildrop commit not applied');
+      await lease.release();
+      throw toStoreError(err, `commit of ${this.user} failed`);
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.context.lease.release();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError(`maildrop of ${this.user} is already closed`, false);
+  }
+
+  private entryAt(index: number): PostgresEntry {
+    const entry = Number.isInteger(index) ? this.context.entries[index] : undefined;
+    if (entry === undefined) throw new RangeError(`no message ${index + 1} in the maildrop of ${this.user}`);
+    return entry;
+  }
+}

@@ -1,0 +1,182 @@
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import postgres, { type Sql } from 'postgres';
+import { silentLogger, type Logger } from '../../log/logger.js';
+import { WireSizeCounter } from '../../message/wire-size.js';
+import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
+import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, OpenOptions } from '../types.js';
+import { assertValidUserName } from '../maildir/user-name.js';
+import { writeBody } from './blobs.js';
+import { Lease } from './lease.js';
+import { assertSchemaCurrent } from './migrations.js';
+import { PostgresMaildrop } from './postgres-maildrop.js';
+import { NEW_MAIL_CHANNEL } from './notifications.js';
+import { newUidlPrefix } from './uidl.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database (libpq-style URL; sslmode etc. as query parameters). */
+  readonly url: string;
+  /** Connections in this process's pool. Default 10. */
+  readonly maxConnections?: number;
+  /** Seconds a maildrop lease lasts without renewal (a dead node's sessions end after it). Default 30. */
+  readonly leaseSeconds?: number;
+  /** Names this process in lease rows, for operators; defaults to host name and pid. */
+  readonly nodeName?: string;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_LEASE_SECONDS = 30;
+
+/** Opens a connection pool; nothing is connected until the first query. */
+export function connectPostgres(url: string, options: { max?: number; logger?: Logger } = {}): Sql {
+  const logger = options.logger ?? silentLogger();
+  return postgres(url, {
+    max: options.max ?? 10,
+    // Fail fast when the database is away: the caller answers "try again later".
+    connect_timeout: 10,
+    idle_timeout: 60,
+    onnotice: () => undefined,
+    connection: { application_name: 'postel' },
+    debug: false,
+    // A failed connection is retried by the next query; say so once per failure.
+    onclose: () => logger.debug('database connection closed'),
+  });
+}
+
+/**
+ * Mail in PostgreSQL, shared by any number of postel nodes. Bodies are stored once per
+ * content (chunks keyed by SHA-256) and each copy keeps its own trace fields; sizes and
+ * UIDLs are written at delivery; the maildrop lock is a lease row (lease.ts). A delivery
+ * resolves only after COMMIT.
+ */
+export class PostgresStore implements MailStore {
+  readonly sql: Sql;
+  private readonly leaseSeconds: number;
+  private readonly nodeName: string;
+  private readonly logger: Logger;
+  private checked: Promise<void> | undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    this.logger = options.logger ?? silentLogger();
+    this.sql = connectPostgres(options.url, { ...(options.maxConnections ? { max: options.maxConnections } : {}), logger: this.logger });
+    this.leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    if (!(this.leaseSeconds > 0)) throw new RangeError('leaseSeconds must be positive');
+    this.nodeName = options.nodeName ?? `${hostname()}:${process.pid}`;
+  }
+
+  /** Closes the pool (waits for running queries). */
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+
+  async deliver(user: string, message: Readable | Uint8Array, meta: DeliveryMeta = {}): Promise<DeliveryResult> {
+    assertValidUserName(user);
+    // The input can fail before the transaction reads it; the read loop rethrows the error.
+    const ignoreEarlyError = (): void => undefined;
+    if (!(message instanceof Uint8Array)) message.on('error', ignoreEarlyError);
+    try {
+      await this.ready();
+      const trace = meta.trace === undefined ? Buffer.alloc(0) : Buffer.from(meta.trace);
+      const receivedAt = meta.receivedAt !== undefined && Number.isFinite(meta.receivedAt.getTime()) ? meta.receivedAt : new Date();
+      const result = await this.sql.begin(async (tx) => {
+        const counter = new WireSizeCounter();
+        counter.push(trace);
+        const body = await writeBody(tx, message, counter);
+        const storedSize = trace.length + body.size;
+        await tx`INSERT INTO maildrops (user_name, uidl_prefix) VALUES (${user}, ${newUidlPrefix()}) ON CONFLICT (user_name) DO NOTHING`;
+        // The maildrop row is locked from here to COMMIT: concurrent deliveries to one user
+        // take their turns for the quota check and the UID, and only for this short part.
+        const limit = meta.quotaLimit ?? null;
+        const [row] = await tx<{ uid: string; uidl_prefix: string }[]>`
+          UPDATE maildrops SET next_uid = next_uid + 1, usage = usage + ${storedSize}
+          WHERE user_name = ${user} AND (${limit}::bigint IS NULL OR usage + ${storedSize} <= ${limit}::bigint)
+          RETURNING (next_uid - 1)::text AS uid, uidl_prefix`;
+        if (row === undefined) throw new QuotaExceededError(user);
+        const uidl = `${row.uidl_prefix}.${row.uid}`;
+        await tx`INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at)
+                 VALUES (${user}, ${row.uid}, ${uidl}, ${counter.size}, ${storedSize}, ${trace}, ${body.hash}, ${receivedAt})`;
+        await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, ${user})`;
+        return { id: uidl, size: counter.size };
+      });
+      this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
+      return result;
+    } catch (err) {
+      if (!(err instanceof QuotaExceededError)) this.logger.warn({ err, user }, 'delivery failed');
+      throw toStoreError(err, 'delivery failed');
+    } finally {
+      if (!(message instanceof Uint8Array)) message.off('error', ignoreEarlyError);
+    }
+  }
+
+  async usage(user: string): Promise<number> {
+    assertValidUserName(user);
+    try {
+      await this.ready();
+      const [row] = await this.sql<{ usage: string }[]>`SELECT usage::text FROM maildrops WHERE user_name = ${user}`;
+      return row === undefined ? 0 : Number(row.usage);
+    } catch (err) {
+      throw toStoreError(err, `reading the usage of ${user} failed`);
+    }
+  }
+
+  async openMaildrop(user: string, options: OpenOptions = {}): Promise<Maildrop> {
+    assertValidUserName(user);
+    let lease: Lease | null;
+    try {
+      await this.ready();
+      lease = await Lease.acquire(this.sql, user, this.nodeName, this.leaseSeconds, this.logger);
+    } catch (err) {
+      throw toStoreError(err, `opening the maildrop of ${user} failed`);
+    }
+    if (lease === null) throw new MaildropLockedError(user);
+    try {
+      const fixedNow = options.now;
+      const clock = fixedNow === undefined ? () => new Date() : () => fixedNow;
+      if (options.expireDays !== undefined) await this.expire(lease, clock(), options.expireDays);
+      // One index-only scan on the primary key: what STAT, LIST and UIDL need.
+      const rows = await this.sql<{ uid: string; uidl: string; size: string }[]>`
+        SELECT uid::text, uidl, size::text FROM messages WHERE user_name = ${user} ORDER BY messages.uid`;
+      let lastLoginAt: Date | null = null;
+      if (options.lastLogin !== false) {
+        const [row] = await this.sql<{ last_login: Date | null }[]>`SELECT last_login FROM maildrops WHERE user_name = ${user}`;
+        lastLoginAt = row?.last_login ?? null;
+      }
+      return new PostgresMaildrop({
+        sql: this.sql,
+        user,
+        lease,
+        entries: rows.map((r) => ({ uid: r.uidl, size: Number(r.size), key: r.uid })),
+        lastLoginAt,
+        clock,
+        logger: this.logger,
+      });
+    } catch (err) {
+      await lease.release();
+      this.logger.warn({ err, user }, 'could not take maildrop snapshot');
+      throw toStoreError(err, `opening the maildrop of ${user} failed`);
+    }
+  }
+
+  /** RFC 2449 EXPIRE under the session's lease. */
+  private async expire(lease: Lease, now: Date, days: number): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      if (!(await lease.holdsIn(tx))) throw new StoreError(`maildrop lease of ${lease.user} was lost`, true);
+      const cutoff = new Date(now.getTime() - days * 86_400_000);
+      const [gone] = await tx<{ freed: string | null }[]>`
+        WITH gone AS (
+          DELETE FROM messages WHERE user_name = ${lease.user} AND retrieved_at IS NOT NULL AND retrieved_at <= ${cutoff}
+          RETURNING stored_size)
+        SELECT sum(stored_size)::text AS freed FROM gone`;
+      if (gone?.freed) await tx`UPDATE maildrops SET usage = usage - ${gone.freed}::bigint WHERE user_name = ${lease.user}`;
+    });
+  }
+
+  /** Checked once per store: a wrong schema is a configuration fault, not a temporary one. */
+  private ready(): Promise<void> {
+    this.checked ??= assertSchemaCurrent(this.sql).catch((err: unknown) => {
+      this.checked = undefined;
+      throw err;
+    });
+    return this.checked;
+  }
+}
