@@ -20,6 +20,10 @@ const programs = {
   mpop: 'mpop',
   // A real POP3 server for the client's interop tests (test/support/dovecot.ts).
   dovecot: 'dovecot-pop3d',
+  // A real PostgreSQL for the PostgreSQL store's tests (test/support/postgres.ts), and
+  // HAProxy in front of two postel nodes.
+  '/usr/lib/postgresql/15/bin/initdb': 'postgresql',
+  haproxy: 'haproxy',
 };
 
 const onPath = (program) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;

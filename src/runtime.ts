@@ -15,6 +15,8 @@ import type { Pop3Policy } from './pop3/policy.js';
 import type { ListenerSpec, ServerOptions } from './pop3/server.js';
 import { CertificateStore, type TlsSettings } from './tls/certificates.js';
 import { MaildirStore } from './store/maildir/maildir-store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
+import type { MailStore } from './store/types.js';
 import type { SmtpListenerSpec } from './smtp/listener.js';
 import { smtpDataPaths, type SmtpSettings } from './smtp/service.js';
 import { isErrno } from './fs/errno.js';
@@ -35,7 +37,12 @@ export function openUsers(config: Config): UsersFile {
   return new UsersFile(dataPaths(config).usersFile);
 }
 
-export function openStore(config: Config, logger: Logger): MaildirStore {
+/** The configured store: PostgreSQL when [store] url is set, else Maildirs under DATA/mail. */
+export function openStore(config: Config, logger: Logger): MailStore {
+  const s = config.store;
+  if (s.url !== '') {
+    return new PostgresStore({ url: s.url, leaseSeconds: s.lease_seconds, maxConnections: s.max_connections, logger });
+  }
   return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, logger });
 }
 

@@ -28,8 +28,16 @@ export function dataDirInUse(): string | undefined {
  * path on a command line; a relative data_dir in a config file is relative to that file, so
  * the same file works from any directory.
  */
+/** The environment variable that names the store's database, over [store] url, for every subcommand. */
+export const STORE_URL_VARIABLE = 'POSTEL_STORE_URL';
+
 export async function loadFor(options: CommonOptions, overrides: Overrides = {}): Promise<Config> {
-  const config = await loadConfig(options.config, { data_dir: options.data === undefined ? undefined : resolve(options.data), ...overrides });
+  const storeUrl = process.env[STORE_URL_VARIABLE];
+  const config = await loadConfig(options.config, {
+    data_dir: options.data === undefined ? undefined : resolve(options.data),
+    ...(storeUrl ? { 'store.url': storeUrl } : {}),
+    ...overrides,
+  });
   const dataDir = options.data === undefined && options.config !== undefined && !isAbsolute(config.data_dir) ? resolve(dirname(options.config), config.data_dir) : resolve(config.data_dir);
   usedDataDir = dataDir;
   return { ...config, data_dir: dataDir };

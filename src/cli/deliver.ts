@@ -33,7 +33,12 @@ async function deliver(name: string, files: string[], options: CommonOptions): P
     const config = await loadFor(options);
     await requireDataDir(config, EX_TEMPFAIL);
     if (!(await openUsers(config).lookup(user))) throw new CliError(`unknown user ${name} (users file ${dataPaths(config).usersFile})`, EX_NOUSER);
-    await deliverAll(user, files, openStore(config, createLogger({ level: 'warn', destination: process.stderr })));
+    const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));
+    try {
+      await deliverAll(user, files, store);
+    } finally {
+      await store.close();
+    }
   } catch (err) {
     if (err instanceof CliError) throw err;
     const environment = environmentError(err);

@@ -53,17 +53,21 @@ async function withMaildrop(name: string, options: CommonOptions, work: (maildro
     throw new CliError(`unknown user ${name}: not in the users file and no maildrop`, EX_NOUSER);
   }
   const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));
-  let maildrop: Maildrop;
   try {
-    maildrop = await store.openMaildrop(user);
-  } catch (err) {
-    if (err instanceof MaildropLockedError) throw new CliError(`the maildrop of ${user} is in use by a POP3 session; try again when it has ended`, EX_TEMPFAIL);
-    throw err;
-  }
-  try {
-    await work(maildrop);
+    let maildrop: Maildrop;
+    try {
+      maildrop = await store.openMaildrop(user);
+    } catch (err) {
+      if (err instanceof MaildropLockedError) throw new CliError(`the maildrop of ${user} is in use by a POP3 session; try again when it has ended`, EX_TEMPFAIL);
+      throw err;
+    }
+    try {
+      await work(maildrop);
+    } finally {
+      await maildrop.release();
+    }
   } finally {
-    await maildrop.release();
+    await store.close();
   }
 }
 

@@ -5,8 +5,10 @@ import { ConfigError } from '../config/load.js';
 import { NetworkSpecError } from '../net/trusted-networks.js';
 import { TlsConfigError } from '../tls/certificates.js';
 import { registerBench } from './bench.js';
+import { registerDb } from './db.js';
 import { registerDeliver } from './deliver.js';
-import { CliError, EX_CONFIG, EX_SOFTWARE } from './exit-codes.js';
+import { CliError, EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL } from './exit-codes.js';
+import { StoreError } from '../store/errors.js';
 import { dataDirInUse } from './common.js';
 import { environmentError } from './environment-errors.js';
 import { registerFetch } from './fetch.js';
@@ -15,7 +17,7 @@ import { registerServe } from './serve.js';
 import { registerUser } from './user.js';
 
 const program = new Command('postel')
-  .description('POP3 mail server with Maildir storage')
+  .description('POP3 mail server with Maildir or PostgreSQL storage')
   .version('0.1.0')
   .showHelpAfterError()
   .exitOverride();
@@ -26,6 +28,7 @@ registerDeliver(program);
 registerMailbox(program);
 registerFetch(program);
 registerBench(program);
+registerDb(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -38,6 +41,10 @@ try {
   if (err instanceof ConfigError || err instanceof MechanismConfigError || err instanceof OAuthKeyError || err instanceof TlsConfigError || err instanceof NetworkSpecError) {
     process.stderr.write(`postel: ${err.message}\n`);
     process.exit(EX_CONFIG);
+  }
+  if (err instanceof StoreError) {
+    process.stderr.write(`postel: ${err.message}\n`);
+    process.exit(err.temporary ? EX_TEMPFAIL : EX_SOFTWARE);
   }
   const environment = environmentError(err, { ...(dataDirInUse() !== undefined ? { dataDir: dataDirInUse() as string } : {}) });
   if (environment) {

@@ -6,8 +6,10 @@ import { Pop3Cluster } from '../cluster/pop3-cluster.js';
 import { runPop3Worker } from '../cluster/pop3-worker.js';
 import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
+import { collectGarbageEvery, migrateStore } from './store-maintenance.js';
 import { dataPaths, newPasswordOptions, openAuthPolicy, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from '../runtime.js';
 import { SmtpService } from '../smtp/service.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { ensureDataDir, loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
 
 interface ServeOptions extends CommonOptions {
@@ -50,7 +52,11 @@ async function serve(options: ServeOptions): Promise<void> {
   await ensureDataDir(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
   const users = openUsers(config);
+  if (config.store.migrate && config.store.url !== '') await migrateStore(config, logger);
   const store = openStore(config, logger);
+  // A database at the wrong schema version stops the start with a clear message.
+  if (store instanceof PostgresStore) await store.ready();
+  const stopGc = collectGarbageEvery(store, logger);
   const demo = options.demo ? await ensureDemoAccount(paths.dataDir, users, store, config.hostname, newPasswordOptions(config)) : null;
 
   const certificates = await openCertificates(config, logger);
@@ -104,7 +110,9 @@ async function serve(options: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ event: 'shutdown', signal, sessions: server.connections, smtpSessions: smtp.connections }, 'shutting down');
-    void Promise.all([server.close(), smtp.close()]).then(() => {
+    stopGc();
+    void Promise.all([server.close(), smtp.close()]).then(async () => {
+      await store.close().catch(() => undefined);
       // A log destination that hangs (a pipe nobody reads) must not keep the process alive.
       setTimeout(() => process.exit(0), 2000).unref();
       logger.flush(() => process.exit(0));

@@ -128,6 +128,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where mail is kept: Maildirs under data_dir (the default), or PostgreSQL shared by several nodes. */
+    store: z
+      .object({
+        /** postgres://user:password@host:port/database; empty: Maildir. POSTEL_STORE_URL overrides it. */
+        url: z
+          .string()
+          .default('')
+          .refine((u) => u === '' || /^postgres(ql)?:\/\//.test(u), { message: 'must be empty (Maildir) or a postgres:// URL' }),
+        /** Create or migrate the schema when `serve` starts (otherwise: `postel db migrate`). */
+        migrate: z.boolean().default(false),
+        /** Seconds a maildrop lock lasts without renewal: how long a dead node's sessions keep their maildrops. */
+        lease_seconds: z.number().int().min(3).max(3600).default(30),
+        /** Database connections per postel process. */
+        max_connections: positive.max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -74,6 +74,8 @@ export interface MailStore {
   openMaildrop(user: string, options?: OpenOptions): Promise<Maildrop>;
   /** Stored octets in the maildrop (trace fields included), what quotas count; 0 for none. */
   usage(user: string): Promise<number>;
+  /** Lets go of what the store holds open (database connections); the store is unusable after. */
+  close(): Promise<void>;
 }
 
 export interface Maildrop {

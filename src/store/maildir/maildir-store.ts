@@ -106,6 +106,9 @@ export class MaildirStore implements MailStore {
     return result;
   }
 
+  /** Nothing to close: files are opened per use. */
+  async close(): Promise<void> {}
+
   async usage(user: string): Promise<number> {
     assertValidUserName(user);
     try {

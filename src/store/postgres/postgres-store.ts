@@ -171,8 +171,11 @@ export class PostgresStore implements MailStore {
     });
   }
 
-  /** Checked once per store: a wrong schema is a configuration fault, not a temporary one. */
-  private ready(): Promise<void> {
+  /**
+   * Rejects unless the database is reachable and at this postel's schema version. Checked
+   * once per store (again after a failure): a wrong schema is a configuration fault.
+   */
+  ready(): Promise<void> {
     this.checked ??= assertSchemaCurrent(this.sql).catch((err: unknown) => {
       this.checked = undefined;
       throw err;

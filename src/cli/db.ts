@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { createLogger } from '../log/logger.js';
+import { connectPostgres } from '../store/postgres/postgres-store.js';
+import { migrate, SCHEMA_VERSION } from '../store/postgres/migrations.js';
+import { collectGarbage } from '../store/postgres/blobs.js';
+import { loadFor, STORE_URL_VARIABLE, withCommonOptions, type CommonOptions } from './common.js';
+import { CliError, EX_CONFIG, EX_TEMPFAIL } from './exit-codes.js';
+import type { Sql } from 'postgres';
+
+export function registerDb(program: Command): void {
+  const db = program.command('db').description('the PostgreSQL store ([store] url or POSTEL_STORE_URL)');
+  withCommonOptions(db.command('migrate'))
+    .description('create the schema or bring it to this version of postel (each step in one transaction)')
+    .action((options: CommonOptions) => withDatabase(options, async (sql) => {
+      const applied = await migrate(sql);
+      process.stderr.write(applied.length === 0 ? `postel: schema already at version ${SCHEMA_VERSION}\n` : `postel: applied migrations ${applied.join(', ')}; schema at version ${SCHEMA_VERSION}\n`);
+    }));
+  withCommonOptions(db.command('gc'))
+    .description('remove message bodies no maildrop refers to any more (safe while mail is delivered)')
+    .action((options: CommonOptions) => withDatabase(options, async (sql) => {
+      const removed = await collectGarbage(sql);
+      process.stderr.write(`postel: removed ${removed.blobs} bodies and ${removed.chunks} chunks\n`);
+    }));
+}
+
+async function withDatabase(options: CommonOptions, work: (sql: Sql) => Promise<void>): Promise<void> {
+  const config = await loadFor(options);
+  if (config.store.url === '') throw new CliError(`no database: set [store] url or ${STORE_URL_VARIABLE}`, EX_CONFIG);
+  const sql = connectPostgres(config.store.url, { max: 1, logger: createLogger({ level: 'warn', destination: process.stderr }) });
+  try {
+    await work(sql);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`database: ${(err as Error).message}`, EX_TEMPFAIL);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
