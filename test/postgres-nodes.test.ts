@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import postgres from 'postgres';
+import { HAPROXY, startHaproxy, type Haproxy } from './support/haproxy.js';
+import { postgresUnavailable, startPostgres, type PostgresCluster } from './support/postgres.js';
+import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+import { SmtpTestClient } from './support/smtp-client.js';
+import { WireClient } from './support/wire-client.js';
+
+/*
+ * Two `postel serve` processes on one PostgreSQL database, behind Debian's HAProxy with
+ * PROXY protocol v2: what one node stores the other lists, the maildrop lock holds across
+ * nodes, a killed node's lease runs out and its session's DELEs are never applied, a database
+ * restart in the middle of a session, and a quota that holds under concurrent deliveries
+ * arriving at both nodes.
+ */
+
+const LEASE_SECONDS = 5;
+const BODY_SIZE = 100_000;
+const QUOTA_COPIES = 30;
+
+const skip = postgresUnavailable() ?? (existsSync(HAPROXY) ? undefined : 'haproxy is not installed (Debian package haproxy, which npm test installs as root)');
+
+describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
+  let cluster: PostgresCluster;
+  let url: string;
+  let proxy: Haproxy;
+  const nodes: ServerProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  /** HAProxy frontends: to node A only, to node B only. */
+  let viaA: number;
+  let viaB: number;
+  const smtpPort = (node: ServerProcess): number => Number(/SMTP on [^\s,]+:(\d+)/.exec(node.stderr())?.[1]);
+
+  before(async () => {
+    cluster = await startPostgres();
+    url = await cluster.createDatabase();
+    // `postel db migrate` through the environment variable, as an operator would.
+    const migrated = await runCli(['db', 'migrate'], '', { ...process.env, POSTEL_STORE_URL: url });
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.match(migrated.stderr, /applied migrations 1/);
+    for (const name of ['a', 'b']) {
+      const env = await tempDataDir(
+        [
+          // Still in tempDataDir's [pop3] table.
+          'proxy_protocol = true',
+          '[pop3s]',
+          'enabled = false',
+          '[store]',
+          `url = ${JSON.stringify(url)}`,
+          `lease_seconds = ${LEASE_SECONDS}`,
+          '[smtp]',
+          'max_connections_per_ip = 100',
+          '[smtp.submission]',
+          'enabled = false',
+        ].join('\n'),
+      );
+      cleanups.push(env.cleanup);
+      const data = join(env.dir, 'data');
+      await mkdir(data, { recursive: true });
+      // The same users on both nodes; carol's quota admits QUOTA_COPIES copies and a half.
+      await writeFile(
+        join(data, 'users'),
+        ['alice:{PLAIN}alice-pw::::::', 'bob:{PLAIN}bob-pw::::::', `carol:{PLAIN}carol-pw:::::: quota=${Math.floor(BODY_SIZE * (QUOTA_COPIES + 0.5))}`, ''].join('\n'),
+      );
+      nodes.push(await startServerProcess(['--config', env.config, '--host', '127.0.0.1']));
+    }
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    proxy = await startHaproxy([{ servers: [`127.0.0.1:${a.port}`] }, { servers: [`127.0.0.1:${b.port}`] }]);
+    [viaA, viaB] = proxy.ports as [number, number];
+  });
+
+  after(async () => {
+    for (const node of nodes) await node.stop('SIGKILL');
+    await proxy?.stop();
+    await cluster?.stop();
+    for (const c of cleanups) await c();
+  });
+
+  it('lists through node B what node A stored, with per-copy trace fields', async () => {
+    const [a] = nodes as [ServerProcess];
+    const smtp = await SmtpTestClient.open(smtpPort(a));
+    assert.equal((await smtp.command('EHLO client.example.org')).code, 250);
+    assert.equal((await smtp.command('MAIL FROM:<sender@example.org>')).code, 250);
+    assert.equal((await smtp.command('RCPT TO:<alice@localhost>')).code, 250);
+    assert.equal((await smtp.command('RCPT TO:<bob@localhost>')).code, 250);
+    assert.equal((await smtp.data('Subject: across nodes\r\n\r\nhello from A\r\n')).code, 250);
+    await smtp.command('QUIT');
+
+    for (const user of ['alice', 'bob']) {
+      const pop = await login(viaB, user);
+      const list = await pop.multi('LIST');
+      assert.equal(list.status.split(' ')[0], '+OK');
+      assert.equal(list.body.toString().split('\r\n').filter(Boolean).length, 1);
+      const retr = (await pop.multi('RETR 1')).body.toString();
+      assert.match(retr, /^Return-Path: <sender@example\.org>\r\nDelivered-To: [^\r\n]*\r\nReceived: /);
+      assert.match(retr, new RegExp(`Delivered-To: ${user}@localhost\\r\\n`));
+      assert.match(retr, /hello from A/);
+      assert.match(await pop.command('QUIT'), /^\+OK/);
+      pop.close();
+    }
+  });
+
+  it('holds the maildrop lock of a session on node A against node B', async () => {
+    const onA = await login(viaA, 'alice');
+    const onB = await WireClient.connect(viaB);
+    assert.match(await onB.line(), /^\+OK/);
+    await onB.command('USER alice');
+    assert.match(await onB.command('PASS alice-pw'), /^-ERR \[IN-USE\]/);
+    onB.close();
+    assert.match(await onA.command('QUIT'), /^\+OK/);
+    onA.close();
+    const again = await login(viaB, 'alice');
+    assert.match(await again.command('QUIT'), /^\+OK/);
+    again.close();
+  });
+
+  it('keeps a session working through a PostgreSQL restart', async () => {
+    const pop = await login(viaB, 'alice');
+    assert.match(await pop.command('DELE 1'), /^\+OK/);
+    await cluster.restart();
+    // The first query after the restart may meet a dead connection; a retry must work.
+    let stat = await pop.command('STAT');
+    if (!stat.startsWith('+OK')) stat = await pop.command('STAT');
+    assert.match(stat, /^\+OK 0 0/);
+    const list = await pop.multi('LIST 1');
+    assert.match(list.status, /^-ERR/, 'message 1 stays deleted in the session');
+    assert.match(await pop.command('QUIT'), /^\+OK .*\(1 messages deleted\)/);
+    pop.close();
+    const after = await login(viaA, 'alice');
+    assert.match(await after.command('STAT'), /^\+OK 0 0/);
+    assert.match(await after.command('QUIT'), /^\+OK/);
+    after.close();
+  });
+
+  it('admits exactly the deliveries that fit the quota when 50 arrive at both nodes at once', async () => {
+    const body = `Subject: quota\r\n\r\n${'q'.repeat(BODY_SIZE - 40)}\r\n`;
+    const attempt = async (node: ServerProcess): Promise<number> => {
+      const smtp = await SmtpTestClient.open(smtpPort(node));
+      try {
+        await smtp.command('EHLO client.example.org');
+        if ((await smtp.command('MAIL FROM:<sender@example.org>')).code !== 250) return 0;
+        if ((await smtp.command('RCPT TO:<carol@localhost>')).code !== 250) return 0;
+        return (await smtp.data(body)).code;
+      } finally {
+        await smtp.command('QUIT').catch(() => undefined);
+      }
+    };
+    const codes = await Promise.all(Array.from({ length: 50 }, (_, i) => attempt(nodes[i % 2] as ServerProcess)));
+    const accepted = codes.filter((c) => c === 250).length;
+    assert.equal(accepted, QUOTA_COPIES, `replies: ${codes.join(' ')}`);
+    assert.ok(codes.every((c) => c === 250 || c === 0 || (c >= 400 && c < 600)));
+    const sql = postgres(url, { onnotice: () => undefined });
+    try {
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM messages WHERE user_name = 'carol'`;
+      assert.equal(row?.n, QUOTA_COPIES);
+      const [blobs] = await sql<{ n: number }[]>`SELECT count(DISTINCT blob)::int AS n FROM messages WHERE user_name = 'carol'`;
+      assert.equal(blobs?.n, 1, 'one stored body for all copies');
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('lets node B take over after node A is killed mid-session, without applying its DELEs', async () => {
+    const [a] = nodes as [ServerProcess];
+    const onA = await login(viaA, 'carol');
+    assert.match(await onA.command(`STAT`), new RegExp(`^\\+OK ${QUOTA_COPIES} `));
+    assert.match(await onA.command('DELE 1'), /^\+OK/);
+    assert.match(await onA.command('DELE 2'), /^\+OK/);
+    await a.stop('SIGKILL');
+    onA.close();
+
+    // Until the lease runs out the maildrop stays locked; then node B gets it.
+    let answer = '';
+    for (let i = 0; i < 100; i++) {
+      const c = await WireClient.connect(viaB);
+      await c.line();
+      await c.command('USER carol');
+      answer = await c.command('PASS carol-pw');
+      if (answer.startsWith('+OK')) {
+        assert.match(await c.command('STAT'), new RegExp(`^\\+OK ${QUOTA_COPIES} `), 'the dead session deleted nothing');
+        assert.match(await c.command('QUIT'), /^\+OK/);
+        c.close();
+        break;
+      }
+      c.close();
+      assert.match(answer, /^-ERR \[IN-USE\]/);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(answer, /^\+OK/, 'node B took the maildrop over');
+  });
+});
+
+async function login(port: number, user: string): Promise<WireClient> {
+  const c = await WireClient.connect(port);
+  assert.match(await c.line(), /^\+OK/);
+  assert.match(await c.command(`USER ${user}`), /^\+OK/);
+  const pass = await c.command(`PASS ${user}-pw`);
+  assert.match(pass, /^\+OK/, `login of ${user} on ${port}`);
+  return c;
+}
