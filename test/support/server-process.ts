@@ -85,6 +85,17 @@ export async function startServerProcess(args: readonly string[]): Promise<Serve
   };
 }
 
+let storeDatabase: (() => Promise<string>) | undefined;
+
+/**
+ * From now on, every tempDataDir in this process gets `[store] url` of a fresh, migrated
+ * database from `next`: runs a test file's servers and CLI calls on PostgreSQL instead of
+ * Maildir (see interop-postgres.test.ts).
+ */
+export function useStoreDatabases(next: () => Promise<string>): void {
+  storeDatabase = next;
+}
+
 /** A temporary data directory with a config file that keeps tests fast. */
 export async function tempDataDir(configToml = ''): Promise<{ dir: string; config: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'postel-proc-'));
@@ -92,7 +103,8 @@ export async function tempDataDir(configToml = ''): Promise<{ dir: string; confi
   // Failed logins answered at once (no response floor, no growing delays), in the test's own [auth] table if it has one.
   const noFloor = 'failure_response_ms = 0\nmax_user_delay = 0\n';
   const body = /^\[auth\]$/m.test(configToml) ? configToml.replace(/^\[auth\]$/m, `[auth]\n${noFloor}`) : `${configToml}\n[auth]\n${noFloor}`;
-  await writeFile(config, `data_dir = ${JSON.stringify(join(dir, 'data'))}\n[pop3]\n${body}\n`);
+  const store = storeDatabase ? `[store]\nurl = ${JSON.stringify(await storeDatabase())}\n` : '';
+  await writeFile(config, `data_dir = ${JSON.stringify(join(dir, 'data'))}\n[pop3]\n${body}\n${store}`);
   return { dir, config, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
