@@ -52,6 +52,9 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
           '[store]',
           `url = ${JSON.stringify(url)}`,
           `lease_seconds = ${LEASE_SECONDS}`,
+          '[auth]',
+          // HAProxy connects from here; its PROXY header names the real client.
+          'proxy_trusted_networks = ["127.0.0.1/32"]',
           '[smtp]',
           'max_connections_per_ip = 100',
           '[smtp.submission]',
