@@ -17,6 +17,7 @@ import { rows, table, type ScenarioRun } from './report.js';
 import type { ServerUnderTest } from './servers/common.js';
 import { dovecotUnavailable, mailOwner, startDovecot } from './servers/dovecot.js';
 import { postelDataLayout, startPostel } from './servers/postel.js';
+import { postgresForBench } from './servers/postgres.js';
 import { FULL, QUICK } from './settings.js';
 import { buildWorld, passwdText, populate } from './world.js';
 
@@ -33,6 +34,8 @@ export interface BenchOptions {
   readonly record: boolean;
   /** postel's pop3.workers; the CLI defaults it to the number of cores. */
   readonly workers: number;
+  /** Where postel keeps the mail: its Maildirs, or a PostgreSQL cluster started for the run. */
+  readonly store: 'maildir' | 'postgres';
 }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -89,6 +92,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     mkdirSync(mailRoot, { recursive: true, mode: 0o700 });
     writeFileSync(usersFile, passwd, { mode: 0o600 });
     populate(world, mailRoot, null);
+    const database = options.store === 'postgres' ? await postgresForBench(postelDir, progress) : null;
     const profileDir = join(REPO, '.tmp', 'bench-profiles');
     servers.push(
       await startPostel({
@@ -96,6 +100,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
         maxSessions: settings.idleSessions,
         workers: options.workers,
         ...(options.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+        ...(database ? { database } : {}),
       }),
     );
     if (!noDovecot && owner) {

@@ -46,7 +46,7 @@ async function commands(): Promise<string[]> {
     const section = result.stdout.split(/^Commands:$/m)[1] ?? '';
     return section
       .split('\n')
-      .map((l) => /^\s{2}([a-z]+)\b/.exec(l)?.[1])
+      .map((l) => /^\s{2}([a-z][a-z-]*)\b/.exec(l)?.[1])
       .filter((c): c is string => c !== undefined && c !== 'help');
   };
   const out: string[] = [];

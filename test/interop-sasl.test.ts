@@ -71,7 +71,7 @@ scram_iterations = 4096
 issuer = ${JSON.stringify(ISSUER)}
 audience = [${JSON.stringify(AUDIENCE)}]
 keys_file = ${JSON.stringify(join(dir.dir, 'jwks.json'))}
-`,
+${dir.storeToml}`,
     );
     assert.equal((await runCli(['user', 'add', 'alice', '--password-stdin', '--config', dir.config], 'sasl-pw\n')).code, 0);
     assert.equal((await runCli(['user', 'add', 'carol', '--password-stdin', '--scheme', 'PLAIN', '--config', dir.config], 'cram-pw\n')).code, 0);

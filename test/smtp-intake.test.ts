@@ -38,7 +38,7 @@ describe('SMTP intake: replies at each step', () => {
     const [stored] = await h.stored('alice');
     assert.ok(stored);
     const text = stored.toString('utf8');
-    assert.match(text, /^Return-Path: <sender@remote\.test>\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\n\tby mx\.test \(postel\) with ESMTP id \S+\n\tfor <alice@example\.test>; \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\n/);
+    assert.match(text, /^Return-Path: <sender@remote\.test>\nDelivered-To: alice@example\.test\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\n\tby mx\.test \(postel\) with ESMTP id \S+\n\tfor <alice@example\.test>; \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\n/);
     assert.equal(withoutTrace(stored).toString('utf8'), testMessage('hello', body));
   });
 

@@ -9,7 +9,7 @@ import { startSmtpHarness, type SmtpHarness } from './support/smtp-harness.js';
 const crlf = (s: string): string => s.replace(/\r?\n/g, '\r\n');
 
 /** The trace fields postel puts in front: Return-Path, then a folded Received. */
-const TRACE = /^Return-Path: <[^>]*>\r\nReceived: [^\r\n]*\r\n(?:\t[^\r\n]*\r\n)*/;
+const TRACE = /^Return-Path: <[^>]*>\r\nDelivered-To: [^\r\n]*\r\nReceived: [^\r\n]*\r\n(?:\t[^\r\n]*\r\n)*/;
 
 describe('interoperability: swaks and smtplib send, curl and poplib read back over POP3', () => {
   let h: SmtpHarness;
@@ -38,7 +38,7 @@ describe('interoperability: swaks and smtplib send, curl and poplib read back ov
     const got = await run('curl', ['-s', `pop3://alice:secret@127.0.0.1:${h.pop3.port}/1`]);
     assert.equal(got.code, 0, got.stderr);
     const text = got.stdout.toString('utf8');
-    assert.match(text, /^Return-Path: <sender@remote\.test>\r\nReceived: from [^\r\n]+ \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(postel\) with ESMTP id /);
+    assert.match(text, /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nReceived: from [^\r\n]+ \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(postel\) with ESMTP id /);
     assert.equal(text.replace(TRACE, ''), message);
   });
 
@@ -64,10 +64,11 @@ p.quit()
 got = b"\r\n".join(lines) + b"\r\n"
 head = got.split(b"\r\n")
 assert head[0] == "Return-Path: <andré@remote.test>".encode("utf-8"), head[0]
-assert head[1].startswith(b"Received: from python.test ([127.0.0.1])"), head[1]
-assert b"with UTF8SMTP id" in head[2], head[2]
-assert "for <jörg@example.test>".encode("utf-8") in head[3], head[3]
-body = b"\r\n".join(head[4:])
+assert head[1] == "Delivered-To: jörg@example.test".encode("utf-8"), head[1]
+assert head[2].startswith(b"Received: from python.test ([127.0.0.1])"), head[2]
+assert b"with UTF8SMTP id" in head[3], head[3]
+assert "for <jörg@example.test>".encode("utf-8") in head[4], head[4]
+body = b"\r\n".join(head[5:])
 assert body == msg, (body, msg)
 print("ok")
 `;
@@ -102,8 +103,8 @@ p = poplib.POP3("127.0.0.1", pop_port)
 p.user("dave"); p.pass_("secret")
 resp, lines, octets = p.retr(1)
 p.quit()
-# Return-Path, then Received folded over three lines.
-body = b"\r\n".join(lines[4:]) + b"\r\n"
+# Return-Path, Delivered-To, then Received folded over three lines.
+body = b"\r\n".join(lines[5:]) + b"\r\n"
 print(len(msg), hashlib.sha256(msg).hexdigest(), hashlib.sha256(body).hexdigest())
 `;
     const r = await run('python3', ['-c', script, String(h.ports.smtp), String(h.pop3.port)]);

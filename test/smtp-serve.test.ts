@@ -36,7 +36,7 @@ describe('postel serve: the seed round trip (npm start, swaks, curl)', () => {
       const got = await run('curl', ['-s', `pop3://demo:${password}@127.0.0.1:${server.port}/2`]);
       assert.equal(got.code, 0, got.stderr);
       const text = got.stdout.toString('utf8');
-      assert.match(text, /^Return-Path: <[^>]+>\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby \S+ \(postel\) with ESMTP id \S+\r\n\tfor <demo@localhost>; /);
+      assert.match(text, /^Return-Path: <[^>]+>\r\nDelivered-To: demo@localhost\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby \S+ \(postel\) with ESMTP id \S+\r\n\tfor <demo@localhost>; /);
       assert.match(text, /\r\nSubject: round trip\r\n/);
       assert.match(text, /This is a test mailing/);
 

@@ -83,7 +83,7 @@ describe('storage failures and quotas', () => {
       repaired = true;
       await waitFor(async () => (await h.stored('alice')).some((m) => m.includes('retry me')), 'the queue to deliver it once new/ worked again');
       const [copy] = (await h.stored('alice')).filter((m) => m.includes('retry me'));
-      assert.match(copy?.toString('utf8') ?? '', /^Return-Path: <sender@remote\.test>\nReceived: from client\.test/);
+      assert.match(copy?.toString('utf8') ?? '', /^Return-Path: <sender@remote\.test>\nDelivered-To: [^\n]+\nReceived: from client\.test/);
       await waitFor(async () => (await readdir(join(h.dataDir, 'queue'))).length === 0, 'the queue entry to go');
     } finally {
       if (!repaired) await repair();

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopChild } from '../../test/support/processes.js';
 import { freePort, waitForGreeting, type ServerUnderTest } from './common.js';
+import type { BenchDatabase } from './postgres.js';
 
 const POSTEL_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/postel');
 const STOP_TIMEOUT_MS = 15_000;
@@ -19,6 +20,8 @@ export interface PostelOptions {
   readonly nodeFlags?: readonly string[];
   /** Extra TOML appended to the generated configuration. */
   readonly extraConfig?: string;
+  /** Mail in PostgreSQL instead of Maildirs (bench --store postgres). */
+  readonly database?: BenchDatabase;
 }
 
 export function postelDataLayout(dataDir: string): { usersFile: string; mailRoot: string } {
@@ -58,7 +61,7 @@ enabled = false
 [smtp.submission]
 enabled = false
 ${options.extraConfig ?? ''}
-`,
+${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` : ''}`,
   );
   const logFd = openSync(join(options.dataDir, 'postel.log'), 'a');
   // node:cluster starts POP3 workers with these flags too (process.execArgv).
@@ -93,9 +96,11 @@ ${options.extraConfig ?? ''}
     notes: [
       `default settings except connection limits and pop3.workers = ${options.workers}`,
       'certificate: its default self-signed ECDSA P-256',
+      ...(options.database ? [options.database.note] : []),
     ],
     async stop() {
       if (!gone) await stopChild(child, exited, STOP_TIMEOUT_MS);
+      await options.database?.stop();
     },
   };
 }

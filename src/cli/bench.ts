@@ -10,6 +10,7 @@ interface BenchCliOptions {
   readonly profile?: boolean;
   readonly record: boolean;
   readonly workers?: number;
+  readonly store: 'maildir' | 'postgres';
 }
 
 export function registerBench(program: Command): void {
@@ -27,6 +28,10 @@ export function registerBench(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256');
       return n;
     })
+    .option('--store <kind>', 'postel keeps mail in "maildir" or "postgres" (a PostgreSQL 15 cluster started for the run)', (v: string) => {
+      if (v !== 'maildir' && v !== 'postgres') throw new InvalidArgumentError('must be maildir or postgres');
+      return v;
+    }, 'maildir')
     .action(async (options: BenchCliOptions) => {
       // Loaded on demand: the benchmark is not part of the server, and a package install
       // does not ship it.
@@ -44,6 +49,7 @@ export function registerBench(program: Command): void {
         profile: options.profile === true,
         record: options.record,
         workers: options.workers ?? availableParallelism(),
+        store: options.store,
       });
       process.exitCode = code;
     });

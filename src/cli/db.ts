@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { createLogger } from '../log/logger.js';
-import { connectPostgres } from '../store/postgres/postgres-store.js';
+import { connectPostgres, PostgresStore } from '../store/postgres/postgres-store.js';
+import { importMaildirs } from '../store/postgres/import-maildir.js';
+import { MaildropLockedError } from '../store/errors.js';
+import { dataPaths } from '../runtime.js';
 import { migrate, SCHEMA_VERSION } from '../store/postgres/migrations.js';
 import { collectGarbage } from '../store/postgres/blobs.js';
 import { loadFor, STORE_URL_VARIABLE, withCommonOptions, type CommonOptions } from './common.js';
@@ -15,6 +18,28 @@ export function registerDb(program: Command): void {
       const applied = await migrate(sql);
       process.stderr.write(applied.length === 0 ? `postel: schema already at version ${SCHEMA_VERSION}\n` : `postel: applied migrations ${applied.join(', ')}; schema at version ${SCHEMA_VERSION}\n`);
     }));
+  withCommonOptions(db.command('import-maildir'))
+    .description('copy the Maildirs of the data directory into the database, keeping UIDLs, sizes and seen state (resumable)')
+    .option('--user <name>', 'only this user (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (options: CommonOptions & { user?: string[] }) => {
+      const config = await loadFor(options);
+      if (config.store.url === '') throw new CliError(`no database: set [store] url or ${STORE_URL_VARIABLE}`, EX_CONFIG);
+      const logger = createLogger({ level: 'warn', destination: process.stderr });
+      const store = new PostgresStore({ url: config.store.url, logger });
+      try {
+        const counts = await importMaildirs(dataPaths(config).mailRoot, store, {
+          ...(options.user ? { users: options.user } : {}),
+          logger,
+          progress: (user, c) => process.stderr.write(`postel: ${user}: ${c.imported} imported, ${c.skipped} already there\n`),
+        });
+        process.stderr.write(`postel: ${counts.users} maildrops, ${counts.imported} messages imported, ${counts.skipped} already there\n`);
+      } catch (err) {
+        if (err instanceof MaildropLockedError) throw new CliError(`the maildrop of ${err.user} is in use by a POP3 session; run again when it has ended`, EX_TEMPFAIL);
+        throw err;
+      } finally {
+        await store.close();
+      }
+    });
   withCommonOptions(db.command('gc'))
     .description('remove message bodies no maildrop refers to any more (safe while mail is delivered)')
     .action((options: CommonOptions) => withDatabase(options, async (sql) => {

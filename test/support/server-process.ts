@@ -97,7 +97,7 @@ export function useStoreDatabases(next: () => Promise<string>): void {
 }
 
 /** A temporary data directory with a config file that keeps tests fast. */
-export async function tempDataDir(configToml = ''): Promise<{ dir: string; config: string; cleanup: () => Promise<void> }> {
+export async function tempDataDir(configToml = ''): Promise<{ dir: string; config: string; storeToml: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'postel-proc-'));
   const config = join(dir, 'postel.toml');
   // Failed logins answered at once (no response floor, no growing delays), in the test's own [auth] table if it has one.
@@ -105,7 +105,7 @@ export async function tempDataDir(configToml = ''): Promise<{ dir: string; confi
   const body = /^\[auth\]$/m.test(configToml) ? configToml.replace(/^\[auth\]$/m, `[auth]\n${noFloor}`) : `${configToml}\n[auth]\n${noFloor}`;
   const store = storeDatabase ? `[store]\nurl = ${JSON.stringify(await storeDatabase())}\n` : '';
   await writeFile(config, `data_dir = ${JSON.stringify(join(dir, 'data'))}\n[pop3]\n${body}\n${store}`);
-  return { dir, config, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, config, storeToml: store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Whether an external program is on PATH (tests skip, saying so, when it is not). */

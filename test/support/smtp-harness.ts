@@ -144,10 +144,10 @@ export function testMessage(subject: string, body: string, extraHeaders: readonl
   return [`From: Sender <sender@remote.test>`, 'To: alice@example.test', `Subject: ${subject}`, 'Message-ID: <t.1@remote.test>', ...extraHeaders, '', body].join('\n');
 }
 
-/** The stored message without the trace fields postel adds in front (Return-Path, Received). */
+/** The stored message without the trace fields postel adds in front (Return-Path, Delivered-To, Received). */
 export function withoutTrace(stored: Buffer): Buffer {
   const text = stored.toString('latin1');
-  const m = /^Return-Path: <[^>]*>\n(Received: [^\n]*\n(?:\t[^\n]*\n)*)/.exec(text);
+  const m = /^Return-Path: <[^>]*>\nDelivered-To: [^\n]*\n(Received: [^\n]*\n(?:\t[^\n]*\n)*)/.exec(text);
   if (!m) throw new Error(`no trace fields in: ${text.slice(0, 200)}`);
   return Buffer.from(text.slice(m[0].length), 'latin1');
 }

@@ -8,7 +8,7 @@ import type { LockFile } from '../../fs/lock-file.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import { MultilineFramer, type StoredBytes, type WireSource } from '../../message/wire-source.js';
 import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types.js';
-import { basenameOf, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
+import { basenameOf, deliveryTimeFromName, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
 import type { MaildirLayout } from './layout.js';
 import { mapLimit } from './map-limit.js';
 import { openMessageFile } from './message-file.js';
@@ -196,6 +196,17 @@ export class MaildirMaildrop implements Maildrop {
     } finally {
       await lock.release();
     }
+  }
+
+  /** What moving a message to another store keeps besides its UIDL and bytes (db import-maildir). */
+  stateOf(index: number): { readonly receivedAt: Date | null; readonly retrievedAt: Date | null; readonly seen: boolean } {
+    const entry = this.entryAt(index);
+    const micros = deliveryTimeFromName(entry.basename);
+    return {
+      receivedAt: micros === undefined ? null : new Date(Math.floor(micros / 1000)),
+      retrievedAt: entry.retrievedAt > 0 ? new Date(entry.retrievedAt * 1000) : null,
+      seen: entry.retrievedAt > 0 || hasFlag(parseFileName(entry.fileName).flags, 'S'),
+    };
   }
 
   async release(): Promise<void> {

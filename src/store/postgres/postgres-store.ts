@@ -27,6 +27,14 @@ export interface PostgresStoreOptions {
 
 export const DEFAULT_LEASE_SECONDS = 30;
 
+/** What an imported message keeps from its old store. */
+export interface ImportedState {
+  readonly uidl: string;
+  readonly receivedAt: Date | null;
+  readonly retrievedAt: Date | null;
+  readonly seen: boolean;
+}
+
 /** Opens a connection pool; nothing is connected until the first query. */
 export function connectPostgres(url: string, options: { max?: number; logger?: Logger } = {}): Sql {
   const logger = options.logger ?? silentLogger();
@@ -70,6 +78,26 @@ export class PostgresStore implements MailStore {
   }
 
   async deliver(user: string, message: Readable | Uint8Array, meta: DeliveryMeta = {}): Promise<DeliveryResult> {
+    return this.store(user, message, meta);
+  }
+
+  /**
+   * Copies one message from another store keeping its UIDL and seen state (db
+   * import-maildir). Idempotent: a message whose UIDL the maildrop has is skipped (null).
+   */
+  async importMessage(user: string, message: () => Promise<Readable>, kept: ImportedState): Promise<DeliveryResult | null> {
+    assertValidUserName(user);
+    try {
+      await this.ready();
+      const [known] = await this.sql`SELECT 1 FROM messages WHERE user_name = ${user} AND uidl = ${kept.uidl}`;
+      if (known) return null;
+    } catch (err) {
+      throw toStoreError(err, 'import failed');
+    }
+    return this.store(user, await message(), kept.receivedAt ? { receivedAt: kept.receivedAt } : {}, kept);
+  }
+
+  private async store(user: string, message: Readable | Uint8Array, meta: DeliveryMeta, imported?: ImportedState): Promise<DeliveryResult> {
     assertValidUserName(user);
     // The input can fail before the transaction reads it; the read loop rethrows the error.
     const ignoreEarlyError = (): void => undefined;
@@ -92,9 +120,10 @@ export class PostgresStore implements MailStore {
           WHERE user_name = ${user} AND (${limit}::bigint IS NULL OR usage + ${storedSize} <= ${limit}::bigint)
           RETURNING (next_uid - 1)::text AS uid, uidl_prefix`;
         if (row === undefined) throw new QuotaExceededError(user);
-        const uidl = `${row.uidl_prefix}.${row.uid}`;
-        await tx`INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at)
-                 VALUES (${user}, ${row.uid}, ${uidl}, ${counter.size}, ${storedSize}, ${trace}, ${body.hash}, ${receivedAt})`;
+        const uidl = imported?.uidl ?? `${row.uidl_prefix}.${row.uid}`;
+        await tx`INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
+                 VALUES (${user}, ${row.uid}, ${uidl}, ${counter.size}, ${storedSize}, ${trace}, ${body.hash}, ${receivedAt},
+                         ${imported?.retrievedAt ?? null}, ${imported?.seen ?? false})`;
         await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, ${user})`;
         return { id: uidl, size: counter.size };
       });

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { silentLogger } from '../../src/log/logger.js';
+import { importMaildirs } from '../../src/store/postgres/import-maildir.js';
+import { migrate } from '../../src/store/postgres/migrations.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { postgresUnavailable, startPostgres } from '../../test/support/postgres.js';
+
+export interface BenchDatabase {
+  readonly url: string;
+  /** For the report. */
+  readonly note: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * bench --store postgres: a PostgreSQL 15 cluster of the tests' kind (fsync off, on loopback)
+ * holding the run's mail, imported from the Maildirs the run made with `db import-maildir`'s
+ * code. The database's CPU is not in postel's figures: it runs outside postel's process tree.
+ */
+export async function postgresForBench(dataDir: string, progress: (msg: string) => void): Promise<BenchDatabase> {
+  const why = postgresUnavailable();
+  if (why) throw new Error(`--store postgres: ${why}`);
+  const cluster = await startPostgres();
+  try {
+    const url = await cluster.createDatabase('postel_bench');
+    const store = new PostgresStore({ url, logger: silentLogger() });
+    try {
+      await migrate(store.sql);
+      progress('importing the Maildirs into PostgreSQL');
+      const counts = await importMaildirs(join(dataDir, 'mail'), store, { logger: silentLogger() });
+      progress(`imported ${counts.imported} messages of ${counts.users} users`);
+    } finally {
+      await store.close();
+    }
+    return {
+      url,
+      note: 'store: PostgreSQL 15 on loopback (fsync off, as in the tests); its CPU is not counted in postel\'s',
+      stop: () => cluster.stop(),
+    };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
