@@ -9,6 +9,7 @@ import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { silentLogger } from '../src/log/logger.js';
 import type { Maildrop } from '../src/store/types.js';
 import { postgresUnavailable, startPostgres, type PostgresCluster } from './support/postgres.js';
+import { waitFor } from './support/wait-for.js';
 
 const skip = postgresUnavailable();
 
@@ -59,7 +60,10 @@ describe('PostgreSQL store behaviour beyond the contract', { skip }, () => {
   it('collects unreferenced bodies, never one a racing delivery is about to reference', async () => {
     const store = await freshStore();
     try {
-      const body = Buffer.from('Subject: gc\n\nsame body\n');
+      // Exactly one chunk: the racing delivery below writes it as soon as it has it all, then
+      // waits for more input with its transaction open.
+      const body = Buffer.alloc(CHUNK_SIZE, 'g');
+      body.write('Subject: gc\n\n');
       await store.deliver('alice', body);
       let drop = await store.openMaildrop('alice');
       await drop.commit({ deleted: new Set([0]), retrieved: new Set() });
@@ -77,12 +81,11 @@ describe('PostgreSQL store behaviour beyond the contract', { skip }, () => {
         })(),
       );
       const delivering = store.deliver('alice', slow);
-      // Wait until the delivery's upsert holds the chunk row.
-      for (let i = 0; i < 200; i++) {
-        const [row] = await store.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.query LIKE 'INSERT INTO chunks%' AND a.state = 'idle in transaction'`;
-        if ((row?.n ?? 0) > 0) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      // Wait until the delivery's upsert holds the chunk row (and only then let GC race it).
+      await waitFor(async () => {
+        const [row] = await store.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'INSERT INTO chunks%' AND state = 'idle in transaction'`;
+        return (row?.n ?? 0) > 0;
+      }, 'the delivery to hold the chunk row', 60_000);
       const collecting = collectGarbage(store.sql, 3600);
       finish();
       await delivering;
