@@ -52,6 +52,8 @@ if (!existsSync(tsc)) {
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const build = spawnSync(tsc, ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (build.status !== 0) process.exit(build.status ?? 1);
+const wasm = spawnSync(process.execPath, [join(root, 'scripts', 'build-wasm.mjs')], { stdio: 'inherit', cwd: root });
+if (wasm.status !== 0) process.exit(wasm.status ?? 1);
 
 // No import circle in src/: a module graph with cycles depends on evaluation order, and a
 // newcomer cannot tell which layer stands on which.
