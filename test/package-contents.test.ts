@@ -28,12 +28,14 @@ function packList(): Promise<string[]> {
 }
 
 describe('the npm package ships only what runs', () => {
-  it('has the CLI, the built modules and README, and no tests, fixtures, contract suite or source maps', async () => {
+  it('has the CLI, the built modules (the WebAssembly kernel too) and README, and no tests, fixtures, contract suite or source maps', async () => {
     const files = await packList();
     assert.ok(files.includes('bin/postel'));
     assert.ok(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts'));
     assert.ok(files.includes('dist/src/cli/main.js'));
-    const stray = files.filter((f) => !/^(bin\/postel|README\.md|package\.json|dist\/src\/.+\.(js|d\.ts))$/.test(f) || /\.test\.|\.fixture\.|\/store\/contract\./.test(f));
+    // The framing kernel, compiled from its .wat at build time.
+    assert.ok(files.includes('dist/src/message/framing-kernel.wasm'));
+    const stray = files.filter((f) => !/^(bin\/postel|README\.md|package\.json|dist\/src\/.+\.(js|d\.ts|wasm))$/.test(f) || /\.test\.|\.fixture\.|\/store\/contract\./.test(f));
     assert.deepEqual(stray, []);
   });
   it('no shipped module imports the test runner', async () => {

@@ -17,7 +17,8 @@ export interface WireChunk {
  * RETR and TOP; the session only writes the chunks, in order, minding backpressure.
  */
 export interface WireSource {
-  readonly chunks: AsyncIterable<WireChunk>;
+  /** Read with `for await`, which takes a plain list (a message framed at once) as well. */
+  readonly chunks: AsyncIterable<WireChunk> | Iterable<WireChunk>;
   /** Stops reading (the connection went away); safe to call more than once. */
   close(): void;
 }
@@ -31,6 +32,20 @@ export interface StoredBytes {
 
 /** Chunks this large are framed into reused buffers instead of new ones. */
 const POOLED_CHUNK = 64 * 1024;
+
+/**
+ * Output buffers of the kernel, each FRAMED_CAPACITY bytes, shared by every RETR of the
+ * process: a buffer comes back once its bytes are written. A RETR that allocated its own
+ * would make ~100 KB of garbage per 50 KB message; in a young process, whose heap limits
+ * are still small, collecting that was a quarter of the CPU of the first thousand RETRs.
+ * At most KEPT_BUFFERS wait here (the RETRs in flight at once beyond that allocate).
+ */
+const KEPT_BUFFERS = 8;
+const framedBuffers: Buffer[] = [];
+const takeBuffer = (): Buffer => framedBuffers.pop() ?? Buffer.allocUnsafe(FRAMED_CAPACITY);
+const giveBack = (buffer: Buffer): void => {
+  if (framedBuffers.length < KEPT_BUFFERS) framedBuffers.push(buffer);
+};
 
 /**
  * Frames stored bytes into wire bytes. A store makes one per RETR or TOP, asks `copiesInput`
@@ -50,24 +65,39 @@ export class MultilineFramer {
     return this.stuffer.fillsBuffers;
   }
 
+  /**
+   * A whole message read in one piece, framed at once (no stream, no generator: the RETR of
+   * a small message is this and one write). `stored` may be reused as soon as this returns.
+   */
+  frameWhole(stored: Buffer): WireSource {
+    const stuffer = this.stuffer;
+    const buffer = stuffer.fillsBuffers ? takeBuffer() : undefined;
+    const bytes = stuffer.push(stored, buffer);
+    const chunks: WireChunk[] = [];
+    const inBuffer = buffer !== undefined && bytes.buffer === buffer.buffer;
+    if (bytes.length > 0) chunks.push(inBuffer ? { bytes, release: () => giveBack(buffer) } : { bytes });
+    else if (buffer) giveBack(buffer);
+    chunks.push({ bytes: stuffer.end() });
+    return { chunks, close: () => undefined };
+  }
+
   frame(stored: StoredBytes): WireSource {
     return { chunks: this.chunks(stored), close: () => stored.close() };
   }
 
   private async *chunks(stored: StoredBytes): AsyncGenerator<WireChunk> {
     const stuffer = this.stuffer;
-    // Large messages are framed into a few buffers that come back once written, instead of
-    // a new one per chunk: hundreds of MB of garbage would make the process grow by tens of
-    // MB before a collection, memory the allocator then keeps.
-    const spare: Buffer[] = [];
+    // Large messages are framed into buffers that come back once written, instead of a new
+    // one per chunk: hundreds of MB of garbage would make the process grow by tens of MB
+    // before a collection, memory the allocator then keeps.
     try {
       for await (const chunk of stored.chunks) {
         const pooled = stuffer.fillsBuffers && chunk.length >= POOLED_CHUNK;
-        const buffer = pooled ? (spare.pop() ?? Buffer.allocUnsafe(FRAMED_CAPACITY)) : undefined;
+        const buffer = pooled ? takeBuffer() : undefined;
         const bytes = stuffer.push(chunk, buffer);
         const inBuffer = buffer !== undefined && bytes.buffer === buffer.buffer;
-        if (bytes.length > 0) yield inBuffer ? { bytes, release: () => void spare.push(buffer) } : { bytes };
-        else if (buffer) spare.push(buffer);
+        if (bytes.length > 0) yield inBuffer ? { bytes, release: () => giveBack(buffer) } : { bytes };
+        else if (buffer) giveBack(buffer);
         if (stuffer.done) break;
       }
     } finally {

@@ -51,7 +51,7 @@ export async function writeMessage(transport: Transport, status: string, source:
       }
       held = chunk;
     }
-    if (held && !transport.closed) transport.write(held.bytes);
+    if (held && !transport.closed) transport.write(held.bytes, held.release);
   } finally {
     transport.uncork();
     source.close();

@@ -108,6 +108,18 @@ export class MaildirMaildrop implements Maildrop {
   async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
     const framer = new MultilineFramer(options.bodyLines);
     const size = this.messages[index]?.size ?? 0;
+    if (framer.copiesInput) {
+      // A small message in the page cache: read into the process's one read buffer and
+      // framed before anything else can run, so the RETR allocates nothing but its output.
+      this.assertOpen();
+      const entry = this.entryAt(index);
+      const stored = storedSizeFromName(entry.basename);
+      const guard = this.context.syncReads;
+      if (guard?.allowed && stored !== undefined && stored < WHOLE_READ_LIMIT) {
+        const bytes = guard.time(() => readWholeFileSync(this.pathOf(entry), stored, true));
+        if (bytes) return framer.frameWhole(bytes);
+      }
+    }
     // A large message whose chunks are copied out at once is read into one buffer over and
     // over; anything else comes as a stream, which makes a new buffer per read.
     const stored = framer.copiesInput && size >= LARGE_MESSAGE ? await this.readInto(index) : streamedBytes(await this.openMessage(index));

@@ -66,12 +66,26 @@ export async function readWholeFile(path: string, size: number): Promise<Buffer 
   }
 }
 
-/** readWholeFile with blocking calls, for files that are in the page cache (SyncReadGuard). */
-export function readWholeFileSync(path: string, size: number): Buffer | null {
+/** One read buffer for every blocking read of the process (see readWholeFileSync). */
+let scratch: Buffer | null = null;
+
+/**
+ * readWholeFile with blocking calls, for files that are in the page cache (SyncReadGuard).
+ * With `reused`, the bytes are read into a buffer the next call overwrites: for a caller
+ * that copies them out before it yields (RETR through the framing kernel), a read makes no
+ * garbage.
+ */
+export function readWholeFileSync(path: string, size: number, reused = false): Buffer | null {
   const fd = openMessageFileSync(path);
   if (fd === undefined) return null;
   try {
-    const buffer = Buffer.allocUnsafe(size + 1);
+    let buffer: Buffer;
+    if (reused) {
+      if (scratch === null || scratch.length < size + 1) scratch = Buffer.allocUnsafe(Math.max(size + 1, WHOLE_READ_LIMIT + 1));
+      buffer = scratch;
+    } else {
+      buffer = Buffer.allocUnsafe(size + 1);
+    }
     return readSync(fd, buffer, 0, size + 1, 0) === size ? buffer.subarray(0, size) : null;
   } catch {
     return null;
