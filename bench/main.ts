@@ -12,12 +12,12 @@ import { idleConns } from './scenarios/idle.js';
 import { largeMessage } from './scenarios/large-message.js';
 import { smtpIntake } from './scenarios/smtp.js';
 import type { Scenario, ScenarioResult } from './scenarios/types.js';
-import type { CpuShares } from './measure.js';
+import type { Metric } from './measure.js';
 import { rows, table, type ScenarioRun } from './report.js';
 import type { ServerUnderTest } from './servers/common.js';
 import { dovecotUnavailable, mailOwner, startDovecot } from './servers/dovecot.js';
 import { postelDataLayout, startPostel } from './servers/postel.js';
-import { postgresForBench } from './servers/postgres.js';
+import { postgresForBench, type BenchDatabase } from './servers/postgres.js';
 import { FULL, QUICK } from './settings.js';
 import { buildWorld, passwdText, populate } from './world.js';
 
@@ -71,6 +71,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
   chmodSync(work, 0o755);
   const servers: ServerUnderTest[] = [];
   let pool: LoadPool | null = null;
+  // Outlives the postel servers, which are started afresh for every scenario.
+  let database: BenchDatabase | null = null;
   const runs: ScenarioRun[] = [];
   const serverFacts: { name: string; version: string; notes: readonly string[] }[] = [];
   const stopAll = async (): Promise<void> => {
@@ -92,29 +94,37 @@ export async function runBench(options: BenchOptions): Promise<number> {
     mkdirSync(mailRoot, { recursive: true, mode: 0o700 });
     writeFileSync(usersFile, passwd, { mode: 0o600 });
     populate(world, mailRoot, null);
-    const database = options.store === 'postgres' ? await postgresForBench(postelDir, progress) : null;
+    database = options.store === 'postgres' ? await postgresForBench(postelDir, progress) : null;
     const profileDir = join(REPO, '.tmp', 'bench-profiles');
-    servers.push(
-      await startPostel({
-        dataDir: postelDir,
-        maxSessions: settings.idleSessions,
-        workers: options.workers,
-        ...(options.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
-        ...(database ? { database } : {}),
-      }),
-    );
+    const dovecotDir = join(work, 'dovecot');
     if (!noDovecot && owner) {
-      const dovecotDir = join(work, 'dovecot');
       mkdirSync(join(dovecotDir, 'mail'), { recursive: true });
       chmodSync(dovecotDir, 0o755);
       populate(world, join(dovecotDir, 'mail'), owner);
-      servers.push(await startDovecot({ dir: dovecotDir, passwd, maxSessions: settings.idleSessions, certificate: 'rsa2048' }));
     }
-    for (const s of servers) serverFacts.push({ name: s.name, version: s.version, notes: s.notes });
+    // Every scenario gets freshly started servers: its first round is what a server serves
+    // after a restart (a container, a rolling deploy), not what a warmed-up one does.
+    const startServers = async (): Promise<void> => {
+      servers.push(
+        await startPostel({
+          dataDir: postelDir,
+          maxSessions: settings.idleSessions,
+          workers: options.workers,
+          ...(options.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+          ...(database !== null ? { database } : {}),
+        }),
+      );
+      if (!noDovecot && owner) servers.push(await startDovecot({ dir: dovecotDir, passwd, maxSessions: settings.idleSessions, certificate: 'rsa2048' }));
+    };
+    await startServers();
     progress(`setup took ${((performance.now() - started) / 1000).toFixed(1)} s`);
     pool = new LoadPool(settings.threads);
 
-    for (const scenario of scenarios) {
+    for (const [n, scenario] of scenarios.entries()) {
+      if (n > 0) {
+        await stopAll();
+        await startServers();
+      }
       const rounds = scenario.rounds?.(settings) ?? 1;
       const results = new Map<ServerUnderTest, ScenarioResult[]>();
       const failed = new Map<ServerUnderTest, string>();
@@ -159,6 +169,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
     await pool?.close();
     await stopAll();
+    await database?.stop();
     if (options.keep) progress(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }
@@ -188,18 +199,21 @@ export async function runBench(options: BenchOptions): Promise<number> {
   return runs.some((r) => r.error) ? 1 : 0;
 }
 
-/** One result from several rounds: the median of each figure, the mean CPU shares. */
+/**
+ * One result from several rounds: each figure of the first round (on the freshly started
+ * server) and, beside it, the median of the later rounds as "<figure>, steady"; the CPU
+ * shares are the first round's.
+ */
 function mergeRounds(list: readonly ScenarioResult[]): ScenarioResult {
   const first = list[0] as ScenarioResult;
   if (list.length === 1) return first;
-  const metrics = first.metrics.map((m) => {
-    const values = list.map((r) => r.metrics.find((x) => x.metric === m.metric)?.value).filter((v): v is number => typeof v === 'number');
-    return { ...m, value: median(values) };
+  const later = list.slice(1);
+  const steady = first.metrics.map((m) => {
+    const values = later.map((r) => r.metrics.find((x) => x.metric === m.metric)?.value).filter((v): v is number => typeof v === 'number');
+    return { ...m, metric: `${m.metric}, steady`, value: median(values) };
   });
-  const cpus = list.map((r) => r.cpu).filter((c): c is CpuShares => c !== undefined);
-  const mean = (f: (c: CpuShares) => number): number => cpus.reduce((a, c) => a + f(c), 0) / cpus.length;
-  const cpu = cpus.length ? { wallSeconds: mean((c) => c.wallSeconds) * cpus.length, server: mean((c) => c.server), loadgen: mean((c) => c.loadgen), other: mean((c) => c.other) } : undefined;
-  return { metrics, ...(cpu ? { cpu } : {}), details: { rounds: list.map((r) => ({ metrics: Object.fromEntries(r.metrics.map((m) => [m.metric, m.value])), ...r.details })) } };
+  const metrics = first.metrics.flatMap((m, i) => [m, steady[i] as Metric]);
+  return { metrics, ...(first.cpu ? { cpu: first.cpu } : {}), details: { rounds: list.map((r) => ({ metrics: Object.fromEntries(r.metrics.map((m) => [m.metric, m.value])), ...r.details })) } };
 }
 
 function median(values: readonly number[]): number | null {

@@ -8,19 +8,21 @@ export type Target =
   | { readonly on: 'postel'; readonly atMost: number }
   | { readonly on: 'postel'; readonly atLeast: number };
 
+/** Keyed by scenario and metric; a metric of the first round on a freshly started server. */
 const TARGETS: Record<string, Target> = {
-  'login_churn sessions/s': { on: 'ratio', atLeast: 5 },
+  'login_churn sessions/s': { on: 'ratio', atLeast: 8 },
   'login_churn/sha512-crypt sessions/s': { on: 'ratio', atLeast: 5 },
-  'tls_churn sessions/s': { on: 'ratio', atLeast: 2 },
-  'bulk_retr 1 client': { on: 'ratio', atLeast: 1.2 },
-  'bulk_retr 8 clients': { on: 'ratio', atLeast: 1.0 },
+  'tls_churn sessions/s': { on: 'ratio', atLeast: 4 },
+  'bulk_retr 1 client': { on: 'ratio', atLeast: 1.5 },
+  'bulk_retr 8 clients': { on: 'ratio', atLeast: 1.2 },
   'big_maildrop cold login+STAT': { on: 'ratio', atMost: 1.0 },
+  'big_maildrop second session login+STAT': { on: 'ratio', atMost: 0.5 },
   'big_maildrop warm login+STAT': { on: 'ratio', atMost: 0.5 },
   'big_maildrop cold UIDL': { on: 'ratio', atMost: 1.0 },
   'big_maildrop cold LIST': { on: 'ratio', atMost: 1.0 },
   'big_maildrop warm UIDL': { on: 'ratio', atMost: 1.0 },
   'big_maildrop warm LIST': { on: 'ratio', atMost: 1.0 },
-  'large_message RETR': { on: 'ratio', atLeast: 1.0 },
+  'large_message RETR': { on: 'ratio', atLeast: 1.2 },
   'large_message peak extra memory': { on: 'postel', atMost: 16 },
   'idle_conns memory per session': { on: 'ratio', atMost: 1 / 20 },
   'idle_conns new session max': { on: 'postel', atMost: 50 },

@@ -6,8 +6,8 @@ import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
 
 /**
  * login_churn and tls_churn: clients each loop connect / USER / PASS / STAT / QUIT with a
- * user of their own (a 10-message maildrop), for a fixed time (split over the rounds) after
- * a short warm-up.
+ * user of their own (a 10-message maildrop), for a fixed time split over the rounds, from
+ * the first session of a freshly started server on (no warm-up: see main.ts).
  */
 export function churnScenario(name: string, scheme: Scheme, tls: boolean, only?: 'postel'): Scenario {
   return {
@@ -17,7 +17,6 @@ export function churnScenario(name: string, scheme: Scheme, tls: boolean, only?:
     async run(ctx: ScenarioContext): Promise<ScenarioResult> {
       const endpoint = tls ? ctx.server.pop3s : ctx.server.pop3;
       const users = ctx.world.churn[scheme];
-      if (ctx.round === 0) await churn(ctx, endpoint, users, ctx.settings.warmupSeconds);
       const seconds = ctx.settings.churnSeconds / ctx.rounds;
       const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server.pid, () => churn(ctx, endpoint, users, seconds));
       const latencies = result.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);

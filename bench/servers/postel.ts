@@ -99,8 +99,8 @@ ${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` 
       ...(options.database ? [options.database.note] : []),
     ],
     async stop() {
+      // The database is the caller's: it outlives this server (bench/main.ts).
       if (!gone) await stopChild(child, exited, STOP_TIMEOUT_MS);
-      await options.database?.stop();
     },
   };
 }
