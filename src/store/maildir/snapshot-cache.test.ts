@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../log/logger.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { SNAPSHOT_FILE } from './snapshot-file.js';
 import type { SnapshotOptions } from './snapshot.js';
 
 /** The caches' clock: settle() moves it past their racy window, so what was just changed can be cached. */
@@ -86,4 +87,38 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     const a = await cache.take('alice', layout, expiring);
     assert.notEqual(await cache.take('alice', layout, expiring), a);
   });
+
+  it('another process opens an unchanged maildrop from the snapshot file, and a changed one by listing it', async () => {
+    const bob = maildirLayout(root, 'bob');
+    await ensureMaildir(bob);
+    for (let i = 0; i < 3; i++) await writeFile(join(bob.new, `${1700000100 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    // persistMinMessages 1: every snapshot is saved (the default is for large maildrops only).
+    const worker = (): SnapshotCache => new SnapshotCache(1000, 50, clock, 1);
+    settle();
+    const first = await worker().take('bob', bob, options);
+    assert.equal(first.messages.length, 3);
+    const file = join(bob.dir, SNAPSHOT_FILE);
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    assert.deepEqual(lines.slice(2), ['n', 'n', 'n', '']);
+
+    const second = await worker().take('bob', bob, options);
+    const shape = (s: typeof first): unknown => s.messages.map((m) => [m.uid, m.size, m.retrievedAt, m.basename, m.dir, m.fileName]);
+    assert.deepEqual(shape(second), shape(first));
+    assert.equal(second.uidValidity, first.uidValidity);
+    // The file, not a listing, is what the second process used: what it says is what it got.
+    await writeFile(file, [...lines.slice(0, 2), 'c:2,S', 'n', 'n', ''].join('\n'));
+    const told = await worker().take('bob', bob, options);
+    assert.equal(told.messages[0]?.dir, 'cur');
+    assert.equal(told.messages[0]?.fileName, `${first.messages[0]?.basename}:2,S`);
+
+    await writeFile(file, 'garbage\n');
+    assert.deepEqual(shape(await worker().take('bob', bob, options)), shape(first), 'a broken file: listed again');
+
+    await writeFile(join(bob.new, '1700000200.M1P1.test,S=6,W=7'), 'hello\n');
+    settle();
+    const changed = await worker().take('bob', bob, options);
+    assert.equal(changed.messages.length, 4, 'a delivery makes the file stale');
+    assert.equal((await worker().take('bob', bob, options)).messages.length, 4, 'and the new file is used next');
+  });
 });
+

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { MessageInfo } from '../types.js';
 import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
-import { takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
+import { cleanAbandonedTmp, takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
+import { loadSnapshotFile, saveSnapshotFile } from './snapshot-file.js';
 import { formatUidl } from './uid-index.js';
 
 /**
@@ -31,12 +32,15 @@ export class SnapshotCache {
   /**
    * `maxMessages` bounds what is kept, counted in messages over all maildrops (0: nothing).
    * `racyWindowMs` is how recent a change may be for a snapshot not to be kept; `now` is
-   * the clock it is measured with (tests move it instead of waiting).
+   * the clock it is measured with (tests move it instead of waiting). Snapshots of at least
+   * `persistMinMessages` messages are also saved for other processes (snapshot-file.ts; 0:
+   * never): for small maildrops a listing costs less than writing the file at every change.
    */
   constructor(
     private readonly maxMessages: number,
     private readonly racyWindowMs = DEFAULT_RACY_WINDOW_MS,
     private readonly now: () => number = Date.now,
+    private readonly persistMinMessages = DEFAULT_PERSIST_MIN_MESSAGES,
   ) {}
 
   async take(user: string, layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
@@ -50,12 +54,28 @@ export class SnapshotCache {
         return cached.snapshot;
       }
     }
+    // Another process (POP3 worker) may have taken it and left where the files are.
+    if (before !== null && before.index !== null && this.persistMinMessages > 0) {
+      const identity = before.index + before.dirs;
+      const stored = await loadSnapshotFile(layout, identity);
+      if (stored !== null) {
+        if (options.cleanTmp !== false) await cleanAbandonedTmp(layout, options.logger);
+        this.keep(user, identity, stored);
+        return stored;
+      }
+    }
     const snapshot = await takeSnapshot(layout, options);
     // A snapshot that could not record its UIDs (full disk) shows less than there is: never reused.
     if (before !== null && !snapshot.partial) {
       // The index we just wrote is known exactly: it can be cached at once.
       const index = snapshot.indexWritten ? await indexIdentity(layout) : before.index;
-      if (index !== null) this.keep(user, index + before.dirs, snapshot);
+      if (index !== null) {
+        this.keep(user, index + before.dirs, snapshot);
+        if (this.persistMinMessages > 0 && snapshot.messages.length >= this.persistMinMessages) {
+          // Only a cache: failing to write it (a full disk) costs the next process a listing.
+          await saveSnapshotFile(layout, index + before.dirs, snapshot).catch((err: unknown) => options.logger.warn({ err, dir: layout.dir }, 'could not save the maildrop snapshot file'));
+        }
+      }
     }
     return snapshot;
   }
@@ -83,6 +103,8 @@ export class SnapshotCache {
     this.messages -= snapshot.messages.length;
   }
 }
+
+const DEFAULT_PERSIST_MIN_MESSAGES = 10_000;
 
 /** Comfortably more than the timestamp granularity of common file systems. */
 const DEFAULT_RACY_WINDOW_MS = 2000;

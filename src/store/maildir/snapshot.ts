@@ -106,7 +106,7 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
     changed = true;
   }
 
-  if (options.cleanTmp !== false) await cleanTmp(layout, options.logger);
+  if (options.cleanTmp !== false) await cleanAbandonedTmp(layout, options.logger);
 
   const updated: UidIndex = { uidValidity: index.uidValidity, nextUid, entries: messages };
   if (changed) {
@@ -259,7 +259,8 @@ async function wireSizeOfFile(path: string): Promise<number> {
   return counter.size;
 }
 
-async function cleanTmp(layout: MaildirLayout, logger: Logger): Promise<void> {
+/** Removes tmp/ files of deliveries that died (older than TMP_MAX_AGE_MS). */
+export async function cleanAbandonedTmp(layout: MaildirLayout, logger: Logger): Promise<void> {
   const cutoff = Date.now() - TMP_MAX_AGE_MS;
   const names = (await readdirOrEmpty(layout.tmp)).map((d) => d.name);
   await mapLimit(names, IO_PARALLELISM, async (name) => {
