@@ -43,7 +43,13 @@ export function openStore(config: Config, logger: Logger): MailStore {
   if (s.url !== '') {
     return new PostgresStore({ url: s.url, leaseSeconds: s.lease_seconds, maxConnections: s.max_connections, logger });
   }
-  return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, logger });
+  return openMaildirStore(config, logger);
+}
+
+/** The Maildirs under DATA/mail, whatever [store] says (for what only Maildirs have, e.g. export). */
+export function openMaildirStore(config: Config, logger: Logger): MaildirStore {
+  const format = config.pop3.dovecot_uidl_format;
+  return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, dovecotUidlFormat: format === '' ? null : format, logger });
 }
 
 export function openAuthenticator(users: UsersFile, logger: Logger): FileAuthenticator {

@@ -35,6 +35,7 @@ describe('postel serve refuses an invalid configuration at start (exit 78, EX_CO
     { name: 'an unknown top-level key', toml: 'dat_dir = "/tmp"\n', stderr: /^ {2}dat_dir: unknown key$/m },
     { name: 'an unknown log level', toml: '[log]\nlevel = "loud"\n', stderr: /^ {2}log\.level: /m },
     { name: 'invalid TOML', toml: '[pop3\nport = 1\n', stderr: /invalid TOML/ },
+    { name: "a Dovecot UIDL format postel cannot reproduce (%m is Dovecot's mbox-only header MD5)", toml: '[pop3]\ndovecot_uidl_format = "%m"\n', stderr: /^ {2}pop3\.dovecot_uidl_format: .*mbox/m },
   ];
   for (const c of cases) {
     it(`rejects ${c.name}, naming the key`, async () => {

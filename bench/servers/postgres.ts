@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log/logger.js';
 import { importMaildirs } from '../../src/store/postgres/import-maildir.js';
+import { MaildirStore } from '../../src/store/maildir/maildir-store.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { postgresUnavailable, startPostgres } from '../../test/support/postgres.js';
@@ -27,7 +28,8 @@ export async function postgresForBench(dataDir: string, progress: (msg: string) 
     try {
       await migrate(store.sql);
       progress('importing the Maildirs into PostgreSQL');
-      const counts = await importMaildirs(join(dataDir, 'mail'), store, { logger: silentLogger() });
+      const source = new MaildirStore({ root: join(dataDir, 'mail'), logger: silentLogger(), snapshotCacheMessages: 0 });
+      const counts = await importMaildirs(source, store, { logger: silentLogger() });
       progress(`imported ${counts.imported} messages of ${counts.users} users`);
     } finally {
       await store.close();

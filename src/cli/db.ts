@@ -3,7 +3,7 @@ import { createLogger } from '../log/logger.js';
 import { connectPostgres, PostgresStore } from '../store/postgres/postgres-store.js';
 import { importMaildirs } from '../store/postgres/import-maildir.js';
 import { MaildropLockedError } from '../store/errors.js';
-import { dataPaths } from '../runtime.js';
+import { openMaildirStore } from '../runtime.js';
 import { migrate, SCHEMA_VERSION } from '../store/postgres/migrations.js';
 import { collectGarbage } from '../store/postgres/blobs.js';
 import { loadFor, STORE_URL_VARIABLE, withCommonOptions, type CommonOptions } from './common.js';
@@ -27,7 +27,8 @@ export function registerDb(program: Command): void {
       const logger = createLogger({ level: 'warn', destination: process.stderr });
       const store = new PostgresStore({ url: config.store.url, logger });
       try {
-        const counts = await importMaildirs(dataPaths(config).mailRoot, store, {
+        // The Maildir store as serve would open it, so UIDLs inherited from Dovecot or Courier travel along.
+        const counts = await importMaildirs(openMaildirStore(config, logger), store, {
           ...(options.user ? { users: options.user } : {}),
           logger,
           progress: (user, c) => process.stderr.write(`postel: ${user}: ${c.imported} imported, ${c.skipped} already there\n`),

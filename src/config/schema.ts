@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { compileUidlFormat, DEFAULT_DOVECOT_UIDL_FORMAT } from '../store/maildir/dovecot-uidl-format.js';
 
 const port = z.number().int().min(0).max(65535);
 const positive = z.number().int().min(1);
@@ -37,6 +38,21 @@ export const configSchema = z
         proxy_protocol: z.boolean().default(false),
         /** POP3 worker processes (node:cluster) sharing the listeners; 1 serves POP3 in the main process. */
         workers: z.number().int().min(1).max(256).default(1),
+        /**
+         * Dovecot's pop3_uidl_format, for messages found in a Maildir Dovecot served: they keep
+         * the UIDL Dovecot showed. "" turns inheriting UIDLs (from Dovecot and Courier) off.
+         */
+        dovecot_uidl_format: z
+          .string()
+          .default(DEFAULT_DOVECOT_UIDL_FORMAT)
+          .superRefine((format, ctx) => {
+            if (format === '') return;
+            try {
+              compileUidlFormat(format);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+            }
+          }),
       })
       .strict()
       .prefault({}),

@@ -66,6 +66,8 @@ export async function fsyncDir(dir: string): Promise<void> {
 export interface WriteOptions {
   /** Exact mode of the file (the umask does not apply). Default 0600. */
   readonly mode?: number;
+  /** Gives the file to this user and group before it appears (root writing for a mail user). */
+  readonly owner?: { readonly uid: number; readonly gid: number };
 }
 
 /** A name next to `path` that no other writer (process or call) picks. */
@@ -73,11 +75,12 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-async function writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+async function writeNew(path: string, data: string | Uint8Array, mode: number, owner?: WriteOptions['owner']): Promise<void> {
   const handle = await open(path, 'wx', mode);
   try {
     // open() applies the umask; the mode must be exact (secrets inside).
     await handle.chmod(mode);
+    if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
     await writeAll(handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     await handle.sync();
     await handle.close();
@@ -106,7 +109,7 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
  */
 export async function replaceFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
   const temp = tempPathFor(path);
-  await writeNew(temp, data, options.mode ?? 0o600);
+  await writeNew(temp, data, options.mode ?? 0o600, options.owner);
   try {
     await rename(temp, path);
   } catch (err) {

@@ -46,6 +46,12 @@ export interface DovecotOptions {
   readonly certificate?: CertificateKind;
   /** How long stop() waits for a clean exit before SIGKILL; default 5 s. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Serve the Maildirs under this directory (ROOT/USER) instead of a fresh one: it outlives
+   * stop(), so a test can hand the same mail to postel and back. Made if missing; users'
+   * Maildirs that exist are left as they are.
+   */
+  readonly mailRoot?: string;
 }
 
 export type CertificateKind = 'rsa2048' | 'ecdsa-p256';
@@ -83,6 +89,8 @@ export interface Dovecot {
    * user); `receivedAt` sets the file time, which Dovecot takes as the received date.
    */
   deliver(user: string, message: string | Buffer, options?: { readonly receivedAt?: Date }): Promise<string>;
+  /** Delivers through Dovecot's own LDA (dovecot-lda), as Postfix would: Dovecot names the file (with S= and W=). */
+  deliverLda(user: string, message: string | Buffer): Promise<void>;
   /** Writes many messages straight into new/ (fast seeding of large mailboxes). */
   deliverMany(user: string, messages: readonly (string | Buffer)[]): Promise<void>;
   /** File names in new/ and cur/ of the user's Maildir. */
@@ -130,7 +138,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     await writeFile(passwd, lines, { mode: 0o640 });
     // The auth process reads it as Dovecot's internal user.
     await chown(passwd, 0, idsOf('dovecot').gid);
-    const mailRoot = join(dir, 'mail');
+    const mailRoot = options.mailRoot ?? join(dir, 'mail');
     await mkdir(mailRoot, { recursive: true, mode: 0o700 });
     await chown(mailRoot, uid, gid);
     if (!bench) for (const name of Object.keys(users)) await makeMaildir(join(mailRoot, name), uid, gid);
@@ -139,7 +147,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     // between, so a start that fails to bind is retried with new ports.
     for (let attempt = 1; ; attempt++) {
       const [pop3Port, pop3sPort] = [await freePort(), await freePort()];
-      await writeFile(join(dir, 'dovecot.conf'), config(dir, pop3Port, pop3sPort, options));
+      await writeFile(join(dir, 'dovecot.conf'), config(dir, mailRoot, pop3Port, pop3sPort, options));
       await rm(join(dir, 'dovecot.log'), { force: true });
       const child = spawn(DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
@@ -147,7 +155,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
       let gone = false;
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => ((gone = true), resolve(code))));
       if (await waitForGreeting(pop3Port, READY_TIMEOUT_MS, () => gone)) {
-        return instance({ dir, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid, keepDir: bench !== undefined, stopTimeoutMs: options.stopTimeoutMs ?? 5000 });
+        return instance({ dir, mailRoot, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid, keepDir: bench !== undefined, stopTimeoutMs: options.stopTimeoutMs ?? 5000 });
       }
       await stopChild(child, exited, 5000);
       const log = await readFile(join(dir, 'dovecot.log'), 'utf8').catch(() => '');
@@ -171,6 +179,7 @@ export function dovecotVersion(): string {
 
 interface Started {
   readonly dir: string;
+  readonly mailRoot: string;
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   readonly pop3Port: number;
@@ -183,11 +192,11 @@ interface Started {
 }
 
 function instance(started: Started): Promise<Dovecot> {
-  const { dir, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid } = started;
+  const { dir, mailRoot, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid } = started;
   let counter = 0;
   let stopped = false;
   const logPath = join(dir, 'dovecot.log');
-  const maildir = (user: string): string => join(dir, 'mail', user);
+  const maildir = (user: string): string => join(mailRoot, user);
   const writeMessage = async (user: string, message: string | Buffer, receivedAt?: Date): Promise<string> => {
     counter++;
     const seconds = Math.floor(Date.now() / 1000);
@@ -222,6 +231,17 @@ function instance(started: Started): Promise<Dovecot> {
     async deliver(user, message, options = {}) {
       return writeMessage(user, message, options.receivedAt);
     },
+    async deliverLda(user, message) {
+      const lda = spawn('/usr/lib/dovecot/dovecot-lda', ['-c', join(dir, 'dovecot.conf'), '-d', user, '-f', 'sender@example.org'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      lda.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        lda.once('error', reject);
+        lda.once('close', resolve);
+        lda.stdin?.end(message);
+      });
+      if (code !== 0) throw new Error(`dovecot-lda exited with ${code}: ${stderr}`);
+    },
     async deliverMany(user, messages) {
       for (const message of messages) await writeMessage(user, message);
     },
@@ -243,7 +263,7 @@ function instance(started: Started): Promise<Dovecot> {
   }));
 }
 
-function config(dir: string, pop3Port: number, pop3sPort: number, options: DovecotOptions): string {
+function config(dir: string, mailRoot: string, pop3Port: number, pop3sPort: number, options: DovecotOptions): string {
   const bench = options.bench;
   const mechanisms = options.mechanisms ?? (bench ? ['plain', 'login'] : ['plain', 'login', 'cram-md5', 'scram-sha-256', 'apop']);
   const dh = '/usr/share/dovecot/dh.pem';
@@ -266,7 +286,7 @@ mail_uid = ${MAIL_USER}
 mail_gid = ${MAIL_USER}
 first_valid_uid = 1
 first_valid_gid = 1
-mail_location = maildir:${dir}/mail/%u
+mail_location = maildir:${mailRoot}/%u
 pop3_uidl_format = %08Xu%08Xv
 ${bench ? benchLimits(bench.maxSessions) : testSettings}
 passdb {
@@ -275,7 +295,7 @@ passdb {
 }
 userdb {
   driver = static
-  args = uid=${MAIL_USER} gid=${MAIL_USER} home=${dir}/mail/%u
+  args = uid=${MAIL_USER} gid=${MAIL_USER} home=${mailRoot}/%u
 }
 service pop3-login {
   inet_listener pop3 {

@@ -10,6 +10,7 @@ import {
   parseFileName,
   storedFileName,
   storedSizeFromName,
+  virtualSizeFromName,
   wireSizeFromName,
 } from './file-names.js';
 import { isValidUserName } from './user-name.js';
@@ -19,6 +20,7 @@ describe('Maildir file names', () => {
     const names = new Set<string>();
     for (let i = 0; i < 1000; i++) {
       const name = makeUniqueName('host.example');
+      assert.equal(wireSizeFromName(storedFileName(name, 1, 2)), 2, 'postel trusts its own W=');
       assert.match(name, new RegExp(`^\\d{10}\\.M\\d{1,6}P${process.pid}Q\\d+R[0-9a-f]{8}\\.host\\.example$`));
       names.add(name);
     }
@@ -39,11 +41,18 @@ describe('Maildir file names', () => {
 
   it('reads W= from a name and only a well-formed one', () => {
     assert.equal(wireSizeFromName(storedFileName('1.M2P3Q4R00000000.h', 10, 12)), 12);
-    assert.equal(wireSizeFromName('1.M2P3.h,W=7,S=6'), 7);
-    assert.equal(wireSizeFromName('1.M2P3.h,S=6'), undefined);
-    assert.equal(wireSizeFromName('1.M2P3.h,W=x'), undefined);
-    assert.equal(wireSizeFromName('W=5'), undefined);
-    assert.equal(wireSizeFromName('1234.V801I5M123.host'), undefined);
+    assert.equal(virtualSizeFromName('1.M2P3.h,W=7,S=6'), 7);
+    assert.equal(virtualSizeFromName('1.M2P3.h,S=6'), undefined);
+    assert.equal(virtualSizeFromName('1.M2P3.h,W=x'), undefined);
+    assert.equal(virtualSizeFromName('W=5'), undefined);
+    assert.equal(virtualSizeFromName('1234.V801I5M123.host'), undefined);
+  });
+
+  it("takes W= as the wire size only from postel's own names: Dovecot's W= omits the CRLF RETR adds to an unterminated last line", () => {
+    assert.equal(wireSizeFromName('1700000000.M1P1Q1Rdeadbeef.h,S=10,W=12'), 12);
+    assert.equal(wireSizeFromName('1700000000.M1P1.h,S=10,W=12'), undefined);
+    assert.equal(virtualSizeFromName('1700000000.M1P1.h,S=10,W=12'), 12);
+    assert.equal(wireSizeFromName('1700000000.M1P1Q1Rnothex00.h,S=10,W=12'), undefined);
   });
 
   it('adds a flag keeping flags unique and in ASCII order', () => {
@@ -68,7 +77,7 @@ describe('Maildir file names', () => {
     assert.equal(deliveryTimeFromName('1700000000.M1234567P1.host'), 1_700_000_000_000_000, 'not a microsecond count');
     for (const other of ['no-time', 'a name with spaces', '1700000000', '.1700000000.M1.x']) assert.equal(deliveryTimeFromName(other), undefined, other);
     assert.equal(storedSizeFromName('1700000000.M1P1.h,S=10,W=12'), 10);
-    assert.equal(wireSizeFromName('1700000000.M1P1.h,S=10,W=12'), 12);
+    assert.equal(virtualSizeFromName('1700000000.M1P1.h,S=10,W=12'), 12);
     assert.equal(storedSizeFromName('1700000000.M1P1.h,W=12'), undefined);
     assert.equal(storedSizeFromName('1700000000.M1P1.h,S=x'), undefined);
   });

@@ -49,9 +49,24 @@ export function basenameOf(fileName: string): string {
   return colon < 0 ? fileName : fileName.slice(0, colon);
 }
 
-/** The W= field of a name, if it carries a well-formed one. */
+/**
+ * The wire size a name states, when it is one of postel's: postel's W= is exactly what RETR
+ * sends. Dovecot writes W= too, but as its "virtual size", which for a message whose last
+ * line lacks a line end is 2 less than the wire size (RETR adds a CRLF, LIST must count it);
+ * for other names see virtualSizeFromName.
+ */
 export function wireSizeFromName(basename: string): number | undefined {
+  return isPostelName(basename) ? sizeField(basename, 'W') : undefined;
+}
+
+/** The W= field of any name: the size with CRLF line ends, the last line as stored. */
+export function virtualSizeFromName(basename: string): number | undefined {
   return sizeField(basename, 'W');
+}
+
+/** makeUniqueName's shape, which Dovecot's `<secs>.M<usecs>P<pid>.<host>` never has. */
+function isPostelName(basename: string): boolean {
+  return /^\d+\.M\d+P\d+Q\d+R[0-9a-f]{8}\./.test(basename);
 }
 
 /**

@@ -11,10 +11,12 @@ import { isErrno } from '../../fs/errno.js';
 import { LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { MaildirMaildrop } from './maildrop.js';
+import { exportDovecotUidlist, type ExportResult } from './dovecot-export.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SyncReadGuard } from './sync-read-guard.js';
 import { assertValidUserName } from './user-name.js';
 import { maildropUsage } from './usage.js';
+import { compileUidlFormat, DEFAULT_DOVECOT_UIDL_FORMAT, type UidlFormat } from './dovecot-uidl-format.js';
 
 export interface MaildirStoreOptions {
   /** The mail root (DATA/mail); each user's Maildir is ROOT/<user>. */
@@ -31,6 +33,12 @@ export interface MaildirStoreOptions {
    * (tens of MB at most); 0 turns the cache off.
    */
   readonly snapshotCacheMessages?: number;
+  /**
+   * Dovecot's pop3_uidl_format (default `%08Xu%08Xv`, Dovecot's own default): messages postel
+   * meets for the first time keep the UIDL Dovecot or Courier showed for them (their P field
+   * in dovecot-uidlist, else this format; courierpop3dsizelist). Null: always postel's own.
+   */
+  readonly dovecotUidlFormat?: string | null;
   readonly logger?: Logger;
 }
 
@@ -54,7 +62,8 @@ function remember<K, V>(memo: Map<K, V> | Set<K>, key: K, value?: V): void {
  * a POP3 session holds an exclusive per-user lock and keeps UIDs in `postel-uidlist`.
  */
 export class MaildirStore implements MailStore {
-  private readonly root: string;
+  /** The mail root this store serves. */
+  readonly root: string;
   private readonly escapedHostname: string;
   private readonly lockStaleMs: number;
   private readonly lockRefreshMs: number;
@@ -64,6 +73,7 @@ export class MaildirStore implements MailStore {
   private readonly tmpCleanedAt = new Map<string, number>();
   private readonly snapshots: SnapshotCache;
   private readonly syncReads = new SyncReadGuard();
+  private readonly dovecotUidlFormat: UidlFormat | undefined;
 
   constructor(options: MaildirStoreOptions) {
     this.root = options.root;
@@ -75,6 +85,8 @@ export class MaildirStore implements MailStore {
     );
     this.logger = options.logger ?? silentLogger();
     this.snapshots = new SnapshotCache(options.snapshotCacheMessages ?? DEFAULT_SNAPSHOT_CACHE_MESSAGES);
+    const format = options.dovecotUidlFormat === undefined ? DEFAULT_DOVECOT_UIDL_FORMAT : options.dovecotUidlFormat;
+    this.dovecotUidlFormat = format === null ? undefined : compileUidlFormat(format);
     if (this.lockRefreshMs >= this.lockStaleMs) {
       // Otherwise a live session's lock would look abandoned between two refreshes.
       throw new RangeError('lockRefreshMs must be shorter than lockStaleMs');
@@ -118,7 +130,11 @@ export class MaildirStore implements MailStore {
     }
   }
 
-  async openMaildrop(user: string, options: OpenOptions = {}): Promise<Maildrop> {
+  openMaildrop(user: string, options: OpenOptions = {}): Promise<Maildrop> {
+    return this.openMaildirMaildrop(user, options);
+  }
+
+  private async openMaildirMaildrop(user: string, options: OpenOptions): Promise<MaildirMaildrop> {
     assertValidUserName(user);
     const layout = this.layout(user);
     let lock: LockFile;
@@ -160,6 +176,7 @@ export class MaildirStore implements MailStore {
         expireDays: options.expireDays,
         logger: this.logger,
         cleanTmp,
+        ...(this.dovecotUidlFormat === undefined ? {} : { dovecotUidlFormat: this.dovecotUidlFormat }),
       });
       if (cleanTmp) remember(this.tmpCleanedAt, user, nowMs);
       const lastLoginAt = options.lastLogin === false ? null : await readLastLogin(layout);
@@ -169,6 +186,21 @@ export class MaildirStore implements MailStore {
       await lock.release();
       this.logger.warn({ err, user }, 'could not take maildrop snapshot');
       throw toStoreError(err, `opening the maildrop of ${user} failed`);
+    }
+  }
+
+  /**
+   * Writes the user's dovecot-uidlist for a move (back) to Dovecot (see dovecot-export.ts).
+   * Takes the maildrop lock like a session: MaildropLockedError while one holds it.
+   */
+  async exportDovecotUidlist(user: string): Promise<ExportResult> {
+    const maildrop = await this.openMaildirMaildrop(user, { lastLogin: false });
+    try {
+      return await exportDovecotUidlist(this.layout(user), maildrop.snapshot);
+    } catch (err) {
+      throw toStoreError(err, `exporting the UID list of ${user} failed`);
+    } finally {
+      await maildrop.release();
     }
   }
 

@@ -49,6 +49,8 @@ export class MaildirMaildrop implements Maildrop {
   readonly user: string;
   readonly messages: readonly MessageInfo[];
   readonly lastLoginAt: Date | null;
+  /** What the open found (UIDs, base names), for Maildir-specific tools such as the export. */
+  readonly snapshot: Snapshot;
   private readonly entries: MessageEntry[];
   private closed = false;
   /** The next message, being read before it is asked for (see readNext). */
@@ -57,6 +59,7 @@ export class MaildirMaildrop implements Maildrop {
   constructor(private readonly context: MaildropContext) {
     this.user = context.user;
     this.lastLoginAt = context.lastLoginAt;
+    this.snapshot = context.snapshot;
     this.entries = context.snapshot.messages;
     this.messages = messageInfos(context.snapshot);
   }

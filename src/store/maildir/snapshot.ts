@@ -1,14 +1,16 @@
-import type { Dirent } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Dirent } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
-import { compareFileNames, deliveryTimeFromName, hasFlag, parseFileName, wireSizeFromName } from './file-names.js';
-import { isErrno, isNoSpace } from '../../fs/errno.js';
+import type { UidlFormat } from './dovecot-uidl-format.js';
+import { compareFileNames, deliveryTimeFromName, hasFlag, parseFileName, virtualSizeFromName, wireSizeFromName } from './file-names.js';
+import { errnoCode, isErrno, isNoSpace } from '../../fs/errno.js';
+import { loadInheritedUidls, type InheritedUidl } from './inherited-uidls.js';
 import { mapLimit } from './map-limit.js';
 import { openMessageFile } from './message-file.js';
 import type { MaildirLayout } from './layout.js';
-import { loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
+import { formatUidl, loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
 
 export type Subdir = 'new' | 'cur';
 
@@ -35,6 +37,11 @@ export interface SnapshotOptions {
   readonly logger: Logger;
   /** Also remove tmp/ files abandoned by dead deliveries (default true). */
   readonly cleanTmp?: boolean;
+  /**
+   * Dovecot's pop3_uidl_format: with it, messages new to the index keep the UIDL Dovecot or
+   * Courier showed for them (inherited-uidls.ts); without it they always get postel's own.
+   */
+  readonly dovecotUidlFormat?: UidlFormat;
 }
 
 /** Maildir convention: a tmp/ file untouched this long belongs to a delivery that died. */
@@ -72,7 +79,10 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
     files.delete(entry.basename);
     // Spelled out: V8 copies an object spread here about 30 times slower, which is most of
     // opening a maildrop of 100,000 messages.
-    const message: MessageEntry = { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName };
+    const message: MessageEntry =
+      entry.uidl === undefined
+        ? { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName }
+        : { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName, uidl: entry.uidl };
     if (maxAge !== undefined && entry.retrievedAt > 0 && options.nowSecs - entry.retrievedAt >= maxAge) {
       expired.push(message);
       continue;
@@ -91,18 +101,40 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
   const messages = present.concat(notRemoved).sort((a, b) => a.uid - b.uid);
 
   const discovered = await describeUnindexed(layout, [...files.values()], options.logger);
-  discovered.sort((a, b) => a.order - b.order || compareFileNames(a.found.basename, b.found.basename));
+  const inherited =
+    discovered.length > 0 && options.dovecotUidlFormat !== undefined
+      ? await loadInheritedUidls(layout.dir, options.dovecotUidlFormat, options.logger)
+      : new Map<string, InheritedUidl>();
+  // Messages another server listed keep its order (and so their message numbers) and come
+  // first, as they did there; the rest follow in delivery order.
+  const rank = (d: Described): [number, number] => {
+    const from = inherited.get(d.found.basename);
+    return from === undefined ? [2, d.order] : [from.source === 'dovecot' ? 0 : 1, from.order];
+  };
+  discovered.sort((a, b) => {
+    const [ra, oa] = rank(a);
+    const [rb, ob] = rank(b);
+    return ra - rb || oa - ob || compareFileNames(a.found.basename, b.found.basename);
+  });
+  const claims = inherited.size > 0 ? new UidlClaims(index.uidValidity, messages) : undefined;
   let nextUid = index.nextUid;
   for (const { found, size } of discovered) {
     const seen = found.dir === 'cur' && hasFlag(found.flags, 'S');
-    messages.push({
+    const from = inherited.get(found.basename);
+    const claim = from === undefined ? undefined : claims?.claim(from.uidl, nextUid);
+    if (claim === undefined && from !== undefined) {
+      options.logger.warn({ dir: layout.dir, basename: found.basename, uidl: from.uidl, source: from.source }, 'not keeping an inherited UIDL that is malformed or already shown; the message gets a new one');
+    }
+    const message: MessageEntry = {
       uid: nextUid++,
       size,
       retrievedAt: seen ? options.nowSecs : 0,
       basename: found.basename,
       dir: found.dir,
       fileName: found.fileName,
-    });
+    };
+    if (claim !== undefined) nextUid = Math.max(nextUid, claim.nextUid);
+    messages.push(claim === undefined ? message : { ...message, uidl: claim.uidl });
     changed = true;
   }
 
@@ -124,6 +156,39 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
     }
   }
   return { uidValidity: index.uidValidity, nextUid, messages, indexWritten: changed };
+}
+
+/**
+ * Keeps inherited UIDLs unique among everything the maildrop shows, now and later: a UIDL
+ * already shown is refused, and one that has postel's own shape for this UID validity
+ * (another postel node's, or a coincidence) either moves the UID counter past it or, when
+ * postel may have shown it already for another message, is refused. Refused messages get
+ * postel's own UIDL: downloaded once more, but never mistaken for another message.
+ */
+class UidlClaims {
+  private readonly shown = new Set<string>();
+  private readonly ownShape: RegExp;
+
+  constructor(uidValidity: number, messages: readonly MessageEntry[]) {
+    for (const m of messages) this.shown.add(m.uidl ?? formatUidl(uidValidity, m.uid));
+    this.ownShape = new RegExp(`^${formatUidl(uidValidity, 0).slice(0, 8)}([0-9A-F]{8})$`);
+  }
+
+  /** The UIDL to keep and the least next UID after it, or undefined to refuse it. */
+  claim(uidl: string, nextUid: number): { readonly uidl: string; readonly nextUid: number } | undefined {
+    if (!/^[\x21-\x7e]{1,70}$/.test(uidl) || this.shown.has(uidl)) return undefined;
+    let after = nextUid + 1;
+    const own = this.ownShape.exec(uidl);
+    if (own !== null) {
+      const uid = parseInt(own[1] as string, 16);
+      // Below nextUid it may have been shown for a message since deleted; at or above it,
+      // the counter skips it. UIDs near 2^32 would leave no room and are refused too.
+      if (uid < nextUid || uid >= 0x7fffffff) return undefined;
+      after = Math.max(after, uid + 1);
+    }
+    this.shown.add(uidl);
+    return { uidl, nextUid: after };
+  }
 }
 
 async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<Map<string, Located>> {
@@ -214,31 +279,48 @@ interface Described {
 
 /**
  * Sizes and delivery times of files new to the index. A name in the usual form carries
- * both (`<secs>.M<usecs>...,W=<size>`): when every new name does, they cost no I/O at all,
- * which matters when a maildrop of 100,000 messages is opened for the first time. Otherwise
- * all are ordered by mtime (a name's exact time and another file's coarse mtime do not
- * compare well), and files without W= are read for their size.
+ * both (`<secs>.M<usecs>...,W=<size>`): when every new name does, they cost little I/O,
+ * which matters when a maildrop of 100,000 messages is opened for the first time. postel's
+ * own names cost none; Dovecot's W= needs the file's last byte (see wireSizeFromName).
+ * Otherwise all are ordered by mtime (a name's exact time and another file's coarse mtime
+ * do not compare well), and files without W= are read for their size.
  */
 async function describeUnindexed(layout: MaildirLayout, found: Located[], logger: Logger): Promise<Described[]> {
   const described: Described[] = [];
+  const virtual: { readonly found: Located; readonly order: number; readonly size: number }[] = [];
   let named = true;
   for (const f of found) {
     const order = deliveryTimeFromName(f.basename);
     const size = wireSizeFromName(f.basename);
-    if (order === undefined || size === undefined) {
+    const vsize = size === undefined ? virtualSizeFromName(f.basename) : undefined;
+    if (order === undefined || (size === undefined && vsize === undefined)) {
       named = false;
       break;
     }
-    described.push({ found: f, order, size });
+    if (size !== undefined) described.push({ found: f, order, size });
+    else virtual.push({ found: f, order, size: vsize as number });
   }
-  if (named) return described;
+  if (named) {
+    for (let i = 0; i < virtual.length; i++) {
+      // Blocking reads of one byte take microseconds; yielding now and then keeps other
+      // sessions served while a large maildrop is opened for the first time.
+      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+      const v = virtual[i] as (typeof virtual)[number];
+      const path = join(layout[v.found.dir], v.found.fileName);
+      const terminated = endsWithLineFeed(path, logger);
+      if (terminated !== undefined) described.push({ found: v.found, order: v.order, size: v.size + (terminated ? 0 : 2) });
+    }
+    return described;
+  }
   const read = await mapLimit(found, IO_PARALLELISM, async (f): Promise<Described | undefined> => {
     const path = join(layout[f.dir], f.fileName);
     try {
       const info = await lstat(path);
       if (!info.isFile()) return undefined;
       const order = Math.floor(info.mtimeMs * 1000);
-      const size = wireSizeFromName(f.basename) ?? (await wireSizeOfFile(path));
+      const vsize = virtualSizeFromName(f.basename);
+      const terminated = vsize === undefined ? undefined : endsWithLineFeed(path, logger);
+      const size = wireSizeFromName(f.basename) ?? (vsize !== undefined && terminated !== undefined ? vsize + (terminated ? 0 : 2) : await wireSizeOfFile(path));
       return { found: f, order, size };
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) logger.warn({ err, path }, 'skipping unreadable maildir file');
@@ -246,6 +328,28 @@ async function describeUnindexed(layout: MaildirLayout, found: Located[], logger
     }
   });
   return read.filter((d): d is Described => d !== undefined);
+}
+
+/** Whether the file's last byte is a LF (an empty file counts as terminated); undefined when it is gone or unreadable. */
+function endsWithLineFeed(path: string, logger: Logger): boolean | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') logger.warn({ err, path }, 'skipping unreadable maildir file');
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
+  } catch (err) {
+    logger.warn({ err, path }, 'skipping unreadable maildir file');
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function wireSizeOfFile(path: string): Promise<number> {

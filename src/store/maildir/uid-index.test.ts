@@ -26,12 +26,30 @@ describe('UID index', () => {
     assert.deepEqual(parseUidIndex('postel-uidlist 1 5 1\n'), { uidValidity: 5, nextUid: 1, entries: [] });
   });
 
+  it('writes version 2, with a UIDL field, only when a message keeps an inherited UIDL', () => {
+    const inherited: UidIndex = {
+      uidValidity: 1700000000,
+      nextUid: 9,
+      entries: [
+        { uid: 3, size: 12, retrievedAt: 0, basename: 'a b', uidl: '000000016553f100' },
+        { uid: 8, size: 5, retrievedAt: 7, basename: 'c' },
+      ],
+    };
+    const text = formatUidIndex(inherited);
+    assert.equal(text, 'postel-uidlist 2 1700000000 9\n3 12 0 P000000016553f100 a b\n8 5 7 - c\n');
+    assert.deepEqual(parseUidIndex(text), inherited);
+  });
+
   it('rejects anything that could hand out a UID twice', () => {
     const bad = [
       '',
       'dovecot-uidlist 3 V1 N1\n',
-      'postel-uidlist 2 5 9\n',
+      'postel-uidlist 3 5 9\n',
       'postel-uidlist 1 0 9\n',
+      'postel-uidlist 2 5 9\n1 1 0 a\n',
+      'postel-uidlist 2 5 9\n1 1 0 X1 a\n',
+      'postel-uidlist 2 5 9\n1 1 0 P a\n',
+      'postel-uidlist 2 5 9\n1 1 0 Pu a\n2 1 0 Pu b\n',
       'postel-uidlist 1 5 x\n',
       'postel-uidlist 1 5 9\n3 1 0\n',
       'postel-uidlist 1 5 9\n3 1 0 a\n3 1 0 b\n',

@@ -9,9 +9,13 @@ import { isErrno } from '../../fs/errno.js';
  * needs neither a stat nor a read per message. Format, one record per line:
  *   postel-uidlist 1 <uidvalidity> <nextuid>
  *   <uid> <wireSize> <retrievedAtEpochSeconds or 0> <basename>
+ * Version 2 adds a field before the base name: `-`, or `P<uidl>` for a message that keeps
+ * the UIDL another server showed (see inherited-uidls.ts). It is written only when some
+ * message has one, so maildrops that never had another server keep the version 1 file.
  */
 const MAGIC = 'postel-uidlist';
 const VERSION = '1';
+const VERSION_WITH_UIDLS = '2';
 const MAX_UID = 0xffffffff;
 
 export interface IndexEntry {
@@ -20,6 +24,8 @@ export interface IndexEntry {
   /** Epoch seconds of the first full retrieval (or of finding the Seen flag); 0 if never. */
   retrievedAt: number;
   readonly basename: string;
+  /** The UIDL shown instead of postel's own (inherited from Dovecot or Courier). */
+  readonly uidl?: string;
 }
 
 export interface UidIndex {
@@ -43,17 +49,24 @@ function hex8(n: number): string {
 }
 
 export function formatUidIndex(index: UidIndex): string {
-  const lines = [`${MAGIC} ${VERSION} ${index.uidValidity} ${index.nextUid}`];
-  for (const e of index.entries) lines.push(`${e.uid} ${e.size} ${e.retrievedAt} ${e.basename}`);
+  const withUidls = index.entries.some((e) => e.uidl !== undefined);
+  const lines = [`${MAGIC} ${withUidls ? VERSION_WITH_UIDLS : VERSION} ${index.uidValidity} ${index.nextUid}`];
+  if (withUidls) {
+    for (const e of index.entries) lines.push(`${e.uid} ${e.size} ${e.retrievedAt} ${e.uidl === undefined ? '-' : `P${e.uidl}`} ${e.basename}`);
+  } else {
+    for (const e of index.entries) lines.push(`${e.uid} ${e.size} ${e.retrievedAt} ${e.basename}`);
+  }
   return lines.join('\n') + '\n';
 }
 
 export function parseUidIndex(text: string): UidIndex {
   const headerEnd = text.indexOf('\n');
   const header = text.slice(0, headerEnd < 0 ? text.length : headerEnd).split(' ');
-  if (header.length !== 4 || header[0] !== MAGIC || header[1] !== VERSION) {
+  if (header.length !== 4 || header[0] !== MAGIC || (header[1] !== VERSION && header[1] !== VERSION_WITH_UIDLS)) {
     throw new IndexFormatError('bad header');
   }
+  const withUidls = header[1] === VERSION_WITH_UIDLS;
+  const uidls = new Set<string>();
   const uidValidity = parseCount(header[2], 'uidvalidity');
   const nextUid = parseCount(header[3], 'nextuid');
   if (uidValidity === 0 || uidValidity > MAX_UID || nextUid === 0) throw new IndexFormatError('bad header values');
@@ -73,7 +86,23 @@ export function parseUidIndex(text: string): UidIndex {
     const uid = countAt(text, pos, s1, `line ${line + 1} uid`);
     const size = countAt(text, s1 + 1, s2, `line ${line + 1} size`);
     const retrievedAt = countAt(text, s2 + 1, s3, `line ${line + 1} retrieval time`);
-    const basename = text.slice(s3 + 1, end);
+    let uidl: string | undefined;
+    let nameFrom = s3 + 1;
+    if (withUidls) {
+      const s4 = text.indexOf(' ', s3 + 1);
+      if (s4 < 0 || s4 >= end) throw new IndexFormatError(`line ${line + 1}: too few fields`);
+      const field = text.slice(s3 + 1, s4);
+      if (field !== '-') {
+        uidl = field.slice(1);
+        // A UIDL shown twice would make clients skip or re-fetch the wrong message.
+        if (field[0] !== 'P' || !/^[\x21-\x7e]{1,70}$/.test(uidl) || uidls.has(uidl)) {
+          throw new IndexFormatError(`line ${line + 1}: bad or duplicate UIDL`);
+        }
+        uidls.add(uidl);
+      }
+      nameFrom = s4 + 1;
+    }
+    const basename = text.slice(nameFrom, end);
     // Ascending, below nextuid and unique: otherwise a UIDL could be handed out twice.
     if (uid <= lastUid || uid >= nextUid) throw new IndexFormatError(`line ${line + 1}: uid out of order`);
     if (basename === '' || basename.includes(':') || seenBasenames.has(basename)) {
@@ -81,7 +110,7 @@ export function parseUidIndex(text: string): UidIndex {
     }
     seenBasenames.add(basename);
     lastUid = uid;
-    entries.push({ uid, size, retrievedAt, basename });
+    entries.push(uidl === undefined ? { uid, size, retrievedAt, basename } : { uid, size, retrievedAt, basename, uidl });
     pos = end + 1;
   }
   return { uidValidity, nextUid, entries };

@@ -21,12 +21,11 @@ export interface ImportCounts {
  * Maildirs themselves are left as they are.
  */
 export async function importMaildirs(
-  mailRoot: string,
+  source: MaildirStore,
   target: PostgresStore,
   options: { readonly users?: readonly string[]; readonly logger: Logger; readonly progress?: (user: string, counts: ImportCounts) => void },
 ): Promise<ImportCounts> {
-  const source = new MaildirStore({ root: mailRoot, logger: options.logger, snapshotCacheMessages: 0 });
-  const users = options.users ?? (await maildirUsers(mailRoot));
+  const users = options.users ?? (await maildirUsers(source.root));
   let imported = 0;
   let skipped = 0;
   for (const user of users) {
