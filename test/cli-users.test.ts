@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addUser, describeRun, loginTo, tryLogin } from './support/interop-cli.js';
 import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+import { WireClient } from './support/wire-client.js';
 
 /** A scrypt hash as `postel user add` writes it: passlib's layout, default cost. */
 const B64 = '[A-Za-z0-9+/]+={0,2}';
@@ -65,6 +66,27 @@ describe('postel user, against a running server that shares the data directory',
     const lines = (await readFile(join(env.dir, 'data', 'users'), 'utf8')).split('\n');
     assert.ok(lines.some((l) => l.startsWith('dave:{PLAIN}plain-pw:')), lines.join('\n'));
     (await loginTo(server.port, 'dave', 'plain-pw')).close();
+  });
+
+  it('user add josé stores the SASLprep form and says USER needs UTF8 first; the server agrees', async () => {
+    const r = await addUser(env.config, 'jose\u0301', 'pw');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, 'added jos\u00e9\nnote: POP3 clients must send UTF8 before USER with this name (or log in with SASL)\n');
+    assert.match(await readFile(join(env.dir, 'data', 'users'), 'utf8'), /^jos\u00e9:\{SCRYPT\}/m);
+    const again = await runCli(['user', 'add', 'jos\u00e9', '--password-stdin', '--config', env.config], 'pw\n');
+    assert.equal(again.code, 65, 'the composed form is the same user');
+    const client = await WireClient.connect(server.port);
+    try {
+      await client.line();
+      assert.equal(await client.command('USER jos\u00e9'), '-ERR User names with non-ASCII characters need the UTF8 command first');
+      assert.equal(await client.command('UTF8'), '+OK UTF8 enabled');
+      assert.match(await client.command('USER jose\u0301'), /^\+OK/);
+      assert.match(await client.command('PASS pw'), /^\+OK jos.*'s maildrop has 0 messages/);
+    } finally {
+      client.close();
+    }
+    const bad = await runCli(['user', 'add', '\u00e9\uff0fetc', '--password-stdin', '--config', env.config], 'pw\n');
+    assert.equal(bad.code, 65, 'a name SASLprep maps to a path separator is refused');
   });
 });
 

@@ -1,3 +1,4 @@
+import { saslprepPassword } from './sasl/saslprep.js';
 import { constantTimeEqual } from './constant-time.js';
 import { deriveScramKeys, parseScramKeys } from './sasl/scram-keys.js';
 import type { ScramKeys } from './sasl/types.js';
@@ -21,7 +22,17 @@ export async function hashPassword(
   cost: Partial<ScryptCost> = {},
 ): Promise<string> {
   if (scheme === 'PLAIN') return `{PLAIN}${password}`;
-  return `{SCRYPT}${await scryptHash(password, cost)}`;
+  return `{SCRYPT}${await scryptHash(saslprepPassword(password), cost)}`;
+}
+
+/**
+ * A password is checked as SASLprep prepares it (RFC 6856 and RFC 4616 clients may send "é"
+ * composed or decomposed), then as typed: hashes stored before postel prepared passwords,
+ * or by other tools, hold the bytes as typed. ASCII passwords have one form.
+ */
+function candidates(password: string): string[] {
+  const prepared = saslprepPassword(password);
+  return prepared === password ? [password] : [prepared, password];
 }
 
 /**
@@ -40,6 +51,11 @@ export function isSupportedScheme(scheme: string): boolean {
 
 /** True only if `password` matches; unknown schemes and malformed values give false. */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  for (const candidate of candidates(password)) if (await verifyOne(stored, candidate)) return true;
+  return false;
+}
+
+async function verifyOne(stored: string, password: string): Promise<boolean> {
   const { scheme, data } = split(stored);
   switch (scheme) {
     case 'SCRYPT':

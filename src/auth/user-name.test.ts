@@ -40,3 +40,14 @@ test('the error names the problem, not the name', () => {
     return true;
   });
 });
+
+test('non-ASCII names are prepared with SASLprep (RFC 6856): one name, one maildrop, whatever the input form', () => {
+  assert.equal(normalizeUserName('jose\u0301'), 'jos\u00e9', 'decomposed becomes composed');
+  assert.equal(normalizeUserName('\uff4a\uff4f\uff53\u00e9'), 'jos\u00e9', 'full-width letters fold');
+  assert.equal(normalizeUserName('jos\u00e9\u00ad'), 'jos\u00e9', 'a soft hyphen maps to nothing');
+  // Mapping must not bring in what the raw name could not hold.
+  assert.throws(() => normalizeUserName('\u00e9\uff0fx'), InvalidUserNameError, 'a full-width solidus becomes "/"');
+  assert.throws(() => normalizeUserName('\u00e9\u200e'), InvalidUserNameError, 'a direction mark is prohibited');
+  assert.throws(() => normalizeUserName('\u00e9\ue000'), InvalidUserNameError, 'private use');
+  assert.throws(() => normalizeUserName('\u0627a\u00e9'), InvalidUserNameError, 'mixed right-to-left and left-to-right');
+});

@@ -1,3 +1,5 @@
+import { saslprep, SaslprepError } from './sasl/saslprep.js';
+
 /** A user name that could not serve as a maildrop directory name or passwd-file key. */
 export class InvalidUserNameError extends Error {
   override readonly name = 'InvalidUserNameError';
@@ -18,9 +20,10 @@ const MAX_BYTES = 255;
  * For an address, the domain is lowercased (domains are case-insensitive, RFC 5321 2.4)
  * while the local part keeps its case (RFC 5321 lets the receiving host decide).
  */
-export function normalizeUserName(raw: string): string {
-  if (raw.length === 0) throw new InvalidUserNameError('empty');
-  checkCharacters(raw);
+export function normalizeUserName(input: string): string {
+  if (input.length === 0) throw new InvalidUserNameError('empty');
+  checkCharacters(input);
+  const raw = prepareUnicode(input);
   if (raw.startsWith('.')) throw new InvalidUserNameError("starts with '.'");
   if (raw.includes('..')) throw new InvalidUserNameError("contains '..'");
 
@@ -42,6 +45,30 @@ export function normalizeUserName(raw: string): string {
     throw new InvalidUserNameError(`longer than ${MAX_BYTES} bytes`);
   }
   return name;
+}
+
+/**
+ * Non-ASCII names get SASLprep (RFC 4013, what RFC 6856 asks of POP3 UTF-8 user names), so
+ * that "josé" typed composed or decomposed, or with a full-width letter, is one user and one
+ * maildrop; a name with characters SASLprep prohibits is refused. ASCII names are unchanged.
+ */
+function prepareUnicode(name: string): string {
+  if (isAscii(name)) return name;
+  let prepared: string;
+  try {
+    prepared = saslprep(name, 'stored');
+  } catch (err) {
+    if (err instanceof SaslprepError) throw new InvalidUserNameError(err.problem);
+    throw err;
+  }
+  if (prepared.length === 0) throw new InvalidUserNameError('empty after Unicode normalization');
+  // Mapping can bring in what the raw name lacked (e.g. a full-width solidus becomes '/').
+  checkCharacters(prepared);
+  return prepared;
+}
+
+export function isAscii(text: string): boolean {
+  return /^[\x00-\x7f]*$/.test(text);
 }
 
 function checkCharacters(name: string): void {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { InvalidUserNameError } from '../auth/user-name.js';
+import { InvalidUserNameError, isAscii, normalizeUserName } from '../auth/user-name.js';
 import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError, type PasswordOptions as UsersPasswordOptions } from '../auth/users-file.js';
 import type { Config } from '../config/schema.js';
 import { newPasswordOptions, openUsers } from '../runtime.js';
@@ -28,7 +28,10 @@ export function registerUser(program: Command): void {
         throw new CliError(`user name ${JSON.stringify(name)} is not ASCII; postel accepts only ASCII user names for now (UTF-8 names, RFC 6856, are not supported yet)`, EX_DATAERR);
       }
       await users.add(name, await readNewPassword(options.passwordStdin === true), passwordOptions(options, config));
-      process.stdout.write(`added ${name}\n`);
+      const stored = normalizeUserName(name);
+      process.stdout.write(`added ${stored}\n`);
+      // RFC 6856: USER takes such a name only after UTF8; SASL mechanisms take it always.
+      if (!isAscii(stored)) process.stdout.write('note: POP3 clients must send UTF8 before USER with this name (or log in with SASL)\n');
     }));
   withCommonOptions(user.command('passwd <name>'))
     .description("change a user's password")

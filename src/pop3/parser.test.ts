@@ -72,3 +72,27 @@ describe('message numbers and counts', () => {
     assert.equal(parseCount('-1'), undefined);
   });
 });
+
+describe('RFC 6856 commands and UTF-8 arguments', () => {
+  const parse = (line: string | Buffer) => parseCommand(typeof line === 'string' ? Buffer.from(line, 'utf8') : line);
+
+  it('parses UTF8 and LANG with an RFC 4647 language range', () => {
+    assert.deepEqual(parse('utf8'), { ok: true, command: { verb: 'UTF8' } });
+    assert.deepEqual(parse('UTF8 x'), { ok: false, verb: 'UTF8', error: 'Too many arguments' });
+    assert.deepEqual(parse('LANG'), { ok: true, command: { verb: 'LANG' } });
+    assert.deepEqual(parse('LANG De-CH'), { ok: true, command: { verb: 'LANG', range: 'de-ch' } });
+    assert.deepEqual(parse('LANG *'), { ok: true, command: { verb: 'LANG', range: '*' } });
+    for (const bad of ['LANG en_US', 'LANG toolonglanguage', 'LANG -de', 'LANG de-']) {
+      assert.deepEqual(parse(bad), { ok: false, verb: 'LANG', error: 'Invalid language range' }, bad);
+    }
+  });
+
+  it('takes UTF-8 only in USER and PASS arguments; refuses it elsewhere, broken UTF-8 and C1 controls', () => {
+    assert.deepEqual(parse('USER jos\u00e9'), { ok: true, command: { verb: 'USER', name: 'jos\u00e9' } });
+    assert.deepEqual(parse('PASS p\u00e4ss w\u00f6rd'), { ok: true, command: { verb: 'PASS', password: 'p\u00e4ss w\u00f6rd' } });
+    assert.deepEqual(parse('APOP jos\u00e9 0123456789abcdef0123456789abcdef'), { ok: false, verb: 'APOP', error: 'Invalid characters in command' });
+    assert.deepEqual(parse(Buffer.from([0x55, 0x53, 0x45, 0x52, 0x20, 0xc3, 0x28])), { ok: false, error: 'Invalid characters in command' });
+    assert.deepEqual(parse('USER a\u0085'), { ok: false, error: 'Invalid characters in command' });
+    assert.deepEqual(parse('USER a\u007f'), { ok: false, error: 'Invalid characters in command' });
+  });
+});

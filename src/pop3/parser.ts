@@ -29,7 +29,11 @@ export type Command =
    * `lines` is null when it is not a count: refused only after the message number is found
    * to name a message, as postel always answered.
    */
-  | { readonly verb: 'TOP'; readonly msg: number; readonly lines: number | null };
+  | { readonly verb: 'TOP'; readonly msg: number; readonly lines: number | null }
+  /** RFC 6856 section 3. */
+  | { readonly verb: 'UTF8' }
+  /** RFC 6856 section 2: no range lists the languages; `range` is an RFC 4647 language range, lower-cased. */
+  | { readonly verb: 'LANG'; readonly range?: string };
 
 export type Verb = Command['verb'];
 export type CommandOf<V extends Verb> = Extract<Command, { readonly verb: V }>;
@@ -47,23 +51,35 @@ export interface ParseError {
 
 export type ParseResult = { readonly ok: true; readonly command: Command } | ParseError;
 
-const KEYWORD = /^[A-Za-z]{1,8}$/;
+const KEYWORD = /^[A-Za-z][A-Za-z0-9]{0,7}$/;
 
 /**
  * Parses one command line without I/O. Keywords are case-insensitive (RFC 1939 section 3);
  * arguments are separated by single spaces, but runs of spaces are tolerated.
  */
 export function parseCommand(line: Buffer): ParseResult {
+  let ascii = true;
   for (const byte of line) {
-    // Printable ASCII and space only: binary garbage or UTF-8 is refused before anything
-    // interprets it, so a handler never sees control characters.
-    if (byte < 0x20 || byte > 0x7e) return { ok: false, error: 'Invalid characters in command' };
+    // Printable characters and space only: binary garbage or control characters are refused
+    // before anything interprets them, so a handler never sees them.
+    if (byte < 0x20 || byte === 0x7f) return INVALID_CHARACTERS;
+    if (byte > 0x7f) ascii = false;
   }
-  const text = line.toString('latin1');
+  let text: string;
+  if (ascii) {
+    text = line.toString('latin1');
+  } else {
+    // RFC 6856: UTF-8, and only where a user name or password goes; whether the session
+    // accepts it there (after UTF8) is the handler's to say.
+    const decoded = decodeUtf8(line);
+    if (decoded === undefined || /[\u0080-\u009f]/u.test(decoded)) return INVALID_CHARACTERS;
+    text = decoded;
+  }
   const space = text.indexOf(' ');
   const keyword = space < 0 ? text : text.slice(0, space);
   if (!KEYWORD.test(keyword)) return { ok: false, error: keyword === '' ? 'Empty command' : 'Unknown command' };
   const verb = keyword.toUpperCase();
+  if (!ascii && verb !== 'USER' && verb !== 'PASS') return { ...INVALID_CHARACTERS, verb };
   const rest = space < 0 ? '' : text.slice(space + 1);
   const args = rest.split(' ').filter((a) => a !== '');
   const parse = parsers[verb as Verb];
@@ -75,6 +91,21 @@ export function parseCommand(line: Buffer): ParseResult {
     throw err;
   }
 }
+
+const INVALID_CHARACTERS: ParseError = { ok: false, error: 'Invalid characters in command' };
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 4647 section 2.1 basic language range: `*` or 1*8ALPHA *("-" 1*8alphanum). */
+const LANGUAGE_RANGE = /^(?:\*|[a-z]{1,8}(?:-[a-z0-9]{1,8})*)$/i;
 
 class ArgumentError extends Error {}
 
@@ -105,6 +136,13 @@ const parsers: Record<Verb, Parser> = {
   UIDL: (args) => (arity(args, 0, 1).length === 0 ? { verb: 'UIDL' } : { verb: 'UIDL', msg: messageNumber(args[0]) }),
   RETR: (args) => ({ verb: 'RETR', msg: messageNumber(arity(args, 1, 1)[0]) }),
   DELE: (args) => ({ verb: 'DELE', msg: messageNumber(arity(args, 1, 1)[0]) }),
+  UTF8: (args) => (arity(args, 0, 0), { verb: 'UTF8' }),
+  LANG: (args) => {
+    const [range] = arity(args, 0, 1);
+    if (range === undefined) return { verb: 'LANG' };
+    if (!LANGUAGE_RANGE.test(range)) throw new ArgumentError('Invalid language range');
+    return { verb: 'LANG', range: range.toLowerCase() };
+  },
   TOP: (args) => {
     arity(args, 2, 2);
     return { verb: 'TOP', msg: messageNumber(args[0]), lines: parseCount(args[1]) ?? null };

@@ -12,6 +12,7 @@ import { parseCommand } from './parser.js';
 import type { Pop3Policy } from './policy.js';
 import { initialState, type AuthorizationState, type EndReason, type PendingSasl, type SessionState, type SessionStats } from './state.js';
 import { writeLine, writeLines, writeMessage } from './responses.js';
+import { localize } from './texts/index.js';
 import type { Transport } from './transport.js';
 import { continueSasl } from './commands/auth.js';
 import type { HandlerContext, Reply, Step } from './commands/context.js';
@@ -45,6 +46,8 @@ const SASL_LINE_MAX = 16 * 1024;
 export class Session {
   readonly id = randomBytes(6).toString('hex');
   private current: SessionState = initialState;
+  /** Of human-readable texts (RFC 6856 LANG); follows the state's options. */
+  private language = initialState.options.language;
   readonly stats: SessionStats = { user: null, retr: 0, retrBytes: 0, top: 0, dele: 0, expunged: 0, badCommands: 0, authFailures: 0 };
   private readonly log: Logger;
   private readonly ctx: HandlerContext;
@@ -120,7 +123,7 @@ export class Session {
       this.abortStream?.();
       this.transport.destroy();
     } else {
-      this.transport.write(`-ERR ${message}\r\n`);
+      this.transport.write(`${this.localized(`-ERR ${message}`)}\r\n`);
       this.transport.end();
     }
     return this.finish('timeout');
@@ -137,7 +140,7 @@ export class Session {
       this.abortStream?.();
       this.transport.destroy();
     } else {
-      this.transport.write('-ERR [SYS/TEMP] Server shutting down\r\n');
+      this.transport.write(`${this.localized('-ERR [SYS/TEMP] Server shutting down')}\r\n`);
       this.transport.end();
     }
     return this.finish('shutdown');
@@ -153,6 +156,8 @@ export class Session {
       return false;
     }
     this.current = next;
+    // UPDATE and CLOSED keep the language chosen before them (QUIT answers in it).
+    if (next.name === 'AUTHORIZATION' || next.name === 'TRANSACTION') this.language = next.options.language;
     return true;
   }
 
@@ -189,14 +194,19 @@ export class Session {
   /** False when the session had to end because a message could not be sent whole. */
   private async send(reply: Reply, message: WireSource | undefined): Promise<boolean> {
     if (reply instanceof Pop3Error) await this.refuse(reply);
-    else if (typeof reply !== 'string') await writeLines(this.transport, reply.status, reply.lines);
-    else if (message) return this.stream(reply, message);
+    else if (typeof reply !== 'string') await writeLines(this.transport, this.localized(reply.status), reply.lines);
+    else if (message) return this.stream(this.localized(reply), message);
     else await this.reply(reply);
     return true;
   }
 
   private reply(line: string): Promise<void> {
-    return writeLine(this.transport, line);
+    return writeLine(this.transport, this.localized(line));
+  }
+
+  /** A status line in the language the client chose with LANG (RFC 6856). */
+  private localized(line: string): string {
+    return localize(line, this.language);
   }
 
   /** Sends a message; false when its source failed and the session had to end. */
@@ -224,7 +234,7 @@ export class Session {
     this.queue.length = 0;
     this.reader.reset();
     try {
-      await this.transport.startTls('+OK Begin TLS negotiation now\r\n');
+      await this.transport.startTls(`${this.localized('+OK Begin TLS negotiation now')}\r\n`);
     } catch (err) {
       this.log.info({ event: 'stls_failed', reason: (err as Error).message }, 'TLS negotiation failed');
       this.transport.destroy();

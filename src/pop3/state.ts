@@ -10,8 +10,22 @@ import type { Maildrop } from '../store/types.js';
  */
 export type SessionState = AuthorizationState | TransactionState | UpdateState | { readonly name: 'CLOSED' };
 
+/**
+ * What the client asked for with RFC 6856's UTF8 and LANG. Chosen in AUTHORIZATION and
+ * carried into TRANSACTION; STLS starts over with the defaults.
+ */
+export interface ClientOptions {
+  /** UTF8 was accepted: UTF-8 user names and passwords, messages sent as stored. */
+  readonly utf8: boolean;
+  /** The language tag of human-readable response texts (see texts/). */
+  readonly language: string;
+}
+
+export const defaultClientOptions: ClientOptions = { utf8: false, language: 'en' };
+
 export interface AuthorizationState {
   readonly name: 'AUTHORIZATION';
+  readonly options: ClientOptions;
   /** The name given with USER, waiting for PASS. */
   readonly user: string | null;
   readonly authFailures: number;
@@ -21,6 +35,7 @@ export interface AuthorizationState {
 
 export interface TransactionState {
   readonly name: 'TRANSACTION';
+  readonly options: ClientOptions;
   readonly user: string;
   readonly maildrop: Maildrop;
   /** DELE only marks (RFC 1939 section 5); QUIT commits, RSET clears. */
@@ -44,7 +59,7 @@ export interface PendingSasl {
 
 export type StateName = SessionState['name'];
 
-export const initialState: AuthorizationState = { name: 'AUTHORIZATION', user: null, authFailures: 0, sasl: null };
+export const initialState: AuthorizationState = { name: 'AUTHORIZATION', options: defaultClientOptions, user: null, authFailures: 0, sasl: null };
 
 export interface SessionStats {
   user: string | null;

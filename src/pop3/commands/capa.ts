@@ -13,11 +13,14 @@ export const capa: Handler<AuthorizationState | TransactionState, CommandOf<'CAP
   if (state.name === 'AUTHORIZATION') {
     if (ctx.peer.canStartTls) lines.push('STLS');
     if (plaintextAllowed(ctx)) lines.push('USER');
+    // RFC 6856: UTF8 (with USER: UTF-8 in USER and PASS) is only issued before login.
+    lines.push(plaintextAllowed(ctx) ? 'UTF8 USER' : 'UTF8');
     const mechanisms = saslMechanisms(ctx).map((m) => m.name);
     if (mechanisms.length > 0) lines.push(`SASL ${mechanisms.join(' ')}`);
   }
   lines.push(`LOGIN-DELAY ${policy.loginDelaySeconds}`);
   lines.push(`EXPIRE ${policy.expireDays === null ? 'NEVER' : policy.expireDays}`);
   lines.push(`IMPLEMENTATION ${policy.implementation}`);
+  lines.push('LANG');
   return { reply: { status: '+OK Capability list follows', lines } };
 };

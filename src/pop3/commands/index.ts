@@ -10,6 +10,7 @@ import { dele, noop, rset } from './dele-rset.js';
 import { list, stat, uidl } from './listing.js';
 import { quitAuthorization, quitTransaction } from './quit.js';
 import { retr, top } from './retr-top.js';
+import { lang, utf8 } from './utf8-lang.js';
 
 interface Route<S extends SessionState> {
   readonly handler: Handler<S, Command>;
@@ -32,6 +33,8 @@ const authorizationRoutes: Partial<Record<Verb, Route<AuthorizationState>>> = {
   STLS: route<AuthorizationState, 'STLS'>(stls),
   CAPA: route<AuthorizationState, 'CAPA'>(capa),
   QUIT: route<AuthorizationState, 'QUIT'>(quitAuthorization),
+  UTF8: route<AuthorizationState, 'UTF8'>(utf8),
+  LANG: route<AuthorizationState, 'LANG'>(lang),
 };
 
 const transactionRoutes: Partial<Record<Verb, Route<TransactionState>>> = {
@@ -45,6 +48,7 @@ const transactionRoutes: Partial<Record<Verb, Route<TransactionState>>> = {
   UIDL: route<TransactionState, 'UIDL'>(uidl),
   CAPA: route<TransactionState, 'CAPA'>(capa),
   QUIT: route<TransactionState, 'QUIT'>(quitTransaction),
+  LANG: route<TransactionState, 'LANG'>(lang),
 };
 
 const knownVerbs: ReadonlySet<string> = new Set([...Object.keys(authorizationRoutes), ...Object.keys(transactionRoutes)]);

@@ -37,7 +37,7 @@ export async function finishLogin(state: AuthorizationState, ctx: HandlerContext
   const verdict = await attempt.finish(outcome);
   switch (verdict.kind) {
     case 'ok':
-      return enterTransaction(ctx, verdict.user, mechanism);
+      return enterTransaction(ctx, state, verdict.user, mechanism);
     case 'blocked':
       ctx.log.warn({ event: 'auth_blocked', user: outcome.user ?? null, mechanism }, 'login refused: address blocked after too many failures');
       throw new Pop3Error('Too many failed logins; try again later', 'SYS/TEMP');
@@ -58,7 +58,7 @@ function failLogin(state: AuthorizationState, ctx: HandlerContext, user: string 
 }
 
 /** The user is authenticated: take the maildrop, apply LOGIN-DELAY, enter TRANSACTION. */
-async function enterTransaction(ctx: HandlerContext, user: string, mechanism: string): Promise<Step> {
+async function enterTransaction(ctx: HandlerContext, from: AuthorizationState, user: string, mechanism: string): Promise<Step> {
   const now = ctx.now();
   const maildrop = await openMaildrop(ctx, user, now);
   const delay = ctx.policy.loginDelaySeconds;
@@ -74,7 +74,7 @@ async function enterTransaction(ctx: HandlerContext, user: string, mechanism: st
   ctx.log.info({ event: 'login', user, mechanism, tls: ctx.peer.tls?.protocol ?? null, messages: maildrop.messages.length }, 'login');
   const octets = maildropOctets(maildrop.messages);
   return {
-    next: { name: 'TRANSACTION', user, maildrop, deleted: new Set(), retrieved: new Set() },
+    next: { name: 'TRANSACTION', options: from.options, user, maildrop, deleted: new Set(), retrieved: new Set() },
     reply: `+OK ${user}'s maildrop has ${countOfMessages(maildrop.messages.length)} (${octets} octets)`,
   };
 }

@@ -1,0 +1,80 @@
+/**
+ * Every human-readable text postel's POP3 server says, in English: the catalogue the other
+ * languages translate (texts/de.ts and so on). Handlers write these texts directly; `{name}`
+ * stands for a value filled in at run time. Machine-readable replies (STAT, LIST and UIDL
+ * lines, CAPA) are not texts and are never translated.
+ */
+export const ENGLISH_TEXTS = [
+  // Greeting and the end of a session.
+  '{implementation} ready.',
+  '{implementation} ready. {timestamp}',
+  '{implementation} signing off',
+  '{implementation} signing off ({n} messages deleted)',
+  '{implementation} signing off (1 message deleted)',
+  'Autologout; idle for too long',
+  'Login timeout; closing connection',
+  'Server shutting down',
+  'Internal error; try again later',
+  'Too many bad commands; closing connection',
+  // Commands and arguments.
+  'Unknown command',
+  'Empty command',
+  'Invalid characters in command',
+  '{verb} is not valid in this state',
+  'Line too long (limit {n} octets)',
+  'Missing argument',
+  'Too many arguments',
+  'Invalid digest',
+  'Message number required',
+  'Invalid message number',
+  'Invalid line count',
+  'Invalid language range',
+  'Capability list follows',
+  // Authorization.
+  'Send your password',
+  'Send USER first',
+  'Plaintext authentication disallowed on non-secure connections',
+  'Authentication failed',
+  'Authentication failed; too many failures, closing connection',
+  'Authentication cancelled',
+  'Authentication temporarily unavailable',
+  'Too many failed logins; try again later',
+  'Supported mechanisms follow',
+  'Unsupported authentication mechanism',
+  'Invalid base64 in initial response',
+  'Invalid base64 in SASL response',
+  'Line too long',
+  'Begin TLS negotiation now',
+  'TLS is already active',
+  'TLS is not available',
+  'Maildrop is locked by another session',
+  'Minimum time between logins is {n} seconds',
+  'Unable to open maildrop; try again later',
+  'Unable to open maildrop',
+  "{user}'s maildrop has {n} messages ({octets} octets)",
+  "{user}'s maildrop has 1 message ({octets} octets)",
+  // RFC 6856.
+  'UTF8 enabled',
+  'UTF8 is already enabled',
+  'User names with non-ASCII characters need the UTF8 command first',
+  'Passwords with non-ASCII characters need the UTF8 command first',
+  'Invalid user name',
+  'Language listing follows',
+  '{tag} Language changed',
+  'No language matches {range}',
+  // Transaction.
+  'maildrop has {n} messages ({octets} octets)',
+  'maildrop has 1 message ({octets} octets)',
+  'No such message',
+  'Message {n} already deleted',
+  'Message {n} deleted',
+  'Message was removed from the maildrop by another program',
+  '{n} octets',
+  'Top of message follows',
+  'Unique-ID listing follows',
+  '{n} messages ({octets} octets)',
+  '1 message ({octets} octets)',
+  'Some deleted messages could not be removed',
+] as const;
+
+export type EnglishText = (typeof ENGLISH_TEXTS)[number];
