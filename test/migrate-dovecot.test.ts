@@ -85,7 +85,7 @@ describe('switching between Dovecot and postel on one Maildir keeps every UIDL',
     config = join(base, 'postel.toml');
     fetchToml = join(base, 'fetch.toml');
     fetchmailRc = join(base, 'fetchmailrc');
-    await writeFile(config, `data_dir = ${JSON.stringify(base)}\n[pop3]\nauth_failure_delay_ms = 0\n`);
+    await writeFile(config, `data_dir = ${JSON.stringify(base)}\n[auth]\nfailure_response_ms = 0\nmax_user_delay = 0\n`);
     for (const [user, password] of Object.entries(USERS)) {
       const r = await runCli(['user', 'add', user, '--password-stdin', '--config', config], `${password}\n`);
       assert.equal(r.code, 0, describeRun(r));
