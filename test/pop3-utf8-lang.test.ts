@@ -53,7 +53,7 @@ describe('RFC 6856 UTF8 and LANG', () => {
       assert.equal(await c.command('UTF8'), '+OK UTF8 enabled');
       assert.equal(await c.command('UTF8'), '+OK UTF8 is already enabled');
       assert.match(await c.command(`USER ${name}`), /^\+OK/);
-      assert.equal(utf8(await c.command(`PASS ${password}`)), `+OK ${composed}'s maildrop has 1 messages (21 octets)`);
+      assert.equal(utf8(await c.command(`PASS ${password}`)), `+OK ${composed}'s maildrop has 1 message (21 octets)`);
       assert.match(await c.command('UTF8'), /^-ERR UTF8 is not valid in this state/);
       assert.match(await c.command('QUIT'), /^\+OK/);
       c.close();
@@ -64,7 +64,7 @@ describe('RFC 6856 UTF8 and LANG', () => {
     const c = await t.connect();
     await c.line();
     const initial = Buffer.from(`\0${decomposed}\0pa\u0308sswort`, 'utf8').toString('base64');
-    assert.equal(utf8(await c.command(`AUTH PLAIN ${initial}`)), `+OK ${composed}'s maildrop has 1 messages (21 octets)`);
+    assert.equal(utf8(await c.command(`AUTH PLAIN ${initial}`)), `+OK ${composed}'s maildrop has 1 message (21 octets)`);
     assert.match(await c.command('QUIT'), /^\+OK/);
     c.close();
   });
@@ -117,6 +117,6 @@ describe('RFC 6856 UTF8 and LANG', () => {
     ].join('\n');
     const r = await run('python3', ['-c', script, String(t.port), decomposed, 'p\u00e4sswort']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stdout.toString('utf8').trim().split('\n'), ['+OK UTF8 enabled', `+OK ${composed}'s maildrop has 1 messages (21 octets)`, '(1, 21)']);
+    assert.deepEqual(r.stdout.toString('utf8').trim().split('\n'), ['+OK UTF8 enabled', `+OK ${composed}'s maildrop has 1 message (21 octets)`, '(1, 21)']);
   });
 });

@@ -22,11 +22,6 @@ export function registerUser(program: Command): void {
     .option('--scheme <scheme>', 'SCRYPT (default) or PLAIN (plaintext-equivalent; needed for APOP and CRAM-MD5)', parseScheme)
     .option('--no-scram', 'do not store SCRAM-SHA-256 keys (stored by default when a SCRAM mechanism is enabled)')
     .action((name: string, options: PasswordOptions) => changeUsers(options, async (users, config) => {
-      // POP3's USER refuses such names until RFC 6856 (UTF8) support exists; an account
-      // nobody could log in to must not be created.
-      if (/[^\x00-\x7f]/.test(name)) {
-        throw new CliError(`user name ${JSON.stringify(name)} is not ASCII; postel accepts only ASCII user names for now (UTF-8 names, RFC 6856, are not supported yet)`, EX_DATAERR);
-      }
       await users.add(name, await readNewPassword(options.passwordStdin === true), passwordOptions(options, config));
       const stored = normalizeUserName(name);
       process.stdout.write(`added ${stored}\n`);
