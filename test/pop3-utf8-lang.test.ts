@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { plainMechanism } from '../src/auth/sasl/plain.js';
 import { UsersCredentials } from '../src/auth/sasl/users-credentials.js';
+import { bodyLines, listAndUidl } from './support/interop-cli.js';
 import { hasProgram, run } from './support/server-process.js';
+import { crlf } from './support/wire-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 /*
@@ -118,5 +120,74 @@ describe('RFC 6856 UTF8 and LANG', () => {
     const r = await run('python3', ['-c', script, String(t.port), decomposed, 'p\u00e4sswort']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.toString('utf8').trim().split('\n'), ['+OK UTF8 enabled', `+OK ${composed}'s maildrop has 1 message (21 octets)`, '(1, 21)']);
+  });
+});
+
+/** The message octets of a RETR body: dot-stuffing undone, every line with its CRLF. */
+function unstuffed(body: Buffer): Buffer {
+  return Buffer.concat(bodyLines(body).map((l) => Buffer.from(`${l.startsWith('.') ? l.slice(1) : l}\r\n`, 'latin1')));
+}
+
+describe('RFC 6856 section 4: messages with UTF-8 header fields and clients without UTF8', () => {
+  let t: TestServer;
+  const utf8Message = 'Subject: Caf\u00e9 cr\u00e8me\nFrom: Jos\u00e9 <jose@example.org>\nTo: \u7528\u6237@\u4f8b\u5b50.\u5e7f\u544a\n\nBody with \u00e9 stays.\n.dotted\n';
+  const broken = Buffer.from('Subject: caf\xe9 in Latin-1\n\nnot UTF-8 at all\n', 'latin1');
+  const ascii = 'Subject: plain\n\nhello\n';
+  before(async () => {
+    t = await startTestServer({ users: { alice: 'secret' } });
+    await t.deliver('alice', utf8Message);
+    await t.deliver('alice', broken);
+    await t.deliver('alice', ascii);
+  });
+  after(() => t.stop());
+
+  it('without UTF8: downgraded header or the notice, and LIST, STAT and TOP agree with what RETR sends', async () => {
+    const c = await t.login('alice', 'secret');
+    const { sizes } = await listAndUidl(c);
+    const sent = [];
+    for (let i = 1; i <= 3; i++) {
+      const r = await c.multi(`RETR ${i}`);
+      assert.equal(r.status, `+OK ${sizes[i - 1]} octets`);
+      sent.push(unstuffed(r.body));
+    }
+    assert.deepEqual(sent.map((m) => m.length), sizes, 'LIST sizes are the octets RETR sends');
+    assert.equal(await c.command('STAT'), `+OK 3 ${sizes.reduce((a, b) => a + b, 0)}`);
+    for (const m of sent.slice(0, 2)) {
+      const header = m.subarray(0, m.indexOf('\r\n\r\n'));
+      assert.ok(!header.some((b) => b > 0x7f), header.toString('latin1'));
+    }
+    const first = sent[0]?.toString('utf8') ?? '';
+    assert.match(first, /^Subject: =\?UTF-8\?B\?/);
+    assert.match(first, /\r\nTo: =\?UTF-8\?B\?[^\r]*:;\r\n/);
+    assert.ok(first.endsWith('\r\n\r\nBody with \u00e9 stays.\r\n.dotted\r\n'), 'the body is sent as stored');
+    assert.match(sent[1]?.toString('latin1') ?? '', /^From: Mail System <MAILER-DAEMON>\r\n[^]*Content-Type: message\/global\r\n/);
+    assert.deepEqual(sent[2], crlf(ascii), 'an ASCII message is untouched');
+    const top = await c.multi('TOP 1 0');
+    assert.ok(!top.body.some((b) => b > 0x7f), 'TOP sends the downgraded header too');
+    await c.command('QUIT');
+    c.close();
+  });
+
+  it('after UTF8: every message as stored, sizes as stored', async () => {
+    const c = await t.connect();
+    await c.line();
+    assert.equal(await c.command('UTF8'), '+OK UTF8 enabled');
+    await c.command('USER alice');
+    assert.match(await c.command('PASS secret'), /^\+OK/);
+    const { sizes } = await listAndUidl(c);
+    const stored = [crlf(Buffer.from(utf8Message, 'utf8')), crlf(broken), crlf(ascii)];
+    assert.deepEqual(sizes, stored.map((m) => m.length));
+    for (let i = 1; i <= 3; i++) assert.deepEqual(unstuffed((await c.multi(`RETR ${i}`)).body), stored[i - 1]);
+    await c.command('QUIT');
+    c.close();
+  });
+
+  it('curl (no UTF8) gets the downgraded form', async (t2) => {
+    if (!(await hasProgram('curl'))) return t2.skip('curl not installed');
+    const r = await run('curl', ['-s', `pop3://alice:secret@127.0.0.1:${t.port}/1`]);
+    assert.equal(r.code, 0, r.stderr);
+    const header = r.stdout.subarray(0, r.stdout.indexOf('\r\n\r\n'));
+    assert.ok(header.length > 0 && !header.some((b) => b > 0x7f), r.stdout.toString('latin1'));
+    assert.match(header.toString('latin1'), /^Subject: =\?UTF-8\?B\?/);
   });
 });

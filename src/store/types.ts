@@ -10,6 +10,11 @@ export interface MessageInfo {
    * terminated (see src/message/wire-size.ts). LIST, STAT and RETR agree on it.
    */
   readonly size: number;
+  /**
+   * RFC 6856: the octets a client that did not send UTF8 gets instead, when the header holds
+   * raw UTF-8 and the message is downgraded (openWire with `ascii`); absent: the same as size.
+   */
+  readonly asciiSize?: number;
 }
 
 export interface DeliveryMeta {
@@ -52,6 +57,8 @@ export interface OpenOptions {
 export interface WireOptions {
   /** TOP: the header and this many body lines; undefined for the whole message. */
   readonly bodyLines?: number;
+  /** The ASCII form for a client that did not send UTF8 (see MessageInfo.asciiSize). */
+  readonly ascii?: boolean;
 }
 
 export interface CommitChanges {

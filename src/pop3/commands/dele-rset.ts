@@ -15,7 +15,7 @@ export const dele: Handler<TransactionState, CommandOf<'DELE'>> = async ({ msg }
 export const rset: Handler<TransactionState, CommandOf<'RSET'>> = async (_command, state) => {
   state.deleted.clear();
   const messages = state.maildrop.messages;
-  return { reply: `+OK maildrop has ${countOfMessages(messages.length)} (${maildropOctets(messages)} octets)` };
+  return { reply: `+OK maildrop has ${countOfMessages(messages.length)} (${maildropOctets(messages, state.options.utf8)} octets)` };
 };
 
 export const noop: Handler<TransactionState, CommandOf<'NOOP'>> = async () => ({ reply: '+OK' });

@@ -5,18 +5,29 @@ import type { Handler } from './context.js';
 import { countOfMessages, messageIndex } from './messages.js';
 
 const octetsOf = new WeakMap<readonly MessageInfo[], number>();
+const asciiOctetsOf = new WeakMap<readonly MessageInfo[], number>();
+
+/**
+ * What LIST, STAT and RETR count for a message: its size, or for a client that did not send
+ * UTF8 the size of the ASCII form it gets (RFC 6856; MessageInfo.asciiSize).
+ */
+export function octetsFor(m: MessageInfo | undefined, utf8: boolean): number {
+  if (m === undefined) return 0;
+  return utf8 ? m.size : (m.asciiSize ?? m.size);
+}
 
 /**
  * The size of a whole maildrop, worked out once per message list: stores hand the same
  * list to every session of an unchanged maildrop, and a sum over 100,000 messages at each
  * login and STAT is measurable.
  */
-export function maildropOctets(messages: readonly MessageInfo[]): number {
-  let octets = octetsOf.get(messages);
+export function maildropOctets(messages: readonly MessageInfo[], utf8: boolean): number {
+  const cache = utf8 ? octetsOf : asciiOctetsOf;
+  let octets = cache.get(messages);
   if (octets === undefined) {
     octets = 0;
-    for (const m of messages) octets += m.size;
-    octetsOf.set(messages, octets);
+    for (const m of messages) octets += octetsFor(m, utf8);
+    cache.set(messages, octets);
   }
   return octets;
 }
@@ -25,10 +36,11 @@ export function maildropOctets(messages: readonly MessageInfo[]): number {
 function totals(state: TransactionState): { count: number; octets: number } {
   const messages = state.maildrop.messages;
   let count = messages.length;
-  let octets = maildropOctets(messages);
+  const utf8 = state.options.utf8;
+  let octets = maildropOctets(messages, utf8);
   for (const i of state.deleted) {
     count--;
-    octets -= messages[i]?.size ?? 0;
+    octets -= octetsFor(messages[i], utf8);
   }
   return { count, octets };
 }
@@ -51,10 +63,10 @@ function* undeleted(state: TransactionState, value: (m: MessageInfo) => string |
 export const list: Handler<TransactionState, CommandOf<'LIST'>> = async ({ msg }, state) => {
   if (msg !== undefined) {
     const i = messageIndex(state, msg);
-    return { reply: `+OK ${i + 1} ${state.maildrop.messages[i]?.size}` };
+    return { reply: `+OK ${i + 1} ${octetsFor(state.maildrop.messages[i], state.options.utf8)}` };
   }
   const { count, octets } = totals(state);
-  return { reply: { status: `+OK ${countOfMessages(count)} (${octets} octets)`, lines: undeleted(state, (m) => m.size) } };
+  return { reply: { status: `+OK ${countOfMessages(count)} (${octets} octets)`, lines: undeleted(state, (m) => octetsFor(m, state.options.utf8)) } };
 };
 
 export const uidl: Handler<TransactionState, CommandOf<'UIDL'>> = async ({ msg }, state) => {

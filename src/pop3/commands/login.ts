@@ -72,7 +72,7 @@ async function enterTransaction(ctx: HandlerContext, from: AuthorizationState, u
   }
   ctx.stats.user = user;
   ctx.log.info({ event: 'login', user, mechanism, tls: ctx.peer.tls?.protocol ?? null, messages: maildrop.messages.length }, 'login');
-  const octets = maildropOctets(maildrop.messages);
+  const octets = maildropOctets(maildrop.messages, from.options.utf8);
   return {
     next: { name: 'TRANSACTION', options: from.options, user, maildrop, deleted: new Set(), retrieved: new Set() },
     reply: `+OK ${user}'s maildrop has ${countOfMessages(maildrop.messages.length)} (${octets} octets)`,

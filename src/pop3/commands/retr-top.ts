@@ -5,14 +5,15 @@ import { badCommand, Pop3Error } from '../errors.js';
 import type { CommandOf } from '../parser.js';
 import type { TransactionState } from '../state.js';
 import type { Handler } from './context.js';
+import { octetsFor } from './listing.js';
 import { messageIndex } from './messages.js';
 
 export const retr: Handler<TransactionState, CommandOf<'RETR'>> = async ({ msg }, state, ctx) => {
   const i = messageIndex(state, msg);
-  const size = state.maildrop.messages[i]?.size ?? 0;
+  const size = octetsFor(state.maildrop.messages[i], state.options.utf8);
   return {
     reply: `+OK ${size} octets`,
-    message: await openWire(state, i),
+    message: await openWire(state, i, state.options.utf8 ? {} : { ascii: true }),
     // Counted once sent: a RETR cut short by a dropped connection changes nothing anyway.
     after: async () => {
       state.retrieved.add(i);
@@ -28,7 +29,7 @@ export const top: Handler<TransactionState, CommandOf<'TOP'>> = async ({ msg, li
   if (lines === null) throw badCommand('Invalid line count');
   return {
     reply: '+OK Top of message follows',
-    message: await openWire(state, i, { bodyLines: lines }),
+    message: await openWire(state, i, state.options.utf8 ? { bodyLines: lines } : { bodyLines: lines, ascii: true }),
     after: async () => {
       ctx.stats.top++;
       return {};

@@ -26,6 +26,7 @@ import type { SyncReadGuard } from './sync-read-guard.js';
 import type { MessageEntry, Snapshot } from './snapshot.js';
 import { messageInfos } from './snapshot-cache.js';
 import { saveUidIndex } from './uid-index.js';
+import { asciiStoredBytes } from './ascii-form.js';
 
 const IO_PARALLELISM = 16;
 
@@ -126,6 +127,8 @@ export class MaildirMaildrop implements Maildrop {
     // A large message whose chunks are copied out at once is read into one buffer over and
     // over; anything else comes as a stream, which makes a new buffer per read.
     const stored = framer.copiesInput && size >= LARGE_MESSAGE ? await this.readInto(index) : streamedBytes(await this.openMessage(index));
+    const entry = this.entryAt(index);
+    if (options.ascii === true && entry.asciiSize !== null && entry.asciiSize !== undefined) return framer.frame(asciiStoredBytes(stored, size));
     return framer.frame(stored);
   }
 

@@ -154,7 +154,7 @@ export function messageInfos(snapshot: Snapshot): readonly MessageInfo[] {
   let infos = infosOf.get(snapshot);
   if (infos === undefined) {
     const validity = snapshot.uidValidity;
-    infos = Object.freeze(snapshot.messages.map((e) => Object.freeze({ uid: e.uidl ?? formatUidl(validity, e.uid), size: e.size })));
+    infos = Object.freeze(snapshot.messages.map((e) => Object.freeze(typeof e.asciiSize === 'number' ? { uid: e.uidl ?? formatUidl(validity, e.uid), size: e.size, asciiSize: e.asciiSize } : { uid: e.uidl ?? formatUidl(validity, e.uid), size: e.size })));
     infosOf.set(snapshot, infos);
   }
   return infos;

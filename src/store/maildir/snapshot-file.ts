@@ -63,7 +63,7 @@ export async function loadSnapshotFile(layout: MaildirLayout, identity: string):
     const where = located.charCodeAt(pos);
     if (where !== 110 && where !== 99) return null;
     const fileName = e.basename + located.slice(pos + 1, end);
-    messages.push({ uid: e.uid, size: e.size, retrievedAt: e.retrievedAt, basename: e.basename, dir: where === 110 ? 'new' : 'cur', fileName });
+    messages.push({ ...e, dir: where === 110 ? 'new' : 'cur', fileName });
     pos = end + 1;
   }
   if (pos !== located.length) return null;

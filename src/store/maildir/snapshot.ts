@@ -1,14 +1,15 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import type { UidlFormat } from './dovecot-uidl-format.js';
 import { compareFileNames, deliveryTimeFromName, hasFlag, parseFileName, virtualSizeFromName, wireSizeFromName } from './file-names.js';
-import { errnoCode, isErrno, isNoSpace } from '../../fs/errno.js';
+import { isErrno, isNoSpace } from '../../fs/errno.js';
 import { loadInheritedUidls, type InheritedUidl } from './inherited-uidls.js';
 import { mapLimit } from './map-limit.js';
 import { openMessageFile } from './message-file.js';
+import { asciiSizeOfFile, inspectFile } from './ascii-form.js';
 import type { MaildirLayout } from './layout.js';
 import { formatUidl, loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
 
@@ -79,10 +80,9 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
     files.delete(entry.basename);
     // Spelled out: V8 copies an object spread here about 30 times slower, which is most of
     // opening a maildrop of 100,000 messages.
-    const message: MessageEntry =
-      entry.uidl === undefined
-        ? { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName }
-        : { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName, uidl: entry.uidl };
+    const message: MessageEntry = { uid: entry.uid, size: entry.size, retrievedAt: entry.retrievedAt, basename: entry.basename, dir: found.dir, fileName: found.fileName };
+    if (entry.uidl !== undefined) message.uidl = entry.uidl;
+    if (entry.asciiSize !== undefined) message.asciiSize = entry.asciiSize;
     if (maxAge !== undefined && entry.retrievedAt > 0 && options.nowSecs - entry.retrievedAt >= maxAge) {
       expired.push(message);
       continue;
@@ -118,7 +118,7 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
   });
   const claims = inherited.size > 0 ? new UidlClaims(index.uidValidity, messages) : undefined;
   let nextUid = index.nextUid;
-  for (const { found, size } of discovered) {
+  for (const { found, size, asciiSize } of discovered) {
     const seen = found.dir === 'cur' && hasFlag(found.flags, 'S');
     const from = inherited.get(found.basename);
     const claim = from === undefined ? undefined : claims?.claim(from.uidl, nextUid);
@@ -133,8 +133,19 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
       dir: found.dir,
       fileName: found.fileName,
     };
+    if (asciiSize !== undefined) message.asciiSize = asciiSize;
     if (claim !== undefined) nextUid = Math.max(nextUid, claim.nextUid);
     messages.push(claim === undefined ? message : { ...message, uidl: claim.uidl });
+    changed = true;
+  }
+
+  // Indexes from before version 3, and new messages: how a client without UTF8 gets them.
+  let inspected = 0;
+  for (const m of messages) {
+    if (m.asciiSize !== undefined) continue;
+    // Blocking reads of one header take microseconds; yield now and then on a large maildrop.
+    if (++inspected % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    m.asciiSize = asciiSizeOfFile(join(layout[m.dir], m.fileName), m.size) ?? null;
     changed = true;
   }
 
@@ -272,6 +283,8 @@ async function removeExpired(layout: MaildirLayout, expired: MessageEntry[], log
 
 interface Described {
   readonly found: Located;
+  /** When the file was read for its size already: the size of its ASCII form. */
+  readonly asciiSize?: number | null;
   /** Delivery time in microseconds: from the name when it carries one, else the mtime. */
   readonly order: number;
   readonly size: number;
@@ -307,8 +320,8 @@ async function describeUnindexed(layout: MaildirLayout, found: Located[], logger
       if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
       const v = virtual[i] as (typeof virtual)[number];
       const path = join(layout[v.found.dir], v.found.fileName);
-      const terminated = endsWithLineFeed(path, logger);
-      if (terminated !== undefined) described.push({ found: v.found, order: v.order, size: v.size + (terminated ? 0 : 2) });
+      const seen = inspectFile(path, (endsWithLf) => v.size + (endsWithLf ? 0 : 2));
+      if (seen !== undefined) described.push({ found: v.found, order: v.order, size: seen.wire, asciiSize: seen.asciiSize });
     }
     return described;
   }
@@ -319,37 +332,19 @@ async function describeUnindexed(layout: MaildirLayout, found: Located[], logger
       if (!info.isFile()) return undefined;
       const order = Math.floor(info.mtimeMs * 1000);
       const vsize = virtualSizeFromName(f.basename);
-      const terminated = vsize === undefined ? undefined : endsWithLineFeed(path, logger);
-      const size = wireSizeFromName(f.basename) ?? (vsize !== undefined && terminated !== undefined ? vsize + (terminated ? 0 : 2) : await wireSizeOfFile(path));
-      return { found: f, order, size };
+      const known = wireSizeFromName(f.basename);
+      if (known !== undefined) return { found: f, order, size: known };
+      if (vsize !== undefined) {
+        const seen = inspectFile(path, (endsWithLf) => vsize + (endsWithLf ? 0 : 2));
+        return seen === undefined ? undefined : { found: f, order, size: seen.wire, asciiSize: seen.asciiSize };
+      }
+      return { found: f, order, size: await wireSizeOfFile(path) };
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) logger.warn({ err, path }, 'skipping unreadable maildir file');
       return undefined;
     }
   });
   return read.filter((d): d is Described => d !== undefined);
-}
-
-/** Whether the file's last byte is a LF (an empty file counts as terminated); undefined when it is gone or unreadable. */
-function endsWithLineFeed(path: string, logger: Logger): boolean | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') logger.warn({ err, path }, 'skipping unreadable maildir file');
-    return undefined;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return true;
-    const last = Buffer.alloc(1);
-    return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
-  } catch (err) {
-    logger.warn({ err, path }, 'skipping unreadable maildir file');
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 async function wireSizeOfFile(path: string): Promise<number> {

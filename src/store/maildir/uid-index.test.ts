@@ -10,8 +10,8 @@ const sample: UidIndex = {
   uidValidity: 1_700_000_000,
   nextUid: 8,
   entries: [
-    { uid: 3, size: 120, retrievedAt: 0, basename: '1700000000.M1P2Q3R0a0b0c0d.h,S=118,W=120' },
-    { uid: 7, size: 5, retrievedAt: 1_700_000_500, basename: 'a name  with spaces ' },
+    { uid: 3, size: 120, retrievedAt: 0, basename: '1700000000.M1P2Q3R0a0b0c0d.h,S=118,W=120', asciiSize: null },
+    { uid: 7, size: 5, retrievedAt: 1_700_000_500, basename: 'a name  with spaces ', asciiSize: 250 },
   ],
 };
 
@@ -20,23 +20,29 @@ describe('UID index', () => {
     const text = formatUidIndex(sample);
     assert.equal(
       text,
-      'postel-uidlist 1 1700000000 8\n3 120 0 1700000000.M1P2Q3R0a0b0c0d.h,S=118,W=120\n7 5 1700000500 a name  with spaces \n',
+      'postel-uidlist 3 1700000000 8\n3 120 0 - = 1700000000.M1P2Q3R0a0b0c0d.h,S=118,W=120\n7 5 1700000500 - 250 a name  with spaces \n',
     );
     assert.deepEqual(parseUidIndex(text), sample);
     assert.deepEqual(parseUidIndex('postel-uidlist 1 5 1\n'), { uidValidity: 5, nextUid: 1, entries: [] });
   });
 
-  it('writes version 2, with a UIDL field, only when a message keeps an inherited UIDL', () => {
+  it('reads versions 1 and 2, whose entries do not know their ASCII size yet', () => {
+    assert.deepEqual(parseUidIndex('postel-uidlist 1 5 9\n3 120 0 a b\n').entries, [{ uid: 3, size: 120, retrievedAt: 0, basename: 'a b' }]);
+    assert.deepEqual(parseUidIndex('postel-uidlist 2 5 9\n3 120 0 Pu a b\n').entries, [{ uid: 3, size: 120, retrievedAt: 0, basename: 'a b', uidl: 'u' }]);
+    assert.throws(() => formatUidIndex({ uidValidity: 5, nextUid: 9, entries: [{ uid: 3, size: 1, retrievedAt: 0, basename: 'a' }] }), RangeError);
+  });
+
+  it('writes the UIDL a message keeps from another server in its field', () => {
     const inherited: UidIndex = {
       uidValidity: 1700000000,
       nextUid: 9,
       entries: [
-        { uid: 3, size: 12, retrievedAt: 0, basename: 'a b', uidl: '000000016553f100' },
-        { uid: 8, size: 5, retrievedAt: 7, basename: 'c' },
+        { uid: 3, size: 12, retrievedAt: 0, basename: 'a b', uidl: '000000016553f100', asciiSize: null },
+        { uid: 8, size: 5, retrievedAt: 7, basename: 'c', asciiSize: null },
       ],
     };
     const text = formatUidIndex(inherited);
-    assert.equal(text, 'postel-uidlist 2 1700000000 9\n3 12 0 P000000016553f100 a b\n8 5 7 - c\n');
+    assert.equal(text, 'postel-uidlist 3 1700000000 9\n3 12 0 P000000016553f100 = a b\n8 5 7 - = c\n');
     assert.deepEqual(parseUidIndex(text), inherited);
   });
 
@@ -44,7 +50,9 @@ describe('UID index', () => {
     const bad = [
       '',
       'dovecot-uidlist 3 V1 N1\n',
-      'postel-uidlist 3 5 9\n',
+      'postel-uidlist 4 5 9\n',
+      'postel-uidlist 3 5 9\n1 1 0 - x a\n',
+      'postel-uidlist 3 5 9\n1 1 0 - a\n',
       'postel-uidlist 1 0 9\n',
       'postel-uidlist 2 5 9\n1 1 0 a\n',
       'postel-uidlist 2 5 9\n1 1 0 X1 a\n',

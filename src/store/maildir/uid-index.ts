@@ -10,12 +10,17 @@ import { isErrno } from '../../fs/errno.js';
  *   postel-uidlist 1 <uidvalidity> <nextuid>
  *   <uid> <wireSize> <retrievedAtEpochSeconds or 0> <basename>
  * Version 2 adds a field before the base name: `-`, or `P<uidl>` for a message that keeps
- * the UIDL another server showed (see inherited-uidls.ts). It is written only when some
- * message has one, so maildrops that never had another server keep the version 1 file.
+ * the UIDL another server showed (see inherited-uidls.ts). Version 3, the one written now,
+ * adds another after it: `=` when the message goes to every client as stored, else the
+ * wire size of the ASCII form a client without UTF8 gets (src/message/downgrade.ts).
+ *   postel-uidlist 3 <uidvalidity> <nextuid>
+ *   <uid> <wireSize> <retrievedAt> <-|P<uidl>> <=|asciiSize> <basename>
+ * Entries read from versions 1 and 2 do not know their ASCII size yet (asciiSize undefined).
  */
 const MAGIC = 'postel-uidlist';
 const VERSION = '1';
 const VERSION_WITH_UIDLS = '2';
+const VERSION_WITH_ASCII = '3';
 const MAX_UID = 0xffffffff;
 
 export interface IndexEntry {
@@ -25,7 +30,12 @@ export interface IndexEntry {
   retrievedAt: number;
   readonly basename: string;
   /** The UIDL shown instead of postel's own (inherited from Dovecot or Courier). */
-  readonly uidl?: string;
+  uidl?: string;
+  /**
+   * The wire size sent to a client that did not say UTF8 (RFC 6856), when its header holds
+   * raw UTF-8 and is downgraded; null when the message goes as stored; undefined: not known.
+   */
+  asciiSize?: number | null;
 }
 
 export interface UidIndex {
@@ -49,12 +59,10 @@ function hex8(n: number): string {
 }
 
 export function formatUidIndex(index: UidIndex): string {
-  const withUidls = index.entries.some((e) => e.uidl !== undefined);
-  const lines = [`${MAGIC} ${withUidls ? VERSION_WITH_UIDLS : VERSION} ${index.uidValidity} ${index.nextUid}`];
-  if (withUidls) {
-    for (const e of index.entries) lines.push(`${e.uid} ${e.size} ${e.retrievedAt} ${e.uidl === undefined ? '-' : `P${e.uidl}`} ${e.basename}`);
-  } else {
-    for (const e of index.entries) lines.push(`${e.uid} ${e.size} ${e.retrievedAt} ${e.basename}`);
+  const lines = [`${MAGIC} ${VERSION_WITH_ASCII} ${index.uidValidity} ${index.nextUid}`];
+  for (const e of index.entries) {
+    if (e.asciiSize === undefined) throw new RangeError(`message ${e.uid} has no ASCII size to record`);
+    lines.push(`${e.uid} ${e.size} ${e.retrievedAt} ${e.uidl === undefined ? '-' : `P${e.uidl}`} ${e.asciiSize === null ? '=' : e.asciiSize} ${e.basename}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -62,10 +70,11 @@ export function formatUidIndex(index: UidIndex): string {
 export function parseUidIndex(text: string): UidIndex {
   const headerEnd = text.indexOf('\n');
   const header = text.slice(0, headerEnd < 0 ? text.length : headerEnd).split(' ');
-  if (header.length !== 4 || header[0] !== MAGIC || (header[1] !== VERSION && header[1] !== VERSION_WITH_UIDLS)) {
+  if (header.length !== 4 || header[0] !== MAGIC || (header[1] !== VERSION && header[1] !== VERSION_WITH_UIDLS && header[1] !== VERSION_WITH_ASCII)) {
     throw new IndexFormatError('bad header');
   }
-  const withUidls = header[1] === VERSION_WITH_UIDLS;
+  const withUidls = header[1] !== VERSION;
+  const withAscii = header[1] === VERSION_WITH_ASCII;
   const uidls = new Set<string>();
   const uidValidity = parseCount(header[2], 'uidvalidity');
   const nextUid = parseCount(header[3], 'nextuid');
@@ -102,6 +111,13 @@ export function parseUidIndex(text: string): UidIndex {
       }
       nameFrom = s4 + 1;
     }
+    let asciiSize: number | null | undefined;
+    if (withAscii) {
+      const s5 = text.indexOf(' ', nameFrom);
+      if (s5 < 0 || s5 >= end) throw new IndexFormatError(`line ${line + 1}: too few fields`);
+      asciiSize = text[nameFrom] === '=' && s5 === nameFrom + 1 ? null : countAt(text, nameFrom, s5, `line ${line + 1} ASCII size`);
+      nameFrom = s5 + 1;
+    }
     const basename = text.slice(nameFrom, end);
     // Ascending, below nextuid and unique: otherwise a UIDL could be handed out twice.
     if (uid <= lastUid || uid >= nextUid) throw new IndexFormatError(`line ${line + 1}: uid out of order`);
@@ -110,7 +126,8 @@ export function parseUidIndex(text: string): UidIndex {
     }
     seenBasenames.add(basename);
     lastUid = uid;
-    entries.push(uidl === undefined ? { uid, size, retrievedAt, basename } : { uid, size, retrievedAt, basename, uidl });
+    const entry: IndexEntry = asciiSize === undefined ? { uid, size, retrievedAt, basename } : { uid, size, retrievedAt, basename, asciiSize };
+    entries.push(uidl === undefined ? entry : { ...entry, uidl });
     pos = end + 1;
   }
   return { uidValidity, nextUid, entries };
