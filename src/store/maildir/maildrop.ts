@@ -112,11 +112,13 @@ export class MaildirMaildrop implements Maildrop {
   async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
     const framer = new MultilineFramer(options.bodyLines);
     const size = this.messages[index]?.size ?? 0;
-    if (framer.copiesInput) {
+    this.assertOpen();
+    const entry = this.entryAt(index);
+    // A client without UTF8 gets a message with raw UTF-8 header fields in its ASCII form.
+    const downgrade = options.ascii === true && entry.asciiSize !== null && entry.asciiSize !== undefined;
+    if (framer.copiesInput && !downgrade) {
       // A small message in the page cache: read into the process's one read buffer and
       // framed before anything else can run, so the RETR allocates nothing but its output.
-      this.assertOpen();
-      const entry = this.entryAt(index);
       const stored = storedSizeFromName(entry.basename);
       const guard = this.context.syncReads;
       if (guard?.allowed && stored !== undefined && stored < WHOLE_READ_LIMIT) {
@@ -127,9 +129,7 @@ export class MaildirMaildrop implements Maildrop {
     // A large message whose chunks are copied out at once is read into one buffer over and
     // over; anything else comes as a stream, which makes a new buffer per read.
     const stored = framer.copiesInput && size >= LARGE_MESSAGE ? await this.readInto(index) : streamedBytes(await this.openMessage(index));
-    const entry = this.entryAt(index);
-    if (options.ascii === true && entry.asciiSize !== null && entry.asciiSize !== undefined) return framer.frame(asciiStoredBytes(stored, size));
-    return framer.frame(stored);
+    return framer.frame(downgrade ? asciiStoredBytes(stored, size) : stored);
   }
 
   /** The message read again and again into one READ_BUFFER-sized buffer. */
