@@ -6,7 +6,7 @@ import { xoauth2Mechanism } from '../src/auth/sasl/oauth-mechanisms.js';
 import { UsersCredentials } from '../src/auth/sasl/users-credentials.js';
 import { SmtpTestClient } from './support/smtp-client.js';
 import { startSmtpHarness } from './support/smtp-harness.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 import { WireClient } from './support/wire-client.js';
 
 /*
@@ -37,7 +37,7 @@ async function pass(t: TestServer, address: string, user: string, password: stri
 describe('one AuthPolicy for POP3 and submission', () => {
   it('nobody can lock a user out: the right password gets in at once from a known address, after the capped delay from a new one', async () => {
     // Addresses outside trusted_networks, so that they are judged as Internet clients.
-    const t = await startTestServer({ proxyProtocol: true, trustedNetworks: [], tls: false, authPolicy: { maxFailuresPerIp: 3, maxUserDelayMs: 15_000 }, policy: { disablePlaintextAuth: false } });
+    const t = await startPop3TestServer({ proxyProtocol: true, trustedNetworks: [], tls: false, authPolicy: { maxFailuresPerIp: 3, maxUserDelayMs: 15_000 }, policy: { disablePlaintextAuth: false } });
     try {
       assert.match(await pass(t, '198.51.100.1', 'alice', 'secret'), /^\+OK/);
       // 45 guesses from 15 addresses: each stays within its own budget.
@@ -57,7 +57,7 @@ describe('one AuthPolicy for POP3 and submission', () => {
   });
 
   it('an address is blocked after max_failures_per_ip, for the right password too', async () => {
-    const t = await startTestServer({ proxyProtocol: true, authPolicy: { maxFailuresPerIp: 2 }, policy: { maxAuthFailures: 10 } });
+    const t = await startPop3TestServer({ proxyProtocol: true, authPolicy: { maxFailuresPerIp: 2 }, policy: { maxAuthFailures: 10 } });
     try {
       const c = await from(t, '127.0.0.9');
       for (let i = 0; i < 2; i++) {

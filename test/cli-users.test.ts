@@ -39,6 +39,19 @@ describe('postel user, against a running server that shares the data directory',
     assert.equal(await tryLogin(server.port, 'alice', 'first secre'), '-ERR [AUTH] Authentication failed');
   });
 
+  it('user quota sets and clears the quota the SMTP side enforces; a bad size is a usage error', async () => {
+    await addUser(env.config, 'quinn', 'pw');
+    const set = await runCli(['user', 'quota', 'quinn', '2M', '--config', env.config]);
+    assert.equal(set.code, 0, describeRun(set));
+    assert.equal(set.stdout, 'quota of quinn: 2097152 bytes\n');
+    assert.match(await readFile(join(env.dir, 'data', 'users'), 'utf8'), /^quinn:.*quota=2097152$/m);
+    const none = await runCli(['user', 'quota', 'quinn', 'none', '--config', env.config]);
+    assert.equal(none.stdout, 'no quota for quinn\n');
+    assert.doesNotMatch(await readFile(join(env.dir, 'data', 'users'), 'utf8'), /^quinn:.*quota=/m);
+    assert.equal((await runCli(['user', 'quota', 'quinn', 'lots', '--config', env.config])).code, 64);
+    assert.equal((await runCli(['user', 'quota', 'nobody', '1M', '--config', env.config])).code, 67);
+  });
+
   it('user passwd changes the password for the running server: the old one fails, the new one works', async () => {
     await addUser(env.config, 'bob', 'old-password');
     (await loginTo(server.port, 'bob', 'old-password')).close();

@@ -16,7 +16,7 @@ import {
 } from '../src/client/index.js';
 import { waitFor } from './support/wait-for.js';
 import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 import { crlf } from './support/wire-client.js';
 
 /*
@@ -210,7 +210,7 @@ keys_file = ${JSON.stringify(join(dir.dir, 'jwks.json'))}
 describe('client against the in-process server', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ policy: { loginDelaySeconds: 60 } });
+    server = await startPop3TestServer({ policy: { loginDelaySeconds: 60 } });
   });
   after(async () => {
     await server?.stop();

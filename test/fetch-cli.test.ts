@@ -9,7 +9,7 @@ import { startFakePop3, wireMessage } from './support/client-fake-pop3.js';
 import { maildirContents } from './support/client-scenarios.js';
 import { dovecotUnavailable, startDovecot } from './support/dovecot.js';
 import { runCli, type CliResult } from './support/server-process.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 /*
  * `postel fetch` as a user runs it: the one-account command line, a config file with
@@ -30,8 +30,8 @@ let server: TestServer;
 let tlsServer: TestServer;
 let work: string;
 before(async () => {
-  server = await startTestServer({ users: { alice: 'alice-pw', bob: 'bob-pw', carol: 'alice-pw', dave: 'alice-pw', erin: 'alice-pw', frank: 'alice-pw', gina: 'alice-pw' } });
-  tlsServer = await startTestServer({ users: { alice: 'alice-pw' }, tls: true });
+  server = await startPop3TestServer({ users: { alice: 'alice-pw', bob: 'bob-pw', carol: 'alice-pw', dave: 'alice-pw', erin: 'alice-pw', frank: 'alice-pw', gina: 'alice-pw' } });
+  tlsServer = await startPop3TestServer({ users: { alice: 'alice-pw' }, tls: true });
   work = await mkdtemp(join(tmpdir(), 'postel-fetch-cli-'));
   await writeFile(join(work, 'server-cert.pem'), tlsServer.certPem as string);
   for (const user of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina']) for (const n of [1, 2]) await server.deliver(user, `Subject: ${user} ${n}\n\nhello ${n}\n`);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { maildirContents } from './support/client-scenarios.js';
 import { waitFor } from './support/wait-for.js';
 import { runCli } from './support/server-process.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 /*
  * Exactly once, shown with SIGKILL: `postel fetch --delete` is killed at each step of a
@@ -32,7 +32,7 @@ describe('exactly once when killed at any step', { concurrency: 4 }, () => {
   let work: string;
   let serial = 0;
   before(async () => {
-    server = await startTestServer({ users: {} });
+    server = await startPop3TestServer({ users: {} });
     work = await mkdtemp(join(tmpdir(), 'postel-fetch-crash-'));
   });
   after(async () => {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { AccountState, fetchAccount, Pop3Client, stateFileName, type AccountSettings } from '../src/client/index.js';
 import { maildirContents } from './support/client-scenarios.js';
 import { waitFor } from './support/wait-for.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 /*
  * A mailbox of 10,000 messages of which 10 are new: the fetch lists them all (UIDL and LIST
@@ -19,7 +19,7 @@ const NEW = 10;
 let server: TestServer;
 let work: string;
 before(async () => {
-  server = await startTestServer();
+  server = await startPop3TestServer();
   work = await mkdtemp(join(tmpdir(), 'postel-fetch-scale-'));
 });
 after(async () => {

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { SmtpTestClient } from './support/smtp-client.js';
 import { startSmtpHarness } from './support/smtp-harness.js';
-import { startTestServer } from './support/test-server.js';
+import { startPop3TestServer } from './support/test-server.js';
 import { WireClient } from './support/wire-client.js';
 
 /*
@@ -35,7 +35,7 @@ const closed = (socket: Socket): Promise<void> =>
 describe('login_timeout', () => {
   it('1000 silent connections from 20 addresses are closed after login_timeout, and a 21st address then logs in within login_timeout + 1 s', async () => {
     const loginTimeoutMs = 5000;
-    const t = await startTestServer({
+    const t = await startPop3TestServer({
       proxyProtocol: true,
       listener: { maxConnections: 1000, maxConnectionsPerIp: 50, loginTimeoutMs },
       // The proxied addresses are not trusted networks; this test is not about TLS.
@@ -88,8 +88,8 @@ describe('login_timeout', () => {
   });
 
   it('closes connections still in the PROXY header or the TLS handshake, and leaves logged-in sessions alone', async () => {
-    const t = await startTestServer({ proxyProtocol: true, tls: true, listener: { loginTimeoutMs: 2000 } });
-    const pop3 = await startTestServer({ listener: { loginTimeoutMs: 2000 } });
+    const t = await startPop3TestServer({ proxyProtocol: true, tls: true, listener: { loginTimeoutMs: 2000 } });
+    const pop3 = await startPop3TestServer({ listener: { loginTimeoutMs: 2000 } });
     try {
       const session = await pop3.login('alice', 'secret');
       const inProxy = await silent(t.port);

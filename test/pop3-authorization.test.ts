@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 describe('POP3 AUTHORIZATION state over a real socket', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ users: { alice: 'secret', 'bob@example.org': 'pw with spaces' } });
+    t = await startPop3TestServer({ users: { alice: 'secret', 'bob@example.org': 'pw with spaces' } });
     await t.deliver('alice', 'Subject: one\n\nhello\n');
   });
   after(() => t.stop());
@@ -108,7 +108,7 @@ describe('POP3 AUTHORIZATION state over a real socket', () => {
   });
 
   it('a failed login is not answered before the response floor', async () => {
-    const slow = await startTestServer({ authPolicy: { failureResponseMs: 300 }, realAuthWaits: true });
+    const slow = await startPop3TestServer({ authPolicy: { failureResponseMs: 300 }, realAuthWaits: true });
     try {
       const c = await slow.connect();
       await c.line();
@@ -139,7 +139,7 @@ describe('POP3 AUTHORIZATION state over a real socket', () => {
 describe('APOP (RFC 1939 section 7) when enabled', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ policy: { apop: true }, users: { carol: 'tanstaaf', alice: 'secret' }, plain: ['carol'] });
+    t = await startPop3TestServer({ policy: { apop: true }, users: { carol: 'tanstaaf', alice: 'secret' }, plain: ['carol'] });
   });
   after(() => t.stop());
 

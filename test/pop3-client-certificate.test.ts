@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { externalMechanism } from '../src/auth/sasl/external.js';
 import { UsersCredentials } from '../src/auth/sasl/users-credentials.js';
 import { hasProgram, run } from './support/server-process.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 import { WireClient } from './support/wire-client.js';
 
 /*
@@ -60,7 +60,7 @@ describe('client certificates verified by OpenSSL (SASL EXTERNAL)', () => {
     // Same name, same shape, another CA.
     await ssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '@rogue-key.pem', '-out', '@rogue.pem', '-subj', '/CN=alice', '-days', '2');
     certs.rogue = { cert: await readFile(join(dir, 'rogue.pem'), 'utf8'), key: await readFile(join(dir, 'rogue-key.pem'), 'utf8') };
-    t = await startTestServer({
+    t = await startPop3TestServer({
       tls: true,
       clientCa: join(dir, 'ca.pem'),
       sasl: (users) => [externalMechanism(new UsersCredentials(users))],

@@ -56,6 +56,25 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
     }
   });
 
+  it('/metrics sums the workers: POP3 series move whichever worker served, in one exposition', async () => {
+    const url = /HTTP API on (http:\/\/\S+) /.exec(server.stderr())?.[1];
+    assert.ok(url, server.stderr());
+    const scrape = async (): Promise<string> => (await fetch(`${url}/metrics`)).text();
+    const value = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}"=,]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const before = await scrape();
+    for (let i = 0; i < 4; i++) {
+      const { client, reply } = await login(server.port, 'alice', 'secret');
+      assert.match(reply, /^\+OK/);
+      assert.match(await client.command('QUIT'), /^\+OK/);
+      client.close();
+    }
+    const text = await scrape();
+    // One HELP line per family: the workers' series were merged, not concatenated.
+    assert.equal(text.match(/^# HELP postel_pop3_connections_total /gm)?.length, 1);
+    assert.ok(value(text, 'postel_pop3_connections_total') - value(before, 'postel_pop3_connections_total') >= 4, text.slice(0, 2000));
+    assert.ok(value(text, 'postel_pop3_commands_total{command="QUIT",result="ok"}') - value(before, 'postel_pop3_commands_total{command="QUIT",result="ok"}') >= 4);
+  });
+
   it('keeps a maildrop to one session across processes', async () => {
     // Hold sessions until both workers have one: whichever gets the second, it must refuse.
     const held: WireClient[] = [];

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 import { waitFor } from './support/wait-for.js';
 import { WireClient } from './support/wire-client.js';
 
 describe('bad input gets a clear -ERR and the server keeps serving', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ users: { alice: 'secret', broken: 'pw' }, policy: { maxBadCommands: 5 } });
+    t = await startPop3TestServer({ users: { alice: 'secret', broken: 'pw' }, policy: { maxBadCommands: 5 } });
     await t.deliver('alice', 'Subject: x\n\nbody\n');
   });
   after(() => t.stop());
@@ -75,7 +75,7 @@ describe('bad input gets a clear -ERR and the server keeps serving', () => {
 
 describe('connection limits and timers', () => {
   it('refuses connections over the per-IP limit with -ERR [SYS/TEMP]', async () => {
-    const t = await startTestServer({ listener: { maxConnectionsPerIp: 2 } });
+    const t = await startPop3TestServer({ listener: { maxConnectionsPerIp: 2 } });
     try {
       const a = await t.connect();
       const b = await t.connect();
@@ -95,7 +95,7 @@ describe('connection limits and timers', () => {
   });
 
   it('refuses connections over the total limit', async () => {
-    const t = await startTestServer({ listener: { maxConnections: 1 } });
+    const t = await startPop3TestServer({ listener: { maxConnections: 1 } });
     try {
       const a = await t.connect();
       await a.line();
@@ -108,7 +108,7 @@ describe('connection limits and timers', () => {
   });
 
   it('the autologout timer ends an idle session without committing', async () => {
-    const t = await startTestServer({ listener: { idleTimeoutMs: 300 } });
+    const t = await startPop3TestServer({ listener: { idleTimeoutMs: 300 } });
     try {
       await t.deliver('alice', 'Subject: keep\n\nme\n');
       const c = await t.login('alice', 'secret');
@@ -124,7 +124,7 @@ describe('connection limits and timers', () => {
   });
 
   it('shutdown ends sessions without committing and stops accepting', async () => {
-    const t = await startTestServer();
+    const t = await startPop3TestServer();
     try {
       await t.deliver('alice', 'Subject: keep\n\nme\n');
       const c = await t.login('alice', 'secret');
@@ -144,7 +144,7 @@ describe('connection limits and timers', () => {
 
 describe('logging', () => {
   it('writes one session_end line with user, address, duration and counts, and never a password', async () => {
-    const t = await startTestServer({ users: { alice: 'Sup3rSecretPw' } });
+    const t = await startPop3TestServer({ users: { alice: 'Sup3rSecretPw' } });
     try {
       await t.deliver('alice', 'Subject: a\n\nbody\n');
       await t.deliver('alice', 'Subject: b\n\nbody\n');

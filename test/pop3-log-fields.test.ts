@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 describe('POP3 log lines', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer();
+    t = await startPop3TestServer();
     await t.deliver('alice', 'Subject: one\n\nx\n');
   });
   after(() => t.stop());

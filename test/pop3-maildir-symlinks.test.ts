@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { crlf, unstuff } from './support/wire-client.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 const SECRET = 'root:$6$secret-hash:19000:0:99999:7:::\n';
 const REAL = 'Subject: real\n\nthe only message\n';
@@ -14,7 +14,7 @@ describe('Maildir entries that are not regular files', () => {
   let t: TestServer;
   let outside: string;
   before(async () => {
-    t = await startTestServer({ users: { eve: 'secret', mallory: 'secret' } });
+    t = await startPop3TestServer({ users: { eve: 'secret', mallory: 'secret' } });
     outside = await mkdtemp(join(tmpdir(), 'postel-secret-'));
     await writeFile(join(outside, 'shadow'), SECRET);
     await t.deliver('eve', REAL);

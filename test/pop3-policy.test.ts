@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startTestServer } from './support/test-server.js';
+import { startPop3TestServer } from './support/test-server.js';
 
 describe('RFC 2449 LOGIN-DELAY', () => {
   it('is advertised and enforced with -ERR [LOGIN-DELAY]', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
-    const t = await startTestServer({ policy: { loginDelaySeconds: 300 }, now: () => now });
+    const t = await startPop3TestServer({ policy: { loginDelaySeconds: 300 }, now: () => now });
     try {
       const c = await t.login('alice', 'secret');
       assert.match((await c.multi('CAPA')).body.toString(), /\r\nLOGIN-DELAY 300\r\n/);
@@ -28,7 +28,7 @@ describe('RFC 2449 LOGIN-DELAY', () => {
 
 describe('RFC 2449 EXPIRE', () => {
   it('is advertised as NEVER by default and then keeps retrieved mail', async () => {
-    const t = await startTestServer();
+    const t = await startPop3TestServer();
     try {
       await t.deliver('alice', 'Subject: a\n\nx\n');
       let c = await t.login('alice', 'secret');
@@ -44,7 +44,7 @@ describe('RFC 2449 EXPIRE', () => {
 
   it('EXPIRE n deletes retrieved messages n days later at login, never unretrieved ones', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
-    const t = await startTestServer({ policy: { expireDays: 2 }, now: () => now });
+    const t = await startPop3TestServer({ policy: { expireDays: 2 }, now: () => now });
     try {
       await t.deliver('alice', 'Subject: read\n\nx\n');
       await t.deliver('alice', 'Subject: unread\n\ny\n');
@@ -67,7 +67,7 @@ describe('RFC 2449 EXPIRE', () => {
   });
 
   it('EXPIRE 0 removes retrieved messages at QUIT', async () => {
-    const t = await startTestServer({ policy: { expireDays: 0 } });
+    const t = await startPop3TestServer({ policy: { expireDays: 0 } });
     try {
       await t.deliver('alice', 'Subject: a\n\nx\n');
       await t.deliver('alice', 'Subject: b\n\ny\n');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 import { waitFor } from './support/wait-for.js';
 import { WireClient } from './support/wire-client.js';
 
@@ -11,7 +11,7 @@ describe('TLS: STLS (RFC 2595) and implicit TLS (RFC 8314)', () => {
   let t: TestServer;
   before(async () => {
     // Nothing is trusted: only TLS makes a connection secure, as for a client on the Internet.
-    t = await startTestServer({ tls: true, trustedNetworks: [] });
+    t = await startPop3TestServer({ tls: true, trustedNetworks: [] });
     await t.deliver('alice', 'Subject: tls\n\nover TLS\n');
   });
   after(() => t.stop());
@@ -120,7 +120,7 @@ describe('TLS: STLS (RFC 2595) and implicit TLS (RFC 8314)', () => {
 describe('PROXY protocol (HAProxy v1 and v2)', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ proxyProtocol: true, tls: true, users: { alice: 'secret' } });
+    t = await startPop3TestServer({ proxyProtocol: true, tls: true, users: { alice: 'secret' } });
   });
   after(() => t.stop());
 
@@ -176,7 +176,7 @@ describe('PROXY protocol (HAProxy v1 and v2)', () => {
   });
 
   it('closes a peer outside proxy_trusted_networks unheard, whatever header it sends', async () => {
-    const strict = await startTestServer({ proxyProtocol: true, proxyTrustedNetworks: ['192.0.2.0/24'] });
+    const strict = await startPop3TestServer({ proxyProtocol: true, proxyTrustedNetworks: ['192.0.2.0/24'] });
     try {
       const c = await raw(strict.port, Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 110\r\nUSER alice\r\n'));
       assert.equal(await c.rest(), '', 'no greeting: the header claimed a trusted address');

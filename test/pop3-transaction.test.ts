@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { crlf, unstuff } from './support/wire-client.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 import { waitFor } from './support/wait-for.js';
 
 const messages = [
@@ -14,7 +14,7 @@ const messages = [
 describe('POP3 TRANSACTION and UPDATE states over a real socket', () => {
   let t: TestServer;
   beforeEach(async () => {
-    t = await startTestServer();
+    t = await startPop3TestServer();
     for (const m of messages) await t.deliver('alice', m);
   });
   afterEach(() => t.stop());

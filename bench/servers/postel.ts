@@ -60,6 +60,9 @@ enabled = false
 
 [smtp.submission]
 enabled = false
+
+[http]
+port = 0
 ${options.extraConfig ?? ''}
 ${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` : ''}`,
   );

@@ -45,6 +45,9 @@ export interface PasswordOptions {
   readonly scram?: { readonly iterations?: number } | false;
 }
 
+/** Every extra field that can set a quota (see src/smtp/quota.ts). */
+const QUOTA_FIELDS = ['quota', 'userdb_quota', 'quota_rule', 'userdb_quota_rule'];
+
 /** The extra field that holds SCRAM-SHA-256 keys: `scram-sha-256=ITER,SALT,STOREDKEY,SERVERKEY`. */
 export const SCRAM_EXTRA_FIELD = 'scram-sha-256';
 
@@ -113,6 +116,24 @@ export class UsersFile {
       if (line === undefined) throw new UnknownUserError(user);
       const extra = withExtraField(line.entry?.extra ?? [], SCRAM_EXTRA_FIELD, stored.scram);
       return lines.with(index, withPassword(line, stored.password, extra));
+    });
+  }
+
+  /**
+   * Sets the user's storage limit in bytes (`quota=N` in the extra fields, which the SMTP
+   * side's quota check reads), or removes every quota field for null: no limit.
+   */
+  async setQuota(name: string, bytes: number | null): Promise<void> {
+    const user = normalizeUserName(name);
+    if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 0)) throw new RangeError('a quota is a whole number of bytes');
+    await this.modify((lines) => {
+      const index = lines.findIndex((line) => line.entry?.name === user);
+      const line = lines[index];
+      if (line?.entry === undefined) throw new UnknownUserError(user);
+      let extra = line.entry.extra;
+      for (const key of QUOTA_FIELDS) extra = withExtraField(extra, key, undefined);
+      extra = withExtraField(extra, 'quota', bytes === null || bytes === 0 ? undefined : String(bytes));
+      return lines.with(index, withPassword(line, line.entry.password, extra));
     });
   }
 

@@ -7,6 +7,7 @@ import { TlsConfigError } from '../tls/certificates.js';
 import { registerBench } from './bench.js';
 import { registerDb } from './db.js';
 import { registerDeliver } from './deliver.js';
+import { registerDns } from './dns.js';
 import { CliError, EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL } from './exit-codes.js';
 import { StoreError } from '../store/errors.js';
 import { dataDirInUse } from './common.js';
@@ -29,6 +30,7 @@ registerDeliver(program);
 registerMailbox(program);
 registerExport(program);
 registerFetch(program);
+registerDns(program);
 registerBench(program);
 registerDb(program);
 

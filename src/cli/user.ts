@@ -3,7 +3,7 @@ import { InvalidUserNameError, isAscii, normalizeUserName } from '../auth/user-n
 import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError, type PasswordOptions as UsersPasswordOptions } from '../auth/users-file.js';
 import type { Config } from '../config/schema.js';
 import { newPasswordOptions, openUsers } from '../runtime.js';
-import { CliError, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
+import { CliError, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL, EX_USAGE } from './exit-codes.js';
 import { ensureDataDir, loadFor, requireDataDir, withCommonOptions, type CommonOptions } from './common.js';
 import { readNewPassword } from './password-input.js';
 
@@ -43,11 +43,29 @@ export function registerUser(program: Command): void {
       await users.remove(name);
       process.stdout.write(`removed ${name}\n`);
     }));
+  withCommonOptions(user.command('quota <name> <size>'))
+    .description('set a storage quota: bytes, or with a unit (100M, 2G); 0 or none: no limit')
+    .action((name: string, size: string, options: CommonOptions) => changeUsers(options, async (users) => {
+      const bytes = parseQuota(size);
+      await users.setQuota(name, bytes);
+      process.stdout.write(bytes === null ? `no quota for ${name}\n` : `quota of ${name}: ${bytes} bytes\n`);
+    }));
   withCommonOptions(user.command('list'))
     .description('list user names')
     .action((options: CommonOptions) => changeUsers(options, async (users) => {
       for (const entry of await users.list()) process.stdout.write(`${entry.name}\n`);
     }, { readOnly: true }));
+}
+
+const QUOTA_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+function parseQuota(value: string): number | null {
+  if (value.toLowerCase() === 'none') return null;
+  const m = /^(\d{1,15})([bkmgt]?)$/i.exec(value);
+  const unit = m ? QUOTA_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new CliError(`invalid quota ${value}: use bytes, 100M, 2G or none`, EX_USAGE);
+  const bytes = Number(m[1]) * unit;
+  return bytes === 0 ? null : bytes;
 }
 
 function parseScheme(value: string): 'SCRYPT' | 'PLAIN' {

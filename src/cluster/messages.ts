@@ -14,14 +14,18 @@ export type ToWorker =
   /** Another process counted a failed login or a login: count it here too, so the AuthPolicy is shared. */
   | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
   /** SIGHUP: read the certificates again. */
-  | { readonly type: 'postel:reload' };
+  | { readonly type: 'postel:reload' }
+  /** A scrape of /metrics: answer with this worker's series (postel:metrics). */
+  | { readonly type: 'postel:metrics-request'; readonly id: number };
 
 export type ToPrimary =
   /** The worker is ready for postel:init (a message sent before it listened would be lost). */
   | { readonly type: 'postel:hello' }
   | { readonly type: 'postel:listening'; readonly bound: readonly BoundListener[] }
   | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
-  | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string };
+  | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
+  /** prom-client's JSON form of this worker's registry. */
+  | { readonly type: 'postel:metrics'; readonly id: number; readonly metrics: unknown };
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

@@ -89,6 +89,8 @@ export class Pop3Cluster {
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) {
           this.authPolicy.apply(msg.event);
           this.relay(worker, { type: 'postel:auth-event', event: msg.event });
+        } else if (isMessage<Extract<ToPrimary, { type: 'postel:metrics' }>>(msg, 'postel:metrics')) {
+          this.metricReplies.get(msg.id)?.(msg.metrics);
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:verified' }>>(msg, 'postel:verified')) {
           this.relay(worker, { type: 'postel:verified', user: msg.user, stored: msg.stored, mac: msg.mac });
         }
@@ -106,6 +108,37 @@ export class Pop3Cluster {
         }, RESTART_DELAY_MS).unref();
       });
     });
+  }
+
+  private metricReplies = new Map<number, (metrics: unknown) => void>();
+  private nextMetricsId = 1;
+
+  /**
+   * Every worker's metrics (prom-client's JSON form), for the main process to sum into one
+   * exposition; a worker that does not answer within `timeoutMs` is left out of this scrape.
+   */
+  async workerMetrics(timeoutMs = 2000): Promise<unknown[]> {
+    const asked = [...this.workers].filter((w) => w.isConnected());
+    return (
+      await Promise.all(
+        asked.map(
+          (worker) =>
+            new Promise<unknown>((resolve) => {
+              const id = this.nextMetricsId++;
+              const timer = setTimeout(() => {
+                this.metricReplies.delete(id);
+                resolve(undefined);
+              }, timeoutMs);
+              this.metricReplies.set(id, (metrics) => {
+                clearTimeout(timer);
+                this.metricReplies.delete(id);
+                resolve(metrics);
+              });
+              this.send(worker, { type: 'postel:metrics-request', id });
+            }),
+        ),
+      )
+    ).filter((m) => m !== undefined);
   }
 
   /** Passes what one worker learned to all the others. */

@@ -3,6 +3,10 @@ import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
 import { FileAuthenticator } from '../auth/file-authenticator.js';
 import { dataPaths, openAuthPolicy, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
+import { EventBus } from '../events/bus.js';
+import { Metrics } from '../metrics/metrics.js';
+import { ObservedStore } from '../metrics/observed-store.js';
+import { pop3Recorder } from '../metrics/pop3-recorder.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
 
 /**
@@ -28,7 +32,9 @@ export async function runPop3Worker(config: Config): Promise<void> {
     send({ type: 'postel:hello' });
   });
   const users = openUsers(config);
-  const store = openStore(config, logger);
+  // This worker's series; the main process sums every worker's into its /metrics.
+  const metrics = new Metrics();
+  const store = new ObservedStore(openStore(config, logger), metrics, new EventBus());
   const certificates = await openCertificates(config, logger, Buffer.from(init.ticketKeys, 'hex'));
   const sasl = await openSaslMechanisms(config, users, logger);
   // Every failure and login counted here reaches the main process, which tells the others.
@@ -38,12 +44,15 @@ export async function runPop3Worker(config: Config): Promise<void> {
     cacheKey: Buffer.from(init.authCacheKey, 'hex'),
     onVerified: (v) => send({ type: 'postel:verified', user: v.user, stored: v.stored, mac: v.mac.toString('hex') }),
   });
-  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, authPolicy, sasl }, certificates);
+  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, authPolicy, sasl, observer: pop3Recorder(metrics, new EventBus()) }, certificates);
 
   process.on('message', (msg: unknown) => {
     if (isMessage<Extract<ToWorker, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) authPolicy.apply(msg.event);
     else if (isMessage<Extract<ToWorker, { type: 'postel:verified' }>>(msg, 'postel:verified')) auth.adoptVerified({ user: msg.user, stored: msg.stored, mac: Buffer.from(msg.mac, 'hex') });
     else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
+    else if (isMessage<Extract<ToWorker, { type: 'postel:metrics-request' }>>(msg, 'postel:metrics-request')) {
+      void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'postel:metrics', id: msg.id, metrics: json }));
+    }
   });
   let stopping = false;
   const stop = (): void => {

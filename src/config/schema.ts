@@ -161,6 +161,47 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The HTTP API, metrics, health checks and client autoconfiguration. */
+    http: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Beyond loopback the listener runs TLS with the POP3 certificates ([tls]). */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** Mailpit's port, familiar to its users. */
+        port: port.default(8025),
+        /** Largest request body in octets (POST /api/v1/send carries whole messages). */
+        max_body_size: positive.default(10 * 1024 * 1024),
+        /** The admin token's file, relative to data_dir; made on first start. */
+        admin_token_file: z.string().min(1).default('admin-token'),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * What mail clients are told by the autoconfig files, `postel dns` and the Apple profile,
+     * when it differs from the listeners (a NAT, a proxy, production ports): 0 takes the
+     * listener's port, -1 says the service is not offered.
+     */
+    autoconfig: z
+      .object({
+        /** Host name clients connect to; empty: `hostname`. */
+        host: z.string().default(''),
+        /** Mail domains to configure clients for; empty: `hostname` and smtp.local_domains. */
+        domains: z.array(z.string().min(1)).default([]),
+        pop3s_port: z.number().int().min(-1).max(65535).default(0),
+        pop3_port: z.number().int().min(-1).max(65535).default(0),
+        submission_port: z.number().int().min(-1).max(65535).default(0),
+        submissions_port: z.number().int().min(-1).max(65535).default(0),
+        display_name: z.string().min(1).default('postel'),
+      })
+      .strict()
+      .prefault({}),
+    /** Faults on demand for testing POP3 and SMTP clients (PUT /api/v1/chaos); never on a real server. */
+    chaos: z
+      .object({
+        enabled: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -9,6 +9,8 @@ export interface WireChunk {
    * handed to the operating system, and the buffer is filled again for a later chunk.
    */
   readonly release?: () => void;
+  /** Send this chunk at once rather than gathering it with the next (the chaos switch's trickle). */
+  readonly flush?: boolean;
 }
 
 /**

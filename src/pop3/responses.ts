@@ -48,6 +48,9 @@ export async function writeMessage(transport: Transport, status: string, source:
         transport.uncork();
         await transport.drained();
         transport.cork();
+      } else if (held?.flush) {
+        transport.uncork();
+        transport.cork();
       }
       held = chunk;
     }

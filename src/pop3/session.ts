@@ -9,6 +9,8 @@ import type { MailStore, Maildrop } from '../store/types.js';
 import { badCommand, Pop3Error } from './errors.js';
 import { LineReader, type LineEvent } from './line-reader.js';
 import { parseCommand } from './parser.js';
+import type { Pop3Faults } from './faults.js';
+import type { ObservedPop3Session, Pop3Observer } from './observer.js';
 import type { Pop3Policy } from './policy.js';
 import { initialState, type AuthorizationState, type EndReason, type PendingSasl, type SessionState, type SessionStats } from './state.js';
 import { writeLine, writeLines, writeMessage } from './responses.js';
@@ -30,6 +32,10 @@ export interface SessionDeps {
   /** Failure budgets, delays and the answer time of every login, shared with the other listeners. */
   readonly authPolicy: AuthPolicy;
   readonly now?: () => Date;
+  /** Told about the session, its commands and logins (metrics, the HTTP API). */
+  readonly observer?: Pop3Observer;
+  /** Faults to inject on purpose (the chaos switch); none in normal operation. */
+  readonly faults?: Pop3Faults;
 }
 
 /** Lines waiting beyond this pause reading, so a flood of pipelined commands stays bounded. */
@@ -62,6 +68,10 @@ export class Session {
   private abortStream: (() => void) | null = null;
   /** Work a step left running after its transition (QUIT's commit): the end of the session waits for it. */
   private followUp: Promise<Step> | null = null;
+  private readonly observer: Pop3Observer | undefined;
+  private readonly faults: Pop3Faults | undefined;
+  /** Whether the command being run was refused (for the observer). */
+  private refused = false;
 
   constructor(
     private readonly transport: Transport,
@@ -71,6 +81,8 @@ export class Session {
     // The reader's hard bound is the larger SASL one; handle() holds commands to the smaller.
     this.reader = new LineReader(Math.max(policy.maxLineLength, SASL_LINE_MAX + 2));
     this.startedAt = Date.now();
+    this.observer = deps.observer;
+    this.faults = deps.faults;
     this.log = deps.logger.child({ session: this.id, remote: transport.remoteAddress });
     const apopTimestamp = policy.apop ? `<${process.pid}.${randomBytes(8).toString('hex')}.${Math.floor(Date.now() / 1000)}@${policy.hostname}>` : null;
     this.ctx = {
@@ -84,6 +96,7 @@ export class Session {
       apopTimestamp,
       stats: this.stats,
       log: this.log,
+      observer: deps.observer,
       now: deps.now ?? (() => new Date()),
     };
   }
@@ -99,6 +112,7 @@ export class Session {
 
   start(): void {
     this.log.debug({ event: 'session_start' }, 'session start');
+    this.observer?.sessionStarted(this.observed);
     const timestamp = this.ctx.apopTimestamp;
     void this.reply(`+OK ${this.policy.implementation} ready.${timestamp ? ` ${timestamp}` : ''}`);
   }
@@ -129,8 +143,8 @@ export class Session {
     return this.finish('timeout');
   }
 
-  /** Server shutdown: ends the session without committing. A QUIT already under way completes. */
-  async shutdown(): Promise<void> {
+  /** Server shutdown (or an operator's end): ends the session without committing. A QUIT already under way completes. */
+  async shutdown(text = 'Server shutting down'): Promise<void> {
     if (this.ending) return this.finish(this.endReason ?? 'shutdown');
     if (this.state.name === 'UPDATE') {
       // The client said QUIT and its deletions are being committed: let that finish.
@@ -140,7 +154,7 @@ export class Session {
       this.abortStream?.();
       this.transport.destroy();
     } else {
-      this.transport.write(`${this.localized('-ERR [SYS/TEMP] Server shutting down')}\r\n`);
+      this.transport.write(`${this.localized(`-ERR [SYS/TEMP] ${text}`)}\r\n`);
       this.transport.end();
     }
     return this.finish('shutdown');
@@ -187,6 +201,7 @@ export class Session {
       if (err instanceof Pop3Error) return this.refuse(err);
       if (onFault) await this.apply(onFault);
       this.log.error({ err, event: 'internal_error', command: verb }, 'command failed');
+      this.refused = true;
       await this.reply('-ERR [SYS/TEMP] Internal error; try again later');
     }
   }
@@ -196,7 +211,10 @@ export class Session {
     if (reply instanceof Pop3Error) await this.refuse(reply);
     else if (typeof reply !== 'string') await writeLines(this.transport, this.localized(reply.status), reply.lines);
     else if (message) return this.stream(this.localized(reply), message);
-    else await this.reply(reply);
+    else {
+      if (reply.startsWith('-')) this.refused = true;
+      await this.reply(reply);
+    }
     return true;
   }
 
@@ -210,7 +228,9 @@ export class Session {
   }
 
   /** Sends a message; false when its source failed and the session had to end. */
-  private async stream(status: string, source: WireSource): Promise<boolean> {
+  private async stream(status: string, original: WireSource): Promise<boolean> {
+    const user = this.stats.user;
+    const source = this.faults && user !== null ? this.faults.message(user, original) : original;
     this.abortStream = () => source.close();
     try {
       await writeMessage(this.transport, status, source);
@@ -278,14 +298,25 @@ export class Session {
     const verb = parsed.ok ? parsed.command.verb : (parsed.verb as string);
     // Whether the verb is valid here is told before anything about its arguments.
     const found = lookup(state, verb, this.policy);
-    if (found.kind === 'unknown') return this.refuse(badCommand('Unknown command'));
-    if (found.kind === 'wrong-state') return this.refuse(badCommand(`${verb} is not valid in this state`));
-    await this.runStep(verb, async () => {
-      const refused = found.gate?.(this.ctx);
-      if (refused) throw refused;
-      if (!parsed.ok) throw badCommand(parsed.error);
-      return found.run(parsed.command, this.ctx);
-    });
+    const observer = this.observer;
+    const started = observer ? performance.now() : 0;
+    const retrBytes = this.stats.retrBytes;
+    this.refused = false;
+    let fault: ReturnType<Pop3Faults['commandError']> = null;
+    if (found.kind === 'unknown') await this.refuse(badCommand('Unknown command'));
+    else if (found.kind === 'wrong-state') await this.refuse(badCommand(`${verb} is not valid in this state`));
+    else if (this.faults && (fault = this.faults.commandError(verb, 'user' in state ? state.user : null))) {
+      this.log.info({ event: 'chaos', command: verb, code: fault.code }, 'injected fault');
+      await this.refuse(new Pop3Error(fault.text, fault.code));
+    } else {
+      await this.runStep(verb, async () => {
+        const refused = found.gate?.(this.ctx);
+        if (refused) throw refused;
+        if (!parsed.ok) throw badCommand(parsed.error);
+        return found.run(parsed.command, this.ctx);
+      });
+    }
+    observer?.commandDone(found.kind === 'unknown' ? 'UNKNOWN' : verb, !this.refused, (performance.now() - started) / 1000, this.stats.retrBytes - retrBytes);
   }
 
   /** A line during AUTH: `*` cancels, anything else is a base64 response (RFC 5034 section 4). */
@@ -301,6 +332,7 @@ export class Session {
   }
 
   private async refuse(error: Pop3Error): Promise<void> {
+    this.refused = true;
     if (error.badCommand && ++this.stats.badCommands >= this.policy.maxBadCommands) {
       await this.reply('-ERR Too many bad commands; closing connection');
       await this.close('too-many-errors');
@@ -325,6 +357,7 @@ export class Session {
     // UPDATE has committed (or failed to) and released the maildrop itself.
     if (state.name !== 'UPDATE') await this.apply({ name: 'CLOSED' });
     if (state.name === 'TRANSACTION') await this.release(state.maildrop);
+    this.observer?.sessionEnded(this.observed, reason);
     this.log.info(
       {
         event: 'session_end',
@@ -341,6 +374,28 @@ export class Session {
       },
       'session end',
     );
+  }
+
+  /** This session as observers see it (made once, on first use). */
+  private observedView: ObservedPop3Session | undefined;
+  private get observed(): ObservedPop3Session {
+    if (this.observedView) return this.observedView;
+    const session = this;
+    return (this.observedView = {
+      id: this.id,
+      remote: this.transport.remoteAddress,
+      startedAt: new Date(this.startedAt),
+      get user() {
+        return session.current.name === 'TRANSACTION' || session.current.name === 'UPDATE' ? session.stats.user : null;
+      },
+      get state() {
+        return session.current.name;
+      },
+      get tls() {
+        return session.transport.tls !== null;
+      },
+      end: (text) => this.shutdown(text),
+    });
   }
 
   private async release(maildrop: Maildrop): Promise<void> {

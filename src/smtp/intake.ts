@@ -9,6 +9,8 @@ import { lmtpReplies, planFanOut, recipientResults, settle, smtpVerdict, type Re
 import { readHeaderBlock } from './queue/dsn.js';
 import type { OutboundQueue } from './queue/outbound-queue.js';
 import type { RecipientResolver, Route } from './recipients.js';
+import type { SmtpFaults, SmtpStage } from './faults.js';
+import type { IntakeObserver } from './observer.js';
 import { replies, SmtpReplyError } from './reply.js';
 import { spool, type SpooledMessage } from './spool.js';
 import { isNoSpace } from '../fs/errno.js';
@@ -43,6 +45,10 @@ export interface IntakeDeps {
   readonly spoolDir: string;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Told about sessions, logins and messages (metrics, the HTTP API's sessions and events). */
+  readonly observer?: IntakeObserver;
+  /** Replies to inject on purpose (the chaos switch); none in normal operation. */
+  readonly faults?: SmtpFaults;
 }
 
 interface SessionStats {
@@ -126,6 +132,7 @@ export class Intake {
     }
     this.perIp.set(ip, fromIp + 1);
     this.sessions.set(session.id, { remote: ip, startedAt: Date.now(), authFailures: 0, messages: 0, bytes: 0, refusedRcpts: 0 });
+    this.deps.observer?.sessionStarted({ listener: this.policy.kind, session: session.id, remote: ip });
     // RFC 4954 4: PLAIN and LOGIN are not offered where the password would travel in the
     // clear; STARTTLS (onSecure) brings AUTH back.
     if (this.policy.kind === 'submission' && !session.secure && !this.plaintextAuthAllowed(session)) {
@@ -149,6 +156,7 @@ export class Intake {
     const left = (this.perIp.get(stats.remote) ?? 1) - 1;
     if (left <= 0) this.perIp.delete(stats.remote);
     else this.perIp.set(stats.remote, left);
+    this.deps.observer?.sessionEnded({ listener: this.policy.kind, session: session.id, remote: stats.remote, user: stats.user ?? null });
     this.log.info(
       {
         event: 'session_end',
@@ -193,6 +201,7 @@ export class Intake {
       }
     }
     const verdict = await attempt.finish(outcome);
+    this.deps.observer?.authAttempt({ listener: this.policy.kind, session: session.id, remote: session.remoteAddress, mechanism: auth.method, user: username, result: verdict.kind === 'ok' ? 'success' : verdict.kind === 'failed' ? 'failure' : 'blocked' });
     if (verdict.kind === 'ok') {
       if (stats) stats.user = verdict.user;
       this.hooks.loggedIn?.(session);
@@ -231,7 +240,16 @@ export class Intake {
     return { outcome: { ok: false, user: username, reason: 'XOAUTH2 token refused' }, error: step.data };
   }
 
+  /** Throws the reply the chaos switch chose for this stage, if any. */
+  private injectFault(stage: SmtpStage, session: SMTPServerSession): void {
+    const fault = this.deps.faults?.reply(stage, this.policy.kind);
+    if (!fault) return;
+    this.log.info({ event: 'chaos', session: session.id, stage, code: fault.code }, 'injected fault');
+    throw fault;
+  }
+
   private async mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    this.injectFault('mail', session);
     if (this.policy.kind !== 'submission') return;
     // smtp-server also refuses MAIL before AUTH, but not while AUTH is withheld before STARTTLS.
     const user = session.user;
@@ -254,6 +272,7 @@ export class Intake {
   }
 
   private async rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    this.injectFault('rcpt', session);
     try {
       await this.checkRecipient(address.address, session);
     } catch (err) {
@@ -301,10 +320,13 @@ export class Intake {
       // Over the size limit: smtp-server answers 552 5.3.4 itself (rejectOversized).
       if (spooled.oversized) {
         this.log.info({ event: 'message_refused', session: session.id, id, reason: 'oversized' }, 'message too big');
+        this.deps.observer?.messageReceived({ listener: this.policy.kind, accepted: false, bytes: spooled.size });
         return '';
       }
+      this.injectFault('data', session);
       const results = await this.store(session, spooled, id, receivedAt);
       const stats = this.sessions.get(session.id);
+      this.deps.observer?.messageReceived({ listener: this.policy.kind, accepted: results.some((r) => r.outcome.ok), bytes: spooled.size });
       if (stats && results.some((r) => r.outcome.ok)) {
         stats.messages++;
         stats.bytes += spooled.size;

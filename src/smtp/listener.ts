@@ -154,6 +154,16 @@ export class SmtpListener {
     return { kind: this.spec.kind, implicitTls: this.spec.implicitTls, where: `${host}:${a.port}`, port: a.port };
   }
 
+  /** Ends one session with 421 (the library closes after writing it); false when it is not here. */
+  endSession(id: string, text: string): boolean {
+    for (const connection of this.server.connections) {
+      if (connection.id !== id) continue;
+      connection.send(421, `4.3.2 ${text}`);
+      return true;
+    }
+    return false;
+  }
+
   /**
    * Stops accepting and says goodbye (421) to every session at once, except those storing a
    * message: they get CLOSE_GRACE_MS to finish, then are cut off.

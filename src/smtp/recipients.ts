@@ -26,6 +26,12 @@ export interface ResolverOptions {
   readonly users: UserDirectory;
   readonly aliases: AliasesFile;
   readonly logger?: Logger;
+  /**
+   * `postel dev`: every address at any domain is local, its mailbox named after the whole
+   * address and created on first use by this function (which returns the user name, or null
+   * for an address that cannot name a mailbox).
+   */
+  readonly acceptAll?: (address: string) => Promise<string | null>;
 }
 
 /** Alias chains longer than this are a loop or a mistake. */
@@ -56,6 +62,10 @@ export class RecipientResolver {
     if (target.domain === '') {
       if (target.local.toLowerCase() !== 'postmaster') return { kind: 'unknown' };
       target = { local: 'postmaster', domain: this.options.hostname.toLowerCase() };
+    }
+    if (this.options.acceptAll) {
+      const user = await this.options.acceptAll(`${target.local}@${target.domain}`);
+      return user === null ? { kind: 'unknown' } : { kind: 'local', users: [user], forward: [] };
     }
     const aliases = await this.options.aliases.current();
     if (!(await this.isLocalDomain(target.domain, aliases))) return { kind: 'remote' };

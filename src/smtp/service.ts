@@ -8,6 +8,8 @@ import { AliasesFile } from './aliases.js';
 import { SmtpListener, type BoundSmtpListener, type SmtpLimits, type SmtpListenerSpec, type SmtpTls, type SubmissionAuthPolicy } from './listener.js';
 import { LocalDelivery } from './local-delivery.js';
 import { sweepSpool } from './spool.js';
+import type { SmtpFaults } from './faults.js';
+import type { IntakeObserver } from './observer.js';
 import { OutboundQueue } from './queue/outbound-queue.js';
 import { QueueStore } from './queue/queue-store.js';
 import { smarthostRelay, type SmarthostSettings } from './queue/smarthost.js';
@@ -42,6 +44,12 @@ export interface SmtpServiceDeps {
   readonly logger: Logger;
   /** Certificates; without them STARTTLS is not offered and implicit TLS cannot run. */
   readonly tls?: SmtpTls;
+  /** Told about sessions, logins and messages (metrics, the HTTP API's sessions and events). */
+  readonly observer?: IntakeObserver;
+  /** Replies injected on purpose (the chaos switch). */
+  readonly faults?: SmtpFaults;
+  /** `postel dev`: every address is a mailbox, made on first use (see ResolverOptions). */
+  readonly acceptAll?: (address: string) => Promise<string | null>;
 }
 
 /** The SMTP, LMTP and submission listeners with the queue they share. */
@@ -57,7 +65,7 @@ export class SmtpService {
     this.log = log;
     this.spoolDir = settings.spoolDir;
     const aliases = new AliasesFile(settings.aliasesFile, log);
-    this.resolver = new RecipientResolver({ hostname: settings.hostname, localDomains: settings.localDomains, users: deps.users, aliases, logger: log });
+    this.resolver = new RecipientResolver({ hostname: settings.hostname, localDomains: settings.localDomains, users: deps.users, aliases, logger: log, ...(deps.acceptAll ? { acceptAll: deps.acceptAll } : {}) });
     const local = new LocalDelivery({ store: deps.store, users: deps.users, logger: log });
     this.queue = new OutboundQueue({
       store: new QueueStore(settings.queueDir),
@@ -70,8 +78,24 @@ export class SmtpService {
       ...(settings.queue.pollMs !== undefined ? { pollMs: settings.queue.pollMs } : {}),
       logger: log.child({ component: 'queue' }),
     });
-    const intakeDeps = { auth: deps.auth, authPolicy: deps.authPolicy, ...(deps.xoauth2 ? { xoauth2: deps.xoauth2 } : {}), resolver: this.resolver, local, queue: this.queue, spoolDir: settings.spoolDir, logger: deps.logger };
+    const intakeDeps = {
+      auth: deps.auth,
+      authPolicy: deps.authPolicy,
+      ...(deps.xoauth2 ? { xoauth2: deps.xoauth2 } : {}),
+      resolver: this.resolver,
+      local,
+      queue: this.queue,
+      spoolDir: settings.spoolDir,
+      logger: deps.logger,
+      ...(deps.observer ? { observer: deps.observer } : {}),
+      ...(deps.faults ? { faults: deps.faults } : {}),
+    };
     this.listeners = settings.listeners.map((spec) => new SmtpListener(spec, settings.limits, settings.submission, settings.hostname, intakeDeps, deps.tls));
+  }
+
+  /** Ends one SMTP, LMTP or submission session (421); false when no listener has it. */
+  endSession(id: string, text: string): boolean {
+    return this.listeners.some((l) => l.endSession(id, text));
   }
 
   get connections(): number {

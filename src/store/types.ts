@@ -93,6 +93,8 @@ export interface Maildrop {
   readonly lastLoginAt: Date | null;
   /** Remembers this login's time for LOGIN-DELAY. */
   recordLogin(at: Date): Promise<void>;
+  /** Optional: whether the message was retrieved before (Maildir's Seen flag); for the HTTP API's is:unread. */
+  seen?(index: number): boolean;
   /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
   openMessage(index: number): Promise<Readable>;
   /**

@@ -1,3 +1,4 @@
+import type { TlsOptions } from 'node:tls';
 import { constants, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -85,6 +86,22 @@ export class CertificateStore {
       this.logger.info({ event: 'client_certificate_refused', reason: String(socket.authorizationError), peer: raw.remoteAddress }, 'client certificate not accepted by OpenSSL');
     }
     return socket;
+  }
+
+  /**
+   * Options for a node:https server (the HTTP API beyond loopback): the default certificate,
+   * SNI certificates by name, the configured TLS versions and ciphers. Read at start: a
+   * reload reaches it through SNI only.
+   */
+  async httpsOptions(): Promise<TlsOptions> {
+    const [cert, key] = await Promise.all([readPem(this.defaultPaths.cert), readPem(this.defaultPaths.key)]);
+    return {
+      cert,
+      key,
+      SNICallback: (servername, done) => done(null, this.contextFor(servername)),
+      minVersion: this.settings.minVersion,
+      ...(this.settings.ciphers ? { ciphers: this.settings.ciphers } : {}),
+    };
   }
 
   /** Whether client certificates are asked for (tls.client_ca is set). */

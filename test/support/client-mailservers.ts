@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountSettings } from '../../src/client/index.js';
 import { startDovecot, type Dovecot } from './dovecot.js';
-import { startTestServer, type TestServer } from './test-server.js';
+import { startPop3TestServer, type TestServer } from './test-server.js';
 import { waitFor } from './wait-for.js';
 
 /*
@@ -39,7 +39,7 @@ const nextUser = (): string => `user${++serial}`;
 
 /** postel's server, in this process, over plain TCP (its TLS is being added separately). */
 export async function postelFixture(): Promise<MailServerFixture & { readonly server: TestServer }> {
-  const server = await startTestServer({ users: {} });
+  const server = await startPop3TestServer({ users: {} });
   return {
     name: 'postel',
     server,

@@ -43,8 +43,8 @@ export interface ServerProcess {
 }
 
 /** Starts `postel serve` as a real process on a free loopback port; resolves when it listens. */
-export async function startServerProcess(args: readonly string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [POSTEL_BIN, 'serve', '--pop3-port', '0', '--pop3s-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--submission-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServerProcess(args: readonly string[], command: 'serve' | 'dev' = 'serve'): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [POSTEL_BIN, command, '--pop3-port', '0', '--pop3s-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--submission-port', '0', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

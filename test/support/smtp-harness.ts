@@ -9,7 +9,7 @@ import type { UsersFile } from '../../src/auth/users-file.js';
 import type { SmtpLimits, SmtpTls, SubmissionAuthPolicy } from '../../src/smtp/listener.js';
 import type { SmarthostSettings } from '../../src/smtp/queue/smarthost.js';
 import { SmtpService, smtpDataPaths, type SmtpSettings } from '../../src/smtp/service.js';
-import { startTestServer, type TestServer } from './test-server.js';
+import { startPop3TestServer, type TestServer } from './test-server.js';
 
 export interface SmtpHarnessOptions {
   /** name -> password (cheap scrypt). */
@@ -56,7 +56,7 @@ export const HOSTNAME = 'mx.test';
  * directory, users and store: mail goes in over SMTP and comes out over POP3.
  */
 export async function startSmtpHarness(options: SmtpHarnessOptions = {}): Promise<SmtpHarness> {
-  const pop3 = await startTestServer({ users: options.users ?? { alice: 'secret', bob: 'secret' }, ...(options.authPolicy ? { authPolicy: options.authPolicy } : {}) });
+  const pop3 = await startPop3TestServer({ users: options.users ?? { alice: 'secret', bob: 'secret' }, ...(options.authPolicy ? { authPolicy: options.authPolicy } : {}) });
   const dataDir = pop3.dataDir;
   const mailRoot = join(dataDir, 'mail');
   if (options.extra) {

@@ -63,7 +63,7 @@ export interface TestServer {
 }
 
 /** A real Pop3Server on 127.0.0.1:0 over a Maildir in a temporary directory. */
-export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+export async function startPop3TestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'postel-test-'));
   const rawLogs: string[] = [];
   const logs: Record<string, unknown>[] = [];

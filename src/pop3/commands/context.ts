@@ -7,6 +7,7 @@ import type { MailStore } from '../../store/types.js';
 import type { TlsSessionInfo } from '../../tls/session-info.js';
 import type { Pop3Error } from '../errors.js';
 import type { Command } from '../parser.js';
+import type { Pop3Observer } from '../observer.js';
 import type { Pop3Policy } from '../policy.js';
 import type { EndReason, SessionState, SessionStats } from '../state.js';
 
@@ -34,6 +35,8 @@ export interface HandlerContext {
   /** Counters for the session_end log line. */
   readonly stats: SessionStats;
   readonly log: Logger;
+  /** Told about logins and lock conflicts (metrics, events). */
+  readonly observer: Pop3Observer | undefined;
   now(): Date;
 }
 

@@ -35,6 +35,8 @@ export function beginLogin(ctx: HandlerContext): LoginAttempt {
  */
 export async function finishLogin(state: AuthorizationState, ctx: HandlerContext, attempt: LoginAttempt, outcome: LoginOutcome, mechanism: string): Promise<Step> {
   const verdict = await attempt.finish(outcome);
+  const result = verdict.kind === 'ok' ? 'success' : verdict.kind === 'failed' ? 'failure' : 'blocked';
+  ctx.observer?.login({ mechanism, result, user: verdict.kind === 'ok' ? verdict.user : (outcome.user ?? null), remote: ctx.peer.remoteAddress });
   switch (verdict.kind) {
     case 'ok':
       return enterTransaction(ctx, state, verdict.user, mechanism);
@@ -85,6 +87,7 @@ async function openMaildrop(ctx: HandlerContext, user: string, now: Date): Promi
   try {
     return await ctx.store.openMaildrop(user, expireDays === null ? { now, lastLogin } : { expireDays, now, lastLogin });
   } catch (err) {
+    if (err instanceof MaildropLockedError) ctx.observer?.lockConflict(user);
     if (err instanceof MaildropLockedError) throw new Pop3Error('Maildrop is locked by another session', 'IN-USE');
     ctx.log.error({ err, event: 'maildrop_open_failed', user }, 'could not open maildrop');
     const temporary = !(err instanceof StoreError) || err.temporary;

@@ -81,6 +81,10 @@ export class MaildirMaildrop implements Maildrop {
     }
   }
 
+  seen(index: number): boolean {
+    return this.entryAt(index).retrievedAt > 0;
+  }
+
   async openMessage(index: number): Promise<Readable> {
     this.assertOpen();
     const entry = this.entryAt(index);

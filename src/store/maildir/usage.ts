@@ -7,7 +7,13 @@ import { isErrno } from '../../fs/errno.js';
  * and Postfix put in file names; only files without one are stat'ed. Nothing is read.
  */
 export async function maildropUsage(maildir: string): Promise<number> {
-  let total = 0;
+  return (await maildropCounts(maildir)).bytes;
+}
+
+/** Messages and stored bytes of a user's Maildir, counted the same way (for the metrics). */
+export async function maildropCounts(maildir: string): Promise<{ messages: number; bytes: number }> {
+  let bytes = 0;
+  let messages = 0;
   for (const sub of ['new', 'cur']) {
     const dir = join(maildir, sub);
     let names: string[];
@@ -20,17 +26,19 @@ export async function maildropUsage(maildir: string): Promise<number> {
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
+      messages++;
       const m = /,S=(\d{1,15})(?:[,:]|$)/.exec(name);
       if (m?.[1] !== undefined) {
-        total += Number(m[1]);
+        bytes += Number(m[1]);
         continue;
       }
       try {
-        total += (await stat(join(dir, name))).size;
+        bytes += (await stat(join(dir, name))).size;
       } catch {
         // Removed while we counted: it no longer counts.
+        messages--;
       }
     }
   }
-  return total;
+  return { messages, bytes };
 }

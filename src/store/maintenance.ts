@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { collectGarbage } from '../store/postgres/blobs.js';
-import { migrate, SCHEMA_VERSION } from '../store/postgres/migrations.js';
-import { connectPostgres, PostgresStore } from '../store/postgres/postgres-store.js';
-import type { MailStore } from '../store/types.js';
+import { collectGarbage } from './postgres/blobs.js';
+import { migrate, SCHEMA_VERSION } from './postgres/migrations.js';
+import { connectPostgres, PostgresStore } from './postgres/postgres-store.js';
+import type { MailStore } from './types.js';
 
 /** Unreferenced bodies are removed this often by every node (it is safe to run anywhere, any time). */
 const GC_INTERVAL_MS = 60 * 60 * 1000;

@@ -1,0 +1,73 @@
+import type { ObservedPop3Session } from '../pop3/observer.js';
+
+export interface SessionEntry {
+  readonly protocol: 'pop3' | 'smtp';
+  readonly id: string;
+  readonly remote: string;
+  readonly startedAt: string;
+  /** Logged in as (POP3: in TRANSACTION, holding the maildrop lock; SMTP: after AUTH). */
+  readonly user: string | null;
+  /** POP3: AUTHORIZATION, TRANSACTION, UPDATE; SMTP: the listener (smtp, lmtp, submission). */
+  readonly state: string;
+  readonly tls: boolean | null;
+}
+
+interface SmtpEntry {
+  readonly listener: string;
+  readonly remote: string;
+  readonly startedAt: Date;
+  user: string | null;
+}
+
+/**
+ * Who is connected now over POP3 and SMTP (this process's sessions), fed by the protocol
+ * observers; the HTTP API lists them and ends one on request.
+ */
+export class SessionRegistry {
+  private readonly pop3 = new Map<string, ObservedPop3Session>();
+  private readonly smtp = new Map<string, SmtpEntry>();
+
+  constructor(private readonly endSmtp: (id: string, text: string) => boolean = () => false) {}
+
+  pop3Started(session: ObservedPop3Session): void {
+    this.pop3.set(session.id, session);
+  }
+
+  pop3Ended(id: string): void {
+    this.pop3.delete(id);
+  }
+
+  smtpStarted(id: string, listener: string, remote: string): void {
+    this.smtp.set(id, { listener, remote, startedAt: new Date(), user: null });
+  }
+
+  smtpAuthenticated(id: string, user: string): void {
+    const entry = this.smtp.get(id);
+    if (entry) entry.user = user;
+  }
+
+  smtpEnded(id: string): void {
+    this.smtp.delete(id);
+  }
+
+  list(): SessionEntry[] {
+    const pop3 = [...this.pop3.values()].map((s): SessionEntry => ({ protocol: 'pop3', id: s.id, remote: s.remote, startedAt: s.startedAt.toISOString(), user: s.user, state: s.state, tls: s.tls }));
+    const smtp = [...this.smtp.entries()].map(([id, s]): SessionEntry => ({ protocol: 'smtp', id, remote: s.remote, startedAt: s.startedAt.toISOString(), user: s.user, state: s.listener, tls: null }));
+    return [...pop3, ...smtp];
+  }
+
+  /** The users whose maildrops POP3 sessions hold locked now. */
+  lockedMaildrops(): string[] {
+    return [...this.pop3.values()].filter((s) => s.state === 'TRANSACTION' || s.state === 'UPDATE').map((s) => s.user).filter((u): u is string => u !== null);
+  }
+
+  /** Ends a session without committing anything; false when there is none with that id. */
+  async end(id: string, text = 'Session ended by the administrator'): Promise<boolean> {
+    const pop3 = this.pop3.get(id);
+    if (pop3) {
+      await pop3.end(text);
+      return true;
+    }
+    return this.smtp.has(id) && this.endSmtp(id, text);
+  }
+}
