@@ -5,7 +5,7 @@ import { UsersCredentials } from '../src/auth/sasl/users-credentials.js';
 import { bodyLines, listAndUidl } from './support/interop-cli.js';
 import { hasProgram, run } from './support/server-process.js';
 import { crlf } from './support/wire-client.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 /*
  * RFC 6856 over a real socket: the UTF8 and LANG capabilities, UTF-8 user names and
@@ -20,7 +20,7 @@ describe('RFC 6856 UTF8 and LANG', () => {
   const composed = 'jos\u00e9';
   const decomposed = 'jose\u0301';
   before(async () => {
-    t = await startTestServer({ users: { alice: 'secret', [composed]: 'p\u00e4sswort' }, sasl: (users) => [plainMechanism(new UsersCredentials(users))] });
+    t = await startPop3TestServer({ users: { alice: 'secret', [composed]: 'p\u00e4sswort' }, sasl: (users) => [plainMechanism(new UsersCredentials(users))] });
     await t.deliver(composed, 'Subject: hola\n\nhi\n');
   });
   after(() => t.stop());
@@ -134,7 +134,7 @@ describe('RFC 6856 section 4: messages with UTF-8 header fields and clients with
   const broken = Buffer.from('Subject: caf\xe9 in Latin-1\n\nnot UTF-8 at all\n', 'latin1');
   const ascii = 'Subject: plain\n\nhello\n';
   before(async () => {
-    t = await startTestServer({ users: { alice: 'secret' } });
+    t = await startPop3TestServer({ users: { alice: 'secret' } });
     await t.deliver('alice', utf8Message);
     await t.deliver('alice', broken);
     await t.deliver('alice', ascii);
