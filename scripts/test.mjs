@@ -24,6 +24,8 @@ const programs = {
   // HAProxy in front of two postel nodes.
   '/usr/lib/postgresql/15/bin/initdb': 'postgresql',
   haproxy: 'haproxy',
+  // The console's browser tests drive Debian's Chromium through playwright-core.
+  chromium: ['chromium', 'chromium-driver'],
 };
 
 const onPath = (program) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
@@ -54,6 +56,9 @@ const build = spawnSync(tsc, ['-p', join(root, 'tsconfig.json')], { stdio: 'inhe
 if (build.status !== 0) process.exit(build.status ?? 1);
 const wasm = spawnSync(process.execPath, [join(root, 'scripts', 'build-wasm.mjs')], { stdio: 'inherit', cwd: root });
 if (wasm.status !== 0) process.exit(wasm.status ?? 1);
+// The web console (dist/console), which the HTTP server serves and the browser tests load.
+const vite = spawnSync(join(root, 'node_modules', '.bin', 'vite'), ['build', '-c', join(root, 'console', 'vite.config.mjs')], { stdio: 'inherit', cwd: root });
+if (vite.status !== 0) process.exit(vite.status ?? 1);
 
 // No import circle in src/: a module graph with cycles depends on evaluation order, and a
 // newcomer cannot tell which layer stands on which.

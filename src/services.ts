@@ -16,6 +16,7 @@ import { Chaos } from './chaos/chaos.js';
 import { registerAutoconfig } from './http/routes/autoconfig.js';
 import { registerChaos } from './http/routes/chaos.js';
 import { registerEvents } from './http/routes/events.js';
+import { registerMailboxOverview } from './http/routes/mailbox-overview.js';
 import { registerSend } from './http/routes/send.js';
 import { registerSessions } from './http/routes/sessions.js';
 import { registerWait } from './http/routes/wait.js';
@@ -122,6 +123,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
       (app) => registerSend(app, { intake: () => intake, hostname: config.hostname }),
       (app) => registerEvents(app, events),
       (app) => registerSessions(app, sessions),
+      (app, mailboxes) => registerMailboxOverview(app, { mailboxes, users, sessions, mailRoot: paths.mailRoot }),
       (app) => registerChaos(app, chaos),
       (app) => registerAutoconfig(app, { settings: clientSettings(config), userExists: async (name) => (await users.lookup(name).catch(() => undefined)) !== undefined }),
       (app, mailboxes) => registerWait(app, { mailboxes, events, users }),

@@ -35,7 +35,8 @@ describe('the npm package ships only what runs', () => {
     assert.ok(files.includes('dist/src/cli/main.js'));
     // The framing kernel, compiled from its .wat at build time.
     assert.ok(files.includes('dist/src/message/framing-kernel.wasm'));
-    const stray = files.filter((f) => !/^(bin\/postel|README\.md|package\.json|dist\/src\/.+\.(js|d\.ts|wasm))$/.test(f) || /\.test\.|\.fixture\.|\/store\/contract\./.test(f));
+    assert.ok(files.includes('dist/console/index.html'), 'the built web console ships');
+    const stray = files.filter((f) => !/^(bin\/postel|README\.md|package\.json|dist\/src\/.+\.(js|d\.ts|wasm)|dist\/console\/(index\.html|assets\/[\w.-]+\.(js|css)))$/.test(f) || /\.test\.|\.fixture\.|\/store\/contract\./.test(f));
     assert.deepEqual(stray, []);
   });
   it('no shipped module imports the test runner', async () => {

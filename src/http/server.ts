@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { TlsOptions } from 'node:tls';
 import { createApp, type AppSecurity, type PostelApp } from './app.js';
+import { registerConsole } from './console.js';
 import { registerHealth, type HealthDeps } from './routes/health.js';
 import { registerMessages, type MessagesDeps } from './routes/messages.js';
 import { registerUsers, type UsersDeps } from './routes/users.js';
@@ -28,6 +29,7 @@ export function buildHttpApp(deps: HttpDeps): PostelApp {
   registerUsers(app, deps);
   registerMessages(app, deps);
   for (const add of deps.extraRoutes ?? []) add(app);
+  registerConsole(app);
   app.doc31(OPENAPI_PATH, { openapi: '3.1.0', info: { title: 'postel HTTP API', version: '1' } });
   return app;
 }

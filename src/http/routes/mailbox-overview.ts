@@ -1,0 +1,59 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { UsersFile } from '../../auth/users-file.js';
+import type { SessionRegistry } from '../../events/sessions.js';
+import { maildropUsage, quotaLimit } from '../../smtp/quota.js';
+import type { PostelApp } from '../app.js';
+import type { Mailboxes } from '../mailboxes.js';
+import { errorResponses, json, security } from '../schemas.js';
+
+export interface MailboxOverviewDeps {
+  readonly mailboxes: Mailboxes;
+  readonly users: UsersFile;
+  readonly sessions: SessionRegistry;
+  readonly mailRoot: string;
+}
+
+const Overview = z
+  .object({
+    user: z.string(),
+    messages: z.number().int().nullable().openapi({ description: 'null while a POP3 session holds the maildrop locked' }),
+    size: z.number().int().openapi({ description: 'octets stored' }),
+    quota: z.number().int().nullable(),
+    lockedBy: z
+      .object({ session: z.string(), remote: z.string(), since: z.string() })
+      .nullable()
+      .openapi({ description: 'the POP3 session holding the maildrop lock (this process)' }),
+  })
+  .openapi('MailboxOverview');
+
+/** One row per mailbox the caller may see, for the console's mailboxes page. */
+export function registerMailboxOverview(app: PostelApp, deps: MailboxOverviewDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/mailboxes/overview',
+      summary: 'Each visible mailbox with its message count, size, quota and lock holder',
+      security,
+      responses: { 200: json(z.object({ mailboxes: z.array(Overview) }), 'the mailboxes'), ...errorResponses },
+    }),
+    async (c) => {
+      const p = c.get('principal');
+      const entries = (await deps.users.list()).filter((e) => p.kind === 'admin' || e.name === p.user);
+      const holders = new Map(
+        deps.sessions
+          .list()
+          .filter((s) => s.protocol === 'pop3' && s.user !== null && (s.state === 'TRANSACTION' || s.state === 'UPDATE'))
+          .map((s) => [s.user, { session: s.id, remote: s.remote, since: s.startedAt }]),
+      );
+      const mailboxes = [];
+      for (const entry of entries) {
+        const messages = await deps.mailboxes.list(entry.name, { start: 0, limit: 1 }).then(
+          (page) => page.total,
+          () => null,
+        );
+        mailboxes.push({ user: entry.name, messages, size: await maildropUsage(deps.mailRoot, entry.name), quota: quotaLimit(entry), lockedBy: holders.get(entry.name) ?? null });
+      }
+      return c.json({ mailboxes }, 200);
+    },
+  );
+}
