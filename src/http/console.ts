@@ -16,14 +16,15 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * The console's own policy: its code only from here, no inline script. Images may be remote
- * because a message's frame (srcdoc, which inherits this policy) shows them once the viewer
- * asks; the frame's own stricter policy blocks them until then.
+ * The console's own policy: its code only from here, no inline script. A message's frame
+ * (srcdoc) inherits this policy on top of its own stricter one, so two sources are wider than
+ * the console needs: inline styles, without which mail HTML is unreadable, and remote images,
+ * which the frame's own policy blocks until the viewer asks.
  */
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "connect-src 'self'",
   'img-src data: blob: http: https:',
   "frame-src 'self'",
