@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { UsersFile } from '../../auth/users-file.js';
 import type { SessionRegistry } from '../../events/sessions.js';
-import { maildropUsage, quotaLimit } from '../../smtp/quota.js';
+import { quotaLimit } from '../../smtp/quota.js';
+import type { MailStore } from '../../store/types.js';
 import type { PostelApp } from '../app.js';
 import type { Mailboxes } from '../mailboxes.js';
 import { errorResponses, json, security } from '../schemas.js';
@@ -10,7 +11,8 @@ export interface MailboxOverviewDeps {
   readonly mailboxes: Mailboxes;
   readonly users: UsersFile;
   readonly sessions: SessionRegistry;
-  readonly mailRoot: string;
+  /** Each mailbox's size, as quotas count it. */
+  readonly store: MailStore;
 }
 
 const Overview = z
@@ -51,7 +53,7 @@ export function registerMailboxOverview(app: PostelApp, deps: MailboxOverviewDep
           (page) => page.total,
           () => null,
         );
-        mailboxes.push({ user: entry.name, messages, size: await maildropUsage(deps.mailRoot, entry.name), quota: quotaLimit(entry), lockedBy: holders.get(entry.name) ?? null });
+        mailboxes.push({ user: entry.name, messages, size: await deps.store.usage(entry.name), quota: quotaLimit(entry), lockedBy: holders.get(entry.name) ?? null });
       }
       return c.json({ mailboxes }, 200);
     },
