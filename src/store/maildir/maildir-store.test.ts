@@ -196,10 +196,12 @@ describe('MaildirStore sessions', () => {
     await store.deliver('alice', Buffer.from('Subject: moving\n\nbody\n'));
     await store.deliver('alice', Buffer.from('Subject: vanishing\n\nbody\n'));
     const drop = await store.openMaildrop('alice');
-    const names = (await readdir(dirOf('alice', 'new'))).sort();
+    const names = await readdir(dirOf('alice', 'new'));
     const sizes = drop.messages.map((m) => m.size);
-    // Order of names matches delivery order here (same process, growing counter).
-    const [moving, vanishing] = names as [string, string];
+    // Told apart by content: name order is not delivery order (microseconds and counters are not zero-padded).
+    const subjects = await Promise.all(names.map(async (n) => (await readFile(join(dirOf('alice', 'new'), n), 'utf8')).split('\n')[0]));
+    const moving = names[subjects.indexOf('Subject: moving')] as string;
+    const vanishing = names[subjects.indexOf('Subject: vanishing')] as string;
     await rename(join(dirOf('alice', 'new'), moving), join(dirOf('alice', 'cur'), `${moving}:2,F`));
     await rm(join(dirOf('alice', 'new'), vanishing));
     assert.equal(await read(drop, 0), 'Subject: moving\n\nbody\n');
