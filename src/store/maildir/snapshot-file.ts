@@ -63,7 +63,11 @@ export async function loadSnapshotFile(layout: MaildirLayout, identity: string):
     const where = located.charCodeAt(pos);
     if (where !== 110 && where !== 99) return null;
     const fileName = e.basename + located.slice(pos + 1, end);
-    messages.push({ ...e, dir: where === 110 ? 'new' : 'cur', fileName });
+    // Spelled out, as in takeSnapshot: V8 copies an object spread here many times slower.
+    const message: MessageEntry = { uid: e.uid, size: e.size, retrievedAt: e.retrievedAt, basename: e.basename, dir: where === 110 ? 'new' : 'cur', fileName };
+    if (e.uidl !== undefined) message.uidl = e.uidl;
+    if (e.asciiSize !== undefined) message.asciiSize = e.asciiSize;
+    messages.push(message);
     pos = end + 1;
   }
   if (pos !== located.length) return null;
