@@ -26,7 +26,8 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
 // The examples import 'postel' and 'postel/testing' by name, as a user's project would.
 describe('examples/: postel/testing under three test runners', () => {
   it('node:test', async () => {
-    const r = await run(['--test', join('examples', 'node-test', 'signup.test.mjs')]);
+    // The reporter is named: Node 20 defaults to TAP when not on a terminal, Node 24 to spec.
+    const r = await run(['--test', '--test-reporter=tap', join('examples', 'node-test', 'signup.test.mjs')]);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /# pass 1/);
   });
