@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { addUser, bodyLines, deliverFiles, listAndUidl, loginTo } from './support/interop-cli.js';
-import { headerOf, seedMessages, writeSeedFiles } from './support/interop-messages.js';
-import { hasProgram, run, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
+import { bodyLines, listAndUidl, loginTo, serveSeeded } from './support/interop-cli.js';
+import { headerOf, seedMessages } from './support/interop-messages.js';
+import { hasProgram, run, type ServerProcess } from './support/server-process.js';
 import { crlf } from './support/wire-client.js';
 
 /*
@@ -23,7 +23,7 @@ const curlMissing = !(await hasProgram('curl'));
 const SKIP = 'curl not installed: cannot check interoperability with it';
 
 describe('curl as a POP3 client of a postel server process', () => {
-  let env: Awaited<ReturnType<typeof tempDataDir>>;
+  let seeded: Awaited<ReturnType<typeof serveSeeded>> | undefined;
   let server: ServerProcess;
   const messages = seedMessages();
   const wire = messages.map((m) => crlf(m.bytes));
@@ -32,16 +32,11 @@ describe('curl as a POP3 client of a postel server process', () => {
 
   before(async () => {
     if (curlMissing) return;
-    env = await tempDataDir();
-    await Promise.all([addUser(env.config, 'alice', 'alice-pw'), addUser(env.config, 'bob', 'bob-pw')]);
-    const files = await writeSeedFiles(env.dir, messages);
-    await deliverFiles(env.config, 'alice', files);
-    await deliverFiles(env.config, 'bob', files.slice(0, 3));
-    server = await startServerProcess(['--config', env.config]);
+    seeded = await serveSeeded(messages);
+    server = seeded.server;
   });
   after(async () => {
-    await server?.stop();
-    await env?.cleanup();
+    await seeded?.cleanup();
   });
 
   it('RETR (pop3://u:p@host/N) gives every message byte for byte in CRLF form, dot-stuffing undone', async (t) => {

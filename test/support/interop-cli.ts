@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { POSTEL_BIN, runCli, type CliResult, type ServerProcess } from './server-process.js';
+import { writeSeedFiles, type SeedMessage } from './interop-messages.js';
+import { POSTEL_BIN, runCli, startServerProcess, tempDataDir, type CliResult, type ServerProcess } from './server-process.js';
 import { waitFor } from './wait-for.js';
 import { WireClient } from './wire-client.js';
 
@@ -28,6 +29,25 @@ export async function deliverFiles(config: string, name: string, files: readonly
   const r = await runCli(['deliver', name, ...files, '--config', config], stdin);
   assert.equal(r.code, 0, `deliver to ${name}: ${describeRun(r)}`);
   return r;
+}
+
+/**
+ * A `postel serve` process on a fresh data directory in which alice (password alice-pw) has
+ * every message and bob (bob-pw) the first three, all delivered with `postel deliver`.
+ */
+export async function serveSeeded(messages: readonly SeedMessage[]): Promise<{ server: ServerProcess; cleanup: () => Promise<void> }> {
+  const env = await tempDataDir();
+  try {
+    await Promise.all([addUser(env.config, 'alice', 'alice-pw'), addUser(env.config, 'bob', 'bob-pw')]);
+    const files = await writeSeedFiles(env.dir, messages);
+    await deliverFiles(env.config, 'alice', files);
+    await deliverFiles(env.config, 'bob', files.slice(0, 3));
+    const server = await startServerProcess(['--config', env.config]);
+    return { server, cleanup: async () => { await server.stop(); await env.cleanup(); } };
+  } catch (err) {
+    await env.cleanup();
+    throw err;
+  }
 }
 
 /** Connects to a server process and logs in with USER/PASS; fails the test otherwise. */
