@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,19 +7,7 @@ import { parseHolder } from '../src/fs/lock-file.js';
 import { addUser, describeRun, deliverFiles, loginTo, runCliBounded, stopWithin, tryLogin } from './support/interop-cli.js';
 import { hasProgram, run, runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { crlf, unstuff } from './support/wire-client.js';
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function messageFiles(mailRoot: string, user: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const sub of ['new', 'cur']) names.push(...(await readdir(join(mailRoot, user, sub))));
-  return names;
-}
+import { exists, messageFiles } from './support/maildir-files.js';
 
 describe('postel serve refuses an invalid configuration at start (exit 78, EX_CONFIG)', () => {
   let env: Awaited<ReturnType<typeof tempDataDir>>;

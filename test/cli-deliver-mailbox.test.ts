@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
-import { access, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addUser, describeRun, listAndUidl, loginTo } from './support/interop-cli.js';
 import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { crlf, unstuff } from './support/wire-client.js';
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Message files in a user's new/ and cur/ (what POP3 would offer). */
-async function messageFiles(mailRoot: string, user: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const sub of ['new', 'cur']) names.push(...(await readdir(join(mailRoot, user, sub))));
-  return names;
-}
+import { exists, messageFiles } from './support/maildir-files.js';
 
 describe('postel deliver and postel mailbox, checked over POP3 on a server process', () => {
   let env: Awaited<ReturnType<typeof tempDataDir>>;

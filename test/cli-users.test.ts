@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { access, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addUser, describeRun, loginTo, tryLogin } from './support/interop-cli.js';
 import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { WireClient } from './support/wire-client.js';
+import { exists } from './support/maildir-files.js';
 
 /** A scrypt hash as `postel user add` writes it: passlib's layout, default cost. */
 const B64 = '[A-Za-z0-9+/]+={0,2}';
 /** name:{SCRYPT}hash, then SCRAM-SHA-256 keys in a Dovecot extra field (SCRAM is enabled by default). */
 const SCRYPT_LINE = new RegExp(`^([^:\\n]+):\\{SCRYPT\\}\\$scrypt\\$ln=15,r=8,p=1\\$[A-Za-z0-9+/]{22}\\$[A-Za-z0-9+/]{43}::::::scram-sha-256=100000,${B64},${B64},${B64}$`);
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 describe('postel user, against a running server that shares the data directory', () => {
   let env: Awaited<ReturnType<typeof tempDataDir>>;
