@@ -123,7 +123,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
       (app) => registerSend(app, { intake: () => intake, hostname: config.hostname }),
       (app) => registerEvents(app, events),
       (app) => registerSessions(app, sessions),
-      (app, mailboxes) => registerMailboxOverview(app, { mailboxes, users, sessions, store }),
+      (app) => registerMailboxOverview(app, { users, sessions, store }),
       (app) => registerChaos(app, chaos),
       (app) => registerAutoconfig(app, { settings: clientSettings(config), userExists: async (name) => (await users.lookup(name).catch(() => undefined)) !== undefined }),
       (app, mailboxes) => registerWait(app, { mailboxes, events, users }),

@@ -241,18 +241,45 @@ describe('HTTP API', () => {
       assert.equal((await api(server, 'GET', '/api/v1/mailboxes/alice/messages/NOSUCHID/raw')).status, 404);
     });
 
-    it('answers 409 while a POP3 session holds the maildrop, and serves again after', async () => {
+    it('reads a mailbox while a POP3 session holds it (mail delivered meanwhile too), refuses deletes with 409 until it ends', async () => {
+      await server.addUser('frank', 'frank-pw');
+      await server.deliver('frank', plain('before', 'Mon, 30 Nov 2026 09:00:00 +0000'));
       const client = await WireClient.connect(server.pop3.port);
       await client.line();
-      await client.command('USER alice');
-      assert.match(await client.command('PASS alice-pw'), /^\+OK/);
-      const locked = await api(server, 'GET', '/api/v1/mailboxes/alice/messages');
+      await client.command('USER frank');
+      assert.match(await client.command('PASS frank-pw'), /^\+OK/);
+      const uidl = (await client.command('UIDL 1')).split(' ')[2];
+      await server.deliver('frank', plain('during', 'Mon, 30 Nov 2026 09:01:00 +0000', 'sent while frank was connected'));
+      const listed = await api(server, 'GET', '/api/v1/mailboxes/frank/messages');
+      assert.equal(listed.status, 200, listed.text);
+      schema.check('GET', '/api/v1/mailboxes/{user}/messages', 200, listed.json);
+      const [during, before] = (listed.json as { messages: { id: string; subject: string }[] }).messages;
+      assert.deepEqual([during?.subject, before?.subject], ['during', 'before']);
+      assert.equal(before?.id, uidl);
+      // Not numbered yet (only the lock holder numbers mail): a provisional id that works.
+      assert.match(during?.id ?? '', /^~/);
+      const raw = await api(server, 'GET', `/api/v1/mailboxes/frank/messages/${encodeURIComponent(during?.id ?? '')}/raw`);
+      assert.equal(raw.status, 200);
+      assert.match(raw.text, /sent while frank was connected\r\n$/);
+      // Reading took nothing from the session: it goes on, and deletes wait for it.
+      assert.match(await client.command('STAT'), /^\+OK 1 /);
+      const locked = await api(server, 'DELETE', `/api/v1/mailboxes/frank/messages/${uidl}`);
       assert.equal(locked.status, 409);
       assert.equal(errorCode(locked), 'maildrop_locked');
-      schema.check('GET', '/api/v1/mailboxes/{user}/messages', 409, locked.json);
-      await client.command('QUIT');
+      schema.check('DELETE', '/api/v1/mailboxes/{user}/messages/{id}', 409, locked.json);
+      assert.match(await client.command('QUIT'), /^\+OK/);
       client.close();
-      await waitFor(async () => (await api(server, 'GET', '/api/v1/mailboxes/alice/messages')).status === 200, 'the condition');
+      // The first read after the session numbers the new message (under the lock, for a moment).
+      let numbered: { messages: { id: string; subject: string }[] } = { messages: [] };
+      await waitFor(async () => {
+        numbered = (await api(server, 'GET', '/api/v1/mailboxes/frank/messages')).json as typeof numbered;
+        return /^[0-9A-F]{16}$/.test(numbered.messages[0]?.id ?? '');
+      }, 'the new message numbered');
+      // The provisional id still names the same message, for reading and for deleting.
+      assert.equal(((await api(server, 'GET', `/api/v1/mailboxes/frank/messages/${encodeURIComponent(during?.id ?? '')}`)).json as { subject: string }).subject, 'during');
+      const gone = await api(server, 'DELETE', `/api/v1/mailboxes/frank/messages/${encodeURIComponent(during?.id ?? '')}`);
+      assert.deepEqual(gone.json, { deleted: [numbered.messages[0]?.id] });
+      assert.equal((await api(server, 'GET', `/api/v1/mailboxes/frank/messages/${encodeURIComponent(during?.id ?? '')}`)).status, 404);
     });
 
     it('deletes one message, then by search, then purges', async () => {

@@ -47,6 +47,12 @@ export interface LockFileOptions {
   readonly logger?: Logger;
   /** Called once if a refresh finds the lock taken over by someone else. */
   readonly onLost?: () => void;
+  /**
+   * A word (letters only) appended to the holder's token, so that others can tell what kind
+   * of holder it is (LockBusyError.holder): a maildrop lock held for a moment to number new
+   * mail says `view`, and a POP3 login waits for it instead of answering [IN-USE].
+   */
+  readonly tag?: string;
 }
 
 /** The lock is held by someone else (and is not stale). */
@@ -110,7 +116,9 @@ export class LockFile {
       // Otherwise a live holder's lock would look abandoned between two refreshes.
       throw new RangeError('refreshMs must be shorter than staleAfterMs');
     }
-    const record = formatHolder({ pid: process.pid, token: `${PROCESS_TOKEN}.${(lockCounter++).toString(36)}`, host: HOST });
+    if (options.tag !== undefined && !/^[a-z]+$/i.test(options.tag)) throw new RangeError('a lock tag is letters only');
+    const token = `${PROCESS_TOKEN}.${(lockCounter++).toString(36)}${options.tag === undefined ? '' : `.${options.tag}`}`;
+    const record = formatHolder({ pid: process.pid, token, host: HOST });
     const deadline = options.wait === undefined ? undefined : Date.now() + options.wait.timeoutMs;
     // Bounded by the deadline: each pass takes the lock, replaces a stale one, or sleeps.
     for (;;) {
@@ -165,6 +173,11 @@ export class LockFile {
       this.options.logger?.warn({ err, lock: this.options.path }, 'could not refresh lock');
     }
   }
+}
+
+/** Whether the holder took its lock with this `tag`. */
+export function heldWithTag(holder: LockHolder | undefined, tag: string): boolean {
+  return holder !== undefined && holder.token.endsWith(`.${tag}`);
 }
 
 export function formatHolder(holder: LockHolder): string {

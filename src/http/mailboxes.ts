@@ -1,7 +1,7 @@
 import type { AddressObject, ParsedMail } from 'mailparser';
-import { MaildropLockedError } from '../store/errors.js';
+import { MaildropLockedError, MessageGoneError } from '../store/errors.js';
 import { isValidUserName } from '../store/maildir/user-name.js';
-import type { MailStore, Maildrop } from '../store/types.js';
+import type { MailStore, Maildrop, MaildropView, ViewMessage } from '../store/types.js';
 import { ApiError, notFound } from './errors.js';
 import { matches, needsBody, parseSearch, SearchSyntaxError, type SearchableMessage, type SearchTerm } from './search.js';
 
@@ -42,10 +42,13 @@ export interface ParsedMessage extends MessageSummary {
 const PARSE_LIMIT = 32 * 1024 * 1024;
 
 /**
- * The mailboxes as the HTTP API sees them. Every request takes the maildrop lock that POP3
- * sessions take (RFC 1939: one session at a time), briefly: while a POP3 client holds it,
- * requests answer 409 maildrop_locked. Requests of this process for one mailbox queue up
- * rather than refuse each other. Ids are UIDLs; `latest` names the newest message.
+ * The mailboxes as the HTTP API sees them. Reads go through MailStore.view: they take no
+ * lock, so they never make a POP3 login wait or fail, and work while a POP3 session holds
+ * the maildrop. Deletions take the maildrop lock as a POP3 session does (RFC 1939: one
+ * session changes a maildrop at a time, and its message numbers must not shift under it):
+ * while a POP3 client holds it, they answer 409 maildrop_locked. Deletions of this process
+ * for one mailbox queue up rather than refuse each other. Ids are UIDLs; `latest` names the
+ * newest message.
  */
 export class Mailboxes {
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -54,56 +57,62 @@ export class Mailboxes {
 
   async list(user: string, options: { start: number; limit: number; query?: string }): Promise<MessagePage> {
     const terms = options.query ? searchTerms(options.query) : [];
-    return this.withMaildrop(user, async (md) => {
-      const newestFirst = [...md.messages.keys()].reverse();
-      let unread = 0;
-      for (const i of newestFirst) if (!seen(md, i)) unread++;
-      if (terms.length === 0) {
-        const page = newestFirst.slice(options.start, options.start + options.limit);
-        const messages = await Promise.all(page.map((i) => summarize(md, i)));
-        return { result: { total: newestFirst.length, unread, start: options.start, messages } };
-      }
-      const found = await this.matching(md, newestFirst, terms);
-      return { result: { total: found.length, unread, start: options.start, messages: found.slice(options.start, options.start + options.limit).map((f) => f.summary) } };
-    });
+    const view = await this.view(user);
+    const newestFirst = [...view.messages.keys()].reverse();
+    const unread = view.messages.filter((m) => !m.seen).length;
+    if (terms.length === 0) {
+      const page = newestFirst.slice(options.start, options.start + options.limit);
+      const messages = (await Promise.all(page.map((i) => present(summarize(view, i))))).filter((m): m is MessageSummary => m !== null);
+      return { total: newestFirst.length, unread, start: options.start, messages };
+    }
+    const found = await matching(view, newestFirst, terms);
+    return { total: found.length, unread, start: options.start, messages: found.slice(options.start, options.start + options.limit).map((f) => f.summary) };
   }
 
   /** The message as on the POP3 wire (CRLF line ends, no dot-stuffing). */
   async raw(user: string, id: string): Promise<Buffer> {
-    return this.withMaildrop(user, async (md) => ({ result: await readMessage(md, indexOf(md, id)) }));
+    const view = await this.view(user);
+    return found(readMessage(view, indexOf(view, id)));
   }
 
   async parsed(user: string, id: string): Promise<ParsedMessage> {
-    return this.withMaildrop(user, async (md) => {
-      const i = indexOf(md, id);
-      return { result: describe(md, i, await parse(await readMessage(md, i))) };
-    });
+    const view = await this.view(user);
+    const i = indexOf(view, id);
+    return describe(view, i, await parse(await found(readMessage(view, i))));
   }
 
   async headers(user: string, id: string): Promise<{ name: string; value: string }[]> {
-    return this.withMaildrop(user, async (md) => {
-      const parsed = await parse(await readMessage(md, indexOf(md, id)));
-      return { result: parsed.headerLines.map((h) => ({ name: h.line.slice(0, h.line.indexOf(':')), value: h.line.slice(h.line.indexOf(':') + 1).trim() })) };
-    });
+    const view = await this.view(user);
+    const parsed = await parse(await found(readMessage(view, indexOf(view, id))));
+    return parsed.headerLines.map((h) => ({ name: h.line.slice(0, h.line.indexOf(':')), value: h.line.slice(h.line.indexOf(':') + 1).trim() }));
   }
 
   async attachment(user: string, id: string, index: number): Promise<{ filename: string | null; contentType: string; content: Buffer }> {
-    return this.withMaildrop(user, async (md) => {
-      const parsed = await parse(await readMessage(md, indexOf(md, id)));
-      const a = parsed.attachments[index];
-      if (!a) throw notFound('attachment');
-      return { result: { filename: a.filename ?? null, contentType: a.contentType, content: a.content } };
-    });
+    const view = await this.view(user);
+    const parsed = await parse(await found(readMessage(view, indexOf(view, id))));
+    const a = parsed.attachments[index];
+    if (!a) throw notFound('attachment');
+    return { filename: a.filename ?? null, contentType: a.contentType, content: a.content };
   }
 
-  /** Deletes the messages with these ids (all must exist), or all matching `query`, or all. */
+  /**
+   * Deletes the messages with these ids (all must exist), or all matching `query`, or all,
+   * under the maildrop lock: what the lock's snapshot holds is what can be deleted.
+   */
   async delete(user: string, what: { ids: readonly string[] } | { query: string } | { all: true }): Promise<string[]> {
     const terms = 'query' in what ? searchTerms(what.query) : [];
     const deleted = await this.withMaildrop(user, async (md) => {
+      const positions = new Map(md.messages.map((m, i) => [m.uid, i]));
       let indexes: number[];
-      if ('ids' in what) indexes = what.ids.map((id) => indexOf(md, id));
-      else if ('query' in what) indexes = (await this.matching(md, [...md.messages.keys()], terms)).map((f) => f.index);
-      else indexes = [...md.messages.keys()];
+      if ('all' in what) indexes = [...md.messages.keys()];
+      else {
+        // Read under the lock: ids the API gave out before a message had its UIDL still
+        // find it, and a search reads exactly what is being deleted.
+        const view = await this.deps.store.view(user);
+        const chosen = 'ids' in what ? what.ids.map((id) => indexOf(view, id)) : (await matching(view, [...view.messages.keys()], terms)).map((f) => f.index);
+        indexes = chosen.map((i) => positions.get(view.messages[i]?.id ?? '')).filter((i): i is number => i !== undefined);
+        if ('ids' in what && indexes.length < chosen.length) throw notFound('message');
+      }
       const set = new Set(indexes);
       return { result: [...set].map((i) => (md.messages[i] as { uid: string }).uid), changes: set };
     });
@@ -113,33 +122,22 @@ export class Mailboxes {
 
   /** Messages of the mailbox, newest first, for waiting: summaries with the text when asked. */
   async scan(user: string, terms: readonly SearchTerm[]): Promise<ParsedMessage[]> {
-    return this.withMaildrop(user, async (md) => {
-      const found: ParsedMessage[] = [];
-      for (const i of [...md.messages.keys()].reverse()) {
-        const summary = await summarize(md, i);
-        if (!matches(terms.filter((t) => !needsBody([t])), summary)) continue;
-        const parsedMessage = describe(md, i, await parse(await readMessage(md, i)));
-        if (matches(terms, parsedMessage, bodyOf(parsedMessage))) found.push(parsedMessage);
-      }
-      return { result: found };
-    });
+    const view = await this.view(user);
+    const result: ParsedMessage[] = [];
+    for (const i of [...view.messages.keys()].reverse()) {
+      const summary = await present(summarize(view, i));
+      if (summary === null || !matches(terms.filter((t) => !needsBody([t])), summary)) continue;
+      const bytes = await present(readMessage(view, i));
+      if (bytes === null) continue;
+      const parsedMessage = describe(view, i, await parse(bytes));
+      if (matches(terms, parsedMessage, bodyOf(parsedMessage))) result.push(parsedMessage);
+    }
+    return result;
   }
 
-  private async matching(md: Maildrop, order: readonly number[], terms: readonly SearchTerm[]): Promise<{ index: number; summary: MessageSummary }[]> {
-    const found: { index: number; summary: MessageSummary }[] = [];
-    const body = needsBody(terms);
-    for (const i of order) {
-      const summary = await summarize(md, i);
-      if (!body) {
-        if (matches(terms, summary)) found.push({ index: i, summary });
-        continue;
-      }
-      // Cheap terms first: only messages that pass them are parsed.
-      if (!matches(terms.filter((t) => !needsBody([t])), summary)) continue;
-      const full = describe(md, i, await parse(await readMessage(md, i)));
-      if (matches(terms, summary, bodyOf(full))) found.push({ index: i, summary });
-    }
-    return found;
+  private async view(user: string): Promise<MaildropView> {
+    if (!isValidUserName(user) || !(await this.deps.owners.lookup(user))) throw notFound('mailbox');
+    return this.deps.store.view(user);
   }
 
   private async withMaildrop<T>(user: string, work: (md: Maildrop) => Promise<{ result: T; changes?: ReadonlySet<number> }>): Promise<T> {
@@ -172,6 +170,46 @@ export class Mailboxes {
   }
 }
 
+async function matching(view: MaildropView, order: readonly number[], terms: readonly SearchTerm[]): Promise<{ index: number; summary: MessageSummary }[]> {
+  const result: { index: number; summary: MessageSummary }[] = [];
+  const body = needsBody(terms);
+  for (const i of order) {
+    const summary = await present(summarize(view, i));
+    if (summary === null) continue;
+    if (!body) {
+      if (matches(terms, summary)) result.push({ index: i, summary });
+      continue;
+    }
+    // Cheap terms first: only messages that pass them are parsed.
+    if (!matches(terms.filter((t) => !needsBody([t])), summary)) continue;
+    const bytes = await present(readMessage(view, i));
+    if (bytes === null) continue;
+    const full = describe(view, i, await parse(bytes));
+    if (matches(terms, summary, bodyOf(full))) result.push({ index: i, summary });
+  }
+  return result;
+}
+
+/** A message deleted (by a POP3 session) since the view was taken is left out of lists. */
+async function present<T>(work: Promise<T>): Promise<T | null> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof MessageGoneError) return null;
+    throw err;
+  }
+}
+
+/** A message asked for by id that was deleted since the view was taken: 404. */
+async function found<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof MessageGoneError) throw notFound('message');
+    throw err;
+  }
+}
+
 /** The terms of a search, or a 400 bad_query for one that cannot be read. */
 export function searchTerms(query: string): SearchTerm[] {
   try {
@@ -182,23 +220,19 @@ export function searchTerms(query: string): SearchTerm[] {
   }
 }
 
-function seen(md: Maildrop, index: number): boolean {
-  return md.seen?.(index) ?? false;
-}
-
-function indexOf(md: Maildrop, id: string): number {
+function indexOf(view: MaildropView, id: string): number {
   if (id === 'latest') {
-    if (md.messages.length === 0) throw notFound('message');
-    return md.messages.length - 1;
+    if (view.messages.length === 0) throw notFound('message');
+    return view.messages.length - 1;
   }
-  const i = md.messages.findIndex((m) => m.uid === id);
+  const i = view.indexOf(id);
   if (i < 0) throw notFound('message');
   return i;
 }
 
-async function readMessage(md: Maildrop, index: number): Promise<Buffer> {
+async function readMessage(view: MaildropView, index: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await md.openMessage(index)) chunks.push(chunk as Buffer);
+  for await (const chunk of await view.openMessage(index)) chunks.push(chunk as Buffer);
   return toCrlf(Buffer.concat(chunks));
 }
 
@@ -209,9 +243,9 @@ function toCrlf(bytes: Buffer): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
-async function summarize(md: Maildrop, index: number): Promise<MessageSummary> {
-  const info = md.messages[index] as { uid: string; size: number };
-  const stream = await md.openMessage(index);
+async function summarize(view: MaildropView, index: number): Promise<MessageSummary> {
+  const info = view.messages[index] as ViewMessage;
+  const stream = await view.openMessage(index);
   const chunks: Buffer[] = [];
   let length = 0;
   // The header block only; a stream destroyed early reads no more of the file.
@@ -229,7 +263,7 @@ async function summarize(md: Maildrop, index: number): Promise<MessageSummary> {
   const end = all.search(/\r?\n\r?\n/);
   const headerBlock = Buffer.from(end >= 0 ? all.slice(0, end) : all, 'latin1');
   const parsed = await simpleParser(Buffer.concat([headerBlock, Buffer.from('\r\n\r\n')]), { skipTextToHtml: true, skipImageLinks: true });
-  return { id: info.uid, from: addresses(parsed.from), to: addresses(parsed.to), subject: parsed.subject ?? '', date: parsed.date ?? null, size: info.size, seen: seen(md, index) };
+  return { id: info.id, from: addresses(parsed.from), to: addresses(parsed.to), subject: parsed.subject ?? '', date: parsed.date ?? null, size: info.size, seen: info.seen };
 }
 
 /** mailparser, loaded on first use: a server nobody asks for parsed mail never loads it. */
@@ -245,17 +279,17 @@ function parse(bytes: Buffer): Promise<ParsedMail> {
   return simpleParser(bytes, { skipImageLinks: true });
 }
 
-function describe(md: Maildrop, index: number, parsed: ParsedMail): ParsedMessage {
-  const info = md.messages[index] as { uid: string; size: number };
+function describe(view: MaildropView, index: number, parsed: ParsedMail): ParsedMessage {
+  const info = view.messages[index] as ViewMessage;
   return {
-    id: info.uid,
+    id: info.id,
     from: addresses(parsed.from),
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
     subject: parsed.subject ?? '',
     date: parsed.date ?? null,
     size: info.size,
-    seen: seen(md, index),
+    seen: info.seen,
     messageId: parsed.messageId ?? null,
     text: parsed.text ?? null,
     html: typeof parsed.html === 'string' ? parsed.html : null,

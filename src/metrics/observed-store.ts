@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { EventBus } from '../events/bus.js';
 import type { WireSource } from '../message/wire-source.js';
-import type { CommitChanges, DeliveryMeta, DeliveryResult, MailStore, Maildrop, MessageInfo, OpenOptions, WireOptions } from '../store/types.js';
+import type { CommitChanges, DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, MessageInfo, OpenOptions, WireOptions } from '../store/types.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -27,6 +27,10 @@ export class ObservedStore implements MailStore {
     return new ObservedMaildrop(maildrop, this.metrics, this.events);
   }
 
+  view(user: string): Promise<MaildropView> {
+    return this.metrics.timeStore('view', () => this.inner.view(user));
+  }
+
   usage(user: string): Promise<number> {
     return this.inner.usage(user);
   }
@@ -37,16 +41,11 @@ export class ObservedStore implements MailStore {
 }
 
 class ObservedMaildrop implements Maildrop {
-  readonly seen?: (index: number) => boolean;
-
   constructor(
     private readonly inner: Maildrop,
     private readonly metrics: Metrics,
     private readonly events: EventBus,
-  ) {
-    // Optional capabilities stay optional: callers test for them.
-    if (inner.seen) this.seen = inner.seen.bind(inner);
-  }
+  ) {}
 
   get user(): string {
     return this.inner.user;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { wireSize } from '../message/wire-size.js';
-import { MaildropLockedError, QuotaExceededError, StoreError } from './errors.js';
-import type { MailStore, Maildrop } from './types.js';
+import { MaildropLockedError, MessageGoneError, QuotaExceededError, StoreError } from './errors.js';
+import type { MailStore, Maildrop, MaildropView } from './types.js';
 
 /**
  * Behaviour every MailStore must show, whatever keeps the bytes. Run it from a test file:
@@ -304,6 +304,75 @@ export function mailStoreContract(
       }
     });
 
+    it('gives a view of the maildrop while a session holds the lock, mail delivered meanwhile included', async () => {
+      await store.deliver('alice', message(1));
+      await store.deliver('alice', message(2));
+      const drop = await store.openMaildrop('alice');
+      let third: string;
+      try {
+        await store.deliver('alice', message(3));
+        const view = await store.view('alice');
+        assert.equal(view.user, 'alice');
+        assert.deepEqual(view.messages.slice(0, 2).map((m) => m.id), drop.messages.map((m) => m.uid));
+        assert.deepEqual(view.messages.map((m) => m.size), [1, 2, 3].map((n) => wireSize(message(n))));
+        assert.deepEqual(view.messages.map((m) => m.seen), [false, false, false]);
+        third = (view.messages[2] as { id: string }).id;
+        assert.match(third, /^[\x21-\x7e]{1,70}$/);
+        assert.ok(!drop.messages.some((m) => m.uid === third), 'a message the session does not have is not named like one it has');
+        for (const n of [1, 2, 3]) assert.ok(toWire(await readView(view, n - 1)).equals(message(n)), `content of message ${n}`);
+        assert.equal(view.indexOf(third), 2);
+        assert.equal(view.indexOf('no-such-id'), -1);
+        // The session is untouched: it still holds the lock and reads its own snapshot.
+        await assert.rejects(store.openMaildrop('alice'), MaildropLockedError);
+        assert.ok(toWire(await readMessage(drop, 0)).equals(message(1)));
+        await drop.commit({ deleted: new Set(), retrieved: new Set([0]) });
+      } catch (err) {
+        await drop.release();
+        throw err;
+      }
+      const after = await store.view('alice');
+      assert.equal(after.messages.length, 3);
+      assert.deepEqual(after.messages.map((m) => m.seen), [true, false, false]);
+      // The name the view gave before the message had its UIDL keeps finding it.
+      assert.equal(after.indexOf(third), 2);
+      const next = await store.openMaildrop('alice');
+      try {
+        assert.deepEqual(next.messages.map((m) => m.uid), after.messages.map((m) => m.id));
+      } finally {
+        await next.release();
+      }
+    });
+
+    it('takes views without ever making a login fail or wait for long', async () => {
+      for (let round = 0; round < 20; round++) {
+        // New mail each round: a view that finds unnumbered mail is the one that could get in the way.
+        await store.deliver('alice', message(round));
+        const [view, drop] = await Promise.all([store.view('alice'), store.openMaildrop('alice', { lastLogin: false })]);
+        try {
+          assert.equal(drop.messages.length, round + 1, `round ${round}`);
+          assert.equal(view.messages.length, round + 1, `round ${round}`);
+        } finally {
+          await drop.release();
+        }
+        // And the view left nothing locked behind.
+        await (await store.openMaildrop('alice', { lastLogin: false })).release();
+      }
+      assert.deepEqual((await store.view('nobody')).messages, []);
+    });
+
+    it('answers MessageGoneError for a message deleted under a view, and reads the rest', async () => {
+      await store.deliver('alice', message(1));
+      await store.deliver('alice', message(2));
+      const view = await store.view('alice');
+      const drop = await store.openMaildrop('alice');
+      await drop.commit({ deleted: new Set([0]), retrieved: new Set() });
+      await assert.rejects(view.openMessage(0), MessageGoneError);
+      assert.ok(toWire(await readView(view, 1)).equals(message(2)));
+      const now = await store.view('alice');
+      assert.deepEqual(now.messages.map((m) => m.id), [view.messages[1]?.id]);
+      assert.equal(now.indexOf((view.messages[0] as { id: string }).id), -1);
+    });
+
     it('rejects bad message numbers and use after the session ends', async () => {
       await store.deliver('alice', message(0));
       const drop = await store.openMaildrop('alice');
@@ -366,6 +435,12 @@ function toWire(buf: Buffer): Buffer {
 async function readMessage(drop: Maildrop, index: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await drop.openMessage(index)) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+async function readView(view: MaildropView, index: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await view.openMessage(index)) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
 }
 

@@ -79,6 +79,12 @@ export interface MailStore {
    * oldest first. Rejects with MaildropLockedError when another session holds the lock.
    */
   openMaildrop(user: string, options?: OpenOptions): Promise<Maildrop>;
+  /**
+   * A read-only look at the maildrop that never waits for, nor refuses because of, the
+   * POP3 lock (the HTTP API reads through it). Its list is a snapshot of the moment; a
+   * message deleted since rejects openMessage with MessageGoneError.
+   */
+  view(user: string): Promise<MaildropView>;
   /** Stored octets in the maildrop (trace fields included), what quotas count; 0 for none. */
   usage(user: string): Promise<number>;
   /** Lets go of what the store holds open (database connections); the store is unusable after. */
@@ -93,8 +99,6 @@ export interface Maildrop {
   readonly lastLoginAt: Date | null;
   /** Remembers this login's time for LOGIN-DELAY. */
   recordLogin(at: Date): Promise<void>;
-  /** Optional: whether the message was retrieved before (Maildir's Seen flag); for the HTTP API's is:unread. */
-  seen?(index: number): boolean;
   /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
   openMessage(index: number): Promise<Readable>;
   /**
@@ -108,4 +112,29 @@ export interface Maildrop {
   commit(changes: CommitChanges): Promise<void>;
   /** Unlocks without changing anything. Safe to call more than once. */
   release(): Promise<void>;
+}
+
+/** One message of a MaildropView. */
+export interface ViewMessage {
+  /**
+   * Its UIDL. A Maildir message delivered while a POP3 session holds the lock has no UIDL
+   * yet: it is named `~` and a digest of its file name until a later open numbers it, and
+   * indexOf keeps finding it by that name afterwards.
+   */
+  readonly id: string;
+  /** Octets on the POP3 wire, as LIST shows them. */
+  readonly size: number;
+  /** Retrieved over POP3 before (or marked seen by another client). */
+  readonly seen: boolean;
+}
+
+/** What MailStore.view returns: no lock held, nothing to release. */
+export interface MaildropView {
+  readonly user: string;
+  /** Oldest first, as a POP3 session would number them. */
+  readonly messages: readonly ViewMessage[];
+  /** The index of the message with this id (or a name it had before it got its UIDL), else -1. */
+  indexOf(id: string): number;
+  /** The stored bytes, streamed; MessageGoneError when the message was deleted since the view. */
+  openMessage(index: number): Promise<Readable>;
 }

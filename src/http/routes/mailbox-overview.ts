@@ -4,11 +4,9 @@ import type { SessionRegistry } from '../../events/sessions.js';
 import { quotaLimit } from '../../smtp/quota.js';
 import type { MailStore } from '../../store/types.js';
 import type { PostelApp } from '../app.js';
-import type { Mailboxes } from '../mailboxes.js';
 import { errorResponses, json, security } from '../schemas.js';
 
 export interface MailboxOverviewDeps {
-  readonly mailboxes: Mailboxes;
   readonly users: UsersFile;
   readonly sessions: SessionRegistry;
   /** Each mailbox's size, as quotas count it. */
@@ -18,7 +16,7 @@ export interface MailboxOverviewDeps {
 const Overview = z
   .object({
     user: z.string(),
-    messages: z.number().int().nullable().openapi({ description: 'null while a POP3 session holds the maildrop locked' }),
+    messages: z.number().int().nullable().openapi({ description: 'null when the mailbox cannot be read now (its store answers an error)' }),
     size: z.number().int().openapi({ description: 'octets stored' }),
     quota: z.number().int().nullable(),
     lockedBy: z
@@ -49,8 +47,9 @@ export function registerMailboxOverview(app: PostelApp, deps: MailboxOverviewDep
       );
       const mailboxes = [];
       for (const entry of entries) {
-        const messages = await deps.mailboxes.list(entry.name, { start: 0, limit: 1 }).then(
-          (page) => page.total,
+        // A view takes no lock: the count is there while a POP3 session holds the maildrop.
+        const messages = await deps.store.view(entry.name).then(
+          (view) => view.messages.length,
           () => null,
         );
         mailboxes.push({ user: entry.name, messages, size: await deps.store.usage(entry.name), quota: quotaLimit(entry), lockedBy: holders.get(entry.name) ?? null });

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { MaildropLockedError, QuotaExceededError, toStoreError } from '../errors.js';
-import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, OpenOptions } from '../types.js';
+import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, OpenOptions } from '../types.js';
 import { deliverToMaildir } from './deliver.js';
 import { escapeHostname } from './file-names.js';
 import { isErrno } from '../../fs/errno.js';
-import { LockBusyError, LockFile } from '../../fs/lock-file.js';
+import { heldWithTag, LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { MaildirMaildrop } from './maildrop.js';
 import { exportDovecotUidlist, type ExportResult } from './dovecot-export.js';
@@ -16,6 +16,7 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { SyncReadGuard } from './sync-read-guard.js';
 import { assertValidUserName } from './user-name.js';
 import { maildropUsage } from './usage.js';
+import { readMaildir, viewOfSnapshot } from './view.js';
 import { compileUidlFormat, DEFAULT_DOVECOT_UIDL_FORMAT, type UidlFormat } from './dovecot-uidl-format.js';
 
 export interface MaildirStoreOptions {
@@ -45,6 +46,13 @@ export interface MaildirStoreOptions {
 const DEFAULT_LOCK_STALE_MS = 10 * 60 * 1000;
 const DEFAULT_LOCK_REFRESH_MS = 60 * 1000;
 const DEFAULT_SNAPSHOT_CACHE_MESSAGES = 200_000;
+/** The lock tag of a view numbering new mail (see view()). */
+const VIEW_LOCK_TAG = 'view';
+/**
+ * How long a login waits for a view's numbering: milliseconds normally, a few seconds for the
+ * first open of a maildrop of 100,000 messages; past this the login answers [IN-USE].
+ */
+const VIEW_LOCK_WAIT_MS = 10_000;
 /** tmp/ is swept of abandoned files at a login at most this often (they live 36 hours). */
 const TMP_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
 /** Per-user memos are dropped wholesale past this size: forgetting only costs a few syscalls. */
@@ -134,6 +142,42 @@ export class MaildirStore implements MailStore {
     return this.openMaildirMaildrop(user, options);
   }
 
+  /**
+   * Reads the index and lists new/ and cur/ without the lock. Mail the index does not number
+   * yet is numbered under the lock when it is free, taken for that moment only and tagged so
+   * that a POP3 login arriving then waits for it instead of answering [IN-USE]; while a
+   * session holds the lock, such mail is shown under provisional `~` names.
+   */
+  async view(user: string): Promise<MaildropView> {
+    assertValidUserName(user);
+    const layout = this.layout(user);
+    try {
+      const reading = await readMaildir(user, layout, this.logger);
+      if (reading.unindexed === 0) return await reading.view();
+      let lock: LockFile;
+      try {
+        lock = await LockFile.acquire({ path: layout.lock, staleAfterMs: this.lockStaleMs, logger: this.logger, tag: VIEW_LOCK_TAG });
+      } catch (err) {
+        if (err instanceof LockBusyError) return await reading.view();
+        throw err;
+      }
+      try {
+        const snapshot = await this.snapshots.take(user, layout, {
+          nowSecs: Math.floor(Date.now() / 1000),
+          expireDays: undefined,
+          logger: this.logger,
+          cleanTmp: false,
+          ...(this.dovecotUidlFormat === undefined ? {} : { dovecotUidlFormat: this.dovecotUidlFormat }),
+        });
+        return viewOfSnapshot(user, layout, snapshot);
+      } finally {
+        await lock.release();
+      }
+    } catch (err) {
+      throw toStoreError(err, `reading the maildrop of ${user} failed`);
+    }
+  }
+
   private async openMaildirMaildrop(user: string, options: OpenOptions): Promise<MaildirMaildrop> {
     assertValidUserName(user);
     const layout = this.layout(user);
@@ -146,8 +190,19 @@ export class MaildirStore implements MailStore {
         staleAfterMs: this.lockStaleMs,
         refreshMs: this.lockRefreshMs,
         logger: this.logger,
-      }).catch((err: unknown) => {
-        throw err instanceof LockBusyError ? new MaildropLockedError(user) : err;
+      }).catch(async (err: unknown) => {
+        if (!(err instanceof LockBusyError)) throw err;
+        // A view numbering new mail holds the lock for milliseconds: wait for it.
+        if (!heldWithTag(err.holder, VIEW_LOCK_TAG)) throw new MaildropLockedError(user);
+        return LockFile.acquire({
+          path: layout.lock,
+          staleAfterMs: this.lockStaleMs,
+          refreshMs: this.lockRefreshMs,
+          logger: this.logger,
+          wait: { timeoutMs: VIEW_LOCK_WAIT_MS },
+        }).catch((again: unknown) => {
+          throw again instanceof LockBusyError ? new MaildropLockedError(user) : again;
+        });
       });
     try {
       // Four mkdirs per login add up; once a Maildir is known to exist they are skipped, and

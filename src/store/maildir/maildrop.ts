@@ -1,4 +1,4 @@
-import { readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
@@ -8,8 +8,9 @@ import type { LockFile } from '../../fs/lock-file.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import { MultilineFramer, type StoredBytes, type WireSource } from '../../message/wire-source.js';
 import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types.js';
-import { basenameOf, deliveryTimeFromName, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
+import { deliveryTimeFromName, hasFlag, nameWithFlag, parseFileName, storedSizeFromName } from './file-names.js';
 import type { MaildirLayout } from './layout.js';
+import { locateMessage } from './locate.js';
 import { mapLimit } from './map-limit.js';
 import { openMessageFile } from './message-file.js';
 import {
@@ -79,10 +80,6 @@ export class MaildirMaildrop implements Maildrop {
       }
       throw toStoreError(err, `recording login of ${this.user} failed`);
     }
-  }
-
-  seen(index: number): boolean {
-    return this.entryAt(index).retrievedAt > 0;
   }
 
   async openMessage(index: number): Promise<Readable> {
@@ -268,22 +265,11 @@ export class MaildirMaildrop implements Maildrop {
 
   /** Finds a moved file by its base name; false when it is no longer in new/ or cur/. */
   private async relocate(entry: MessageEntry): Promise<boolean> {
-    for (const dir of ['cur', 'new'] as const) {
-      let names: string[];
-      try {
-        names = await readdir(this.context.layout[dir]);
-      } catch (err) {
-        if (isErrno(err, 'ENOENT')) continue;
-        throw err;
-      }
-      const fileName = names.find((n) => basenameOf(n) === entry.basename);
-      if (fileName !== undefined) {
-        entry.dir = dir;
-        entry.fileName = fileName;
-        return true;
-      }
-    }
-    return false;
+    const found = await locateMessage(this.context.layout, entry.basename);
+    if (found === null) return false;
+    entry.dir = found.dir;
+    entry.fileName = found.fileName;
+    return true;
   }
 
   /** True once the file is gone, whoever removed it. */

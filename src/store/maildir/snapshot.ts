@@ -49,7 +49,7 @@ export interface SnapshotOptions {
 const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 const IO_PARALLELISM = 32;
 
-interface Located {
+export interface Located {
   readonly basename: string;
   readonly dir: Subdir;
   readonly fileName: string;
@@ -202,7 +202,7 @@ class UidlClaims {
   }
 }
 
-async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<Map<string, Located>> {
+export async function listMessageFiles(layout: MaildirLayout, logger: Logger): Promise<Map<string, Located>> {
   const files = new Map<string, Located>();
   for (const dir of ['cur', 'new'] as const) {
     for (const dirent of await readdirOrEmpty(layout[dir])) {
@@ -281,7 +281,7 @@ async function removeExpired(layout: MaildirLayout, expired: MessageEntry[], log
   return notRemoved;
 }
 
-interface Described {
+export interface Described {
   readonly found: Located;
   /** When the file was read for its size already: the size of its ASCII form. */
   readonly asciiSize?: number | null;
@@ -298,7 +298,7 @@ interface Described {
  * Otherwise all are ordered by mtime (a name's exact time and another file's coarse mtime
  * do not compare well), and files without W= are read for their size.
  */
-async function describeUnindexed(layout: MaildirLayout, found: Located[], logger: Logger): Promise<Described[]> {
+export async function describeUnindexed(layout: MaildirLayout, found: Located[], logger: Logger): Promise<Described[]> {
   const described: Described[] = [];
   const virtual: { readonly found: Located; readonly order: number; readonly size: number }[] = [];
   let named = true;

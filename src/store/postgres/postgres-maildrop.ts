@@ -3,7 +3,7 @@ import type { Sql } from 'postgres';
 import type { Logger } from '../../log/logger.js';
 import { MultilineFramer, type WireSource } from '../../message/wire-source.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
-import type { CommitChanges, Maildrop, MessageInfo, WireOptions } from '../types.js';
+import type { CommitChanges, Maildrop, MaildropView, MessageInfo, ViewMessage, WireOptions } from '../types.js';
 import { readBody } from './blobs.js';
 import type { Lease } from './lease.js';
 import { newUidlPrefix } from './uidl.js';
@@ -49,16 +49,7 @@ export class PostgresMaildrop implements Maildrop {
 
   async openMessage(index: number): Promise<Readable> {
     this.assertOpen();
-    const entry = this.entryAt(index);
-    let row: { trace: Buffer; blob: Buffer } | undefined;
-    try {
-      [row] = await this.context.sql<{ trace: Buffer; blob: Buffer }[]>`
-        SELECT trace, blob FROM messages WHERE user_name = ${this.user} AND uid = ${entry.key}`;
-    } catch (err) {
-      throw toStoreError(err, `opening message ${index + 1} failed`);
-    }
-    if (row === undefined) throw new MessageGoneError(index);
-    return readBody(this.context.sql, row.trace, row.blob);
+    return openStoredMessage(this.context.sql, this.user, this.entryAt(index).key, index);
   }
 
   async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
@@ -123,5 +114,37 @@ export class PostgresMaildrop implements Maildrop {
     const entry = Number.isInteger(index) ? this.context.entries[index] : undefined;
     if (entry === undefined) throw new RangeError(`no message ${index + 1} in the maildrop of ${this.user}`);
     return entry;
+  }
+}
+
+/** A message's stored bytes by its row key; MessageGoneError when the row is gone. */
+async function openStoredMessage(sql: Sql, user: string, key: string, index: number): Promise<Readable> {
+  let row: { trace: Buffer; blob: Buffer } | undefined;
+  try {
+    [row] = await sql<{ trace: Buffer; blob: Buffer }[]>`
+      SELECT trace, blob FROM messages WHERE user_name = ${user} AND uid = ${key}`;
+  } catch (err) {
+    throw toStoreError(err, `opening message ${index + 1} failed`);
+  }
+  if (row === undefined) throw new MessageGoneError(index);
+  return readBody(sql, row.trace, row.blob);
+}
+
+/** MailStore.view over PostgreSQL: rows read once, bodies read on demand, no lease. */
+export class PostgresView implements MaildropView {
+  constructor(
+    private readonly sql: Sql,
+    readonly user: string,
+    readonly messages: readonly (ViewMessage & { readonly key: string })[],
+  ) {}
+
+  indexOf(id: string): number {
+    return this.messages.findIndex((m) => m.id === id);
+  }
+
+  openMessage(index: number): Promise<Readable> {
+    const entry = Number.isInteger(index) ? this.messages[index] : undefined;
+    if (entry === undefined) throw new RangeError(`no message ${index + 1} in the view of ${this.user}`);
+    return openStoredMessage(this.sql, this.user, entry.key, index);
   }
 }

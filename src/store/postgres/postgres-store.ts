@@ -4,12 +4,12 @@ import postgres, { type Sql } from 'postgres';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
-import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, OpenOptions } from '../types.js';
+import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, OpenOptions } from '../types.js';
 import { assertValidUserName } from '../maildir/user-name.js';
 import { writeBody } from './blobs.js';
 import { Lease } from './lease.js';
 import { assertSchemaCurrent } from './migrations.js';
-import { PostgresMaildrop } from './postgres-maildrop.js';
+import { PostgresMaildrop, PostgresView } from './postgres-maildrop.js';
 import { NEW_MAIL_CHANNEL } from './notifications.js';
 import { newUidlPrefix } from './uidl.js';
 
@@ -183,6 +183,19 @@ export class PostgresStore implements MailStore {
       await lease.release();
       this.logger.warn({ err, user }, 'could not take maildrop snapshot');
       throw toStoreError(err, `opening the maildrop of ${user} failed`);
+    }
+  }
+
+  /** The message rows as they are, without the lease: the HTTP API's reads. */
+  async view(user: string): Promise<MaildropView> {
+    assertValidUserName(user);
+    try {
+      await this.ready();
+      const rows = await this.sql<{ uid: string; uidl: string; size: string; seen: boolean }[]>`
+        SELECT uid::text, uidl, size::text, seen FROM messages WHERE user_name = ${user} ORDER BY messages.uid`;
+      return new PostgresView(this.sql, user, rows.map((r) => ({ id: r.uidl, size: Number(r.size), seen: r.seen, key: r.uid })));
+    } catch (err) {
+      throw toStoreError(err, `reading the maildrop of ${user} failed`);
     }
   }
 
