@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { buildCGenerator, CLoad } from './load/c-generator.js';
 import { LoadPool } from './load/pool.js';
+import { WorkerThreadLoad, type PopLoad } from './load/pop-load.js';
 import { machineFacts } from './machine.js';
 import { bigMaildrop } from './scenarios/big-maildrop.js';
 import { bulkRetr } from './scenarios/bulk.js';
@@ -36,6 +38,8 @@ export interface BenchOptions {
   readonly workers: number;
   /** Where postel keeps the mail: its Maildirs, or a PostgreSQL cluster started for the run. */
   readonly store: 'maildir' | 'postgres';
+  /** Drive POP3 from Node worker threads even where the C generator can be built. */
+  readonly nodeLoadgen: boolean;
 }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -74,6 +78,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   // Outlives the postel servers, which are started afresh for every scenario.
   let database: BenchDatabase | null = null;
   const runs: ScenarioRun[] = [];
+  let loadDescription = '';
   const serverFacts: { name: string; version: string; notes: readonly string[] }[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(servers.splice(0).map((s) => s.stop().catch(() => undefined)));
@@ -119,6 +124,14 @@ export async function runBench(options: BenchOptions): Promise<number> {
     await startServers();
     progress(`setup took ${((performance.now() - started) / 1000).toFixed(1)} s`);
     pool = new LoadPool(settings.threads);
+    let load: PopLoad = new WorkerThreadLoad(pool);
+    if (!options.nodeLoadgen) {
+      const built = await buildCGenerator(work);
+      if (built.binary !== null) load = new CLoad(built.binary, work);
+      else progress(`the C load generator could not be built (${built.why}); POP3 load comes from Node worker threads`);
+    }
+    loadDescription = load.description;
+    progress(`POP3 load generator: ${load.description}`);
 
     for (const [n, scenario] of scenarios.entries()) {
       if (n > 0) {
@@ -142,7 +155,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
           progress(`${scenario.name} on ${server.name}${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''}`);
           const t0 = performance.now();
           try {
-            const r = await scenario.run({ server, pool, settings, world, progress, round, rounds });
+            const r = await scenario.run({ server, pool, load, settings, world, progress, round, rounds });
             results.set(server, [...(results.get(server) ?? []), r]);
           } catch (err) {
             const error = err instanceof Error ? err.message : String(err);
@@ -182,6 +195,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     `postel vs Dovecot, ${settings.mode} run, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
     `${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Linux ${machine.kernel}, node ${machine.node}; load average at start ${machine.loadAverageAtStart}`,
     ...serverFacts.map((s) => `${s.name} ${s.version}: ${s.notes.join('; ')}`),
+    `POP3 load generator: ${loadDescription}; idle sessions and SMTP: Node worker threads`,
     '',
     table(all, runs),
     '',
@@ -192,7 +206,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   if (options.record) {
     const file = join(REPO, 'bench', 'results', 'results.jsonl');
     mkdirSync(dirname(file), { recursive: true });
-    const record = { date, mode: settings.mode, seconds, machine, servers: serverFacts, dovecotSkipped: noDovecot ?? null, runs, rows: all };
+    const record = { date, mode: settings.mode, seconds, machine, loadGenerator: loadDescription, servers: serverFacts, dovecotSkipped: noDovecot ?? null, runs, rows: all };
     appendFileSync(file, `${JSON.stringify(record)}\n`);
     progress(`results appended to ${file}`);
   }

@@ -18,7 +18,7 @@ export interface CpuShares {
   readonly wallSeconds: number;
   /** The server's process tree. */
   readonly server: number;
-  /** This process: the load-generator threads and the harness. */
+  /** This process (the harness, load-generator threads) and the C generator's processes. */
   readonly loadgen: number;
   /** Everything else on the machine (other people's work: the noise). */
   readonly other: number;
@@ -38,6 +38,14 @@ function machineBusySeconds(): number {
   return (total - idle) / 100;
 }
 
+/** CPU seconds of load-generator child processes (the C generator) that have ended. */
+let childLoadgenSeconds = 0;
+
+/** Counts a finished load-generator process's own CPU (it reports its getrusage). */
+export function addLoadgenCpu(seconds: number): void {
+  childLoadgenSeconds += seconds;
+}
+
 /**
  * Runs `work` and reports the CPU it cost the server, this process and the rest of the
  * machine. The server's figure covers every process in its tree, also those that ended
@@ -46,13 +54,14 @@ function machineBusySeconds(): number {
 export async function withCpu<T>(serverPid: number, work: () => Promise<T>): Promise<{ result: T; cpu: CpuShares; serverCpuSeconds: number }> {
   const s0 = treeCpuSeconds(serverPid);
   const g0 = process.cpuUsage();
+  const c0 = childLoadgenSeconds;
   const m0 = machineBusySeconds();
   const t0 = performance.now();
   const result = await work();
   const wallSeconds = (performance.now() - t0) / 1000;
   const serverCpuSeconds = treeCpuSeconds(serverPid) - s0;
   const g = process.cpuUsage(g0);
-  const loadgenSeconds = (g.user + g.system) / 1e6;
+  const loadgenSeconds = (g.user + g.system) / 1e6 + (childLoadgenSeconds - c0);
   const machineSeconds = machineBusySeconds() - m0;
   const pct = (s: number): number => (100 * s) / wallSeconds;
   return {

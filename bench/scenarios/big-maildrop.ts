@@ -19,7 +19,7 @@ export const bigMaildrop: Scenario = {
     const account = { user: ctx.world.big.user, password: ctx.world.big.password };
     const expected = ctx.settings.bigMessages;
     const session = async (): Promise<ListingResult> => {
-      const r = await ctx.pool.run<ListingResult>(0, { kind: 'listing', endpoint: ctx.server.pop3, account });
+      const r = await ctx.load.listing(ctx.server.pop3, account);
       if (!r.statLine.startsWith(`+OK ${expected} `)) throw new Error(`STAT said "${r.statLine}", expected ${expected} messages`);
       return r;
     };

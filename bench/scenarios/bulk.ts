@@ -12,7 +12,7 @@ export const bulkRetr: Scenario = {
   name: 'bulk_retr',
   rounds: (settings) => settings.throughputRounds,
   async run(ctx): Promise<ScenarioResult> {
-    const { pool, server, world, settings } = ctx;
+    const { load, server, world, settings } = ctx;
     const account = (i: number): { user: string; password: string } => {
       const u = world.bulk[i];
       if (!u) throw new Error(`no bulk user ${i}`);
@@ -20,11 +20,11 @@ export const bulkRetr: Scenario = {
     };
     // No warm-up: the first round is the first RETRs of a freshly started server (main.ts
     // reports it, and the later rounds as the steady state beside it).
-    const one = await pool.run<RetrResult>(0, { kind: 'retr', endpoint: server.pop3, account: account(0), count: settings.bulkMessages, timeoutMs: RETR_TIMEOUT_MS });
+    const [one] = (await load.retr(server.pop3, [account(0)], settings.bulkMessages, RETR_TIMEOUT_MS)) as [RetrResult];
     if (one.messages !== settings.bulkMessages) throw new Error(`one client got ${one.messages} of ${settings.bulkMessages} messages`);
 
     const { result: many, cpu } = await withCpu(server.pid, () =>
-      Promise.all(world.bulk.map((_, i) => pool.run<RetrResult>(i, { kind: 'retr', endpoint: server.pop3, account: account(i), count: settings.bulkMessages, timeoutMs: RETR_TIMEOUT_MS }))),
+      load.retr(server.pop3, world.bulk.map((_, i) => account(i)), settings.bulkMessages, RETR_TIMEOUT_MS),
     );
     const bytes = many.reduce((n, r) => n + r.bytes, 0);
     // Logins take a few ms of the wall time; the slowest client's own RETR time bounds it from below.

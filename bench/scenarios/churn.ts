@@ -1,6 +1,4 @@
 import type { Scheme } from '../fixtures.js';
-import type { ChurnResult } from '../load/tasks.js';
-import type { Endpoint } from '../load/pop3-conn.js';
 import { percentile, withCpu } from '../measure.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
 
@@ -18,12 +16,11 @@ export function churnScenario(name: string, scheme: Scheme, tls: boolean, only?:
       const endpoint = tls ? ctx.server.pop3s : ctx.server.pop3;
       const users = ctx.world.churn[scheme];
       const seconds = ctx.settings.churnSeconds / ctx.rounds;
-      const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server.pid, () => churn(ctx, endpoint, users, seconds));
-      const latencies = result.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+      const clients = users.map((u) => ({ user: u.user, password: u.password }));
+      const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server.pid, () => ctx.load.churn(endpoint, clients, seconds * 1000, ctx.settings.churnMaxSessions));
+      const latencies = [...result.latenciesMs].sort((a, b) => a - b);
       const sessions = latencies.length;
-      const errors = result.reduce((n, r) => n + r.errors, 0);
-      const resumed = result.reduce((n, r) => n + r.resumed, 0);
-      const firstError = result.find((r) => r.firstError)?.firstError ?? null;
+      const { errors, resumed, firstError } = result;
       if (sessions === 0) throw new Error(`no session completed: ${firstError}`);
       const metrics = [
         { scenario: name, metric: 'sessions/s', unit: '/s', value: sessions / cpu.wallSeconds },
@@ -35,14 +32,4 @@ export function churnScenario(name: string, scheme: Scheme, tls: boolean, only?:
       return { metrics, cpu, details: { sessions, errors, firstError, resumed } };
     },
   };
-}
-
-async function churn(ctx: ScenarioContext, endpoint: Endpoint, users: ScenarioContext['world']['churn'][Scheme], seconds: number): Promise<ChurnResult[]> {
-  const threads = ctx.pool.size;
-  return ctx.pool.all<ChurnResult>((i) => {
-    const clients = users.filter((_, n) => n % threads === i).map((u) => ({ user: u.user, password: u.password }));
-    return clients.length === 0
-      ? null
-      : { kind: 'churn', endpoint, clients, durationMs: seconds * 1000, maxSessions: Math.ceil(ctx.settings.churnMaxSessions / threads), resume: endpoint.tls };
-  });
 }

@@ -19,14 +19,14 @@ export const largeMessage: Scenario = {
     // grows it once, by some tens of MB that later ones reuse; with several workers each
     // must have served one, and the kernel picks the worker, so there are several sessions.
     if (ctx.round === 0) {
-      for (let i = 0; i < ctx.settings.largeWarmups; i++) await ctx.pool.run(0, { kind: 'retr', endpoint, account, count: 1, timeoutMs: 120_000 });
+      for (let i = 0; i < ctx.settings.largeWarmups; i++) await ctx.load.retr(endpoint, [account], 1, 120_000);
     }
     await sleep(500);
     const before = treePssBytes(ctx.server.pid);
     const { result, peakBytes } = await withPeakPss(ctx.server.pid, 10, () =>
-      withCpu(ctx.server.pid, () => ctx.pool.run<RetrResult>(0, { kind: 'retr', endpoint, account, count: 1, timeoutMs: 120_000 })),
+      withCpu(ctx.server.pid, () => ctx.load.retr(endpoint, [account], 1, 120_000)),
     );
-    const retr = result.result;
+    const retr = result.result[0] as RetrResult;
     if (retr.messages !== 1) throw new Error('the large message was not retrieved');
     return {
       metrics: [

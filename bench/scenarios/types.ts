@@ -1,4 +1,5 @@
 import type { LoadPool } from '../load/pool.js';
+import type { PopLoad } from '../load/pop-load.js';
 import type { CpuShares, Metric } from '../measure.js';
 import type { ServerName, ServerUnderTest } from '../servers/common.js';
 import type { Settings } from '../settings.js';
@@ -6,7 +7,10 @@ import type { World } from '../world.js';
 
 export interface ScenarioContext {
   readonly server: ServerUnderTest;
+  /** Worker threads: idle sessions and SMTP. */
   readonly pool: LoadPool;
+  /** Churn, RETR and listings: the C generator where it could be built. */
+  readonly load: PopLoad;
   readonly settings: Settings;
   readonly world: World;
   readonly progress: (msg: string) => void;

@@ -11,6 +11,7 @@ interface BenchCliOptions {
   readonly record: boolean;
   readonly workers?: number;
   readonly store: 'maildir' | 'postgres';
+  readonly nodeLoadgen?: boolean;
 }
 
 export function registerBench(program: Command): void {
@@ -22,6 +23,7 @@ export function registerBench(program: Command): void {
     .option('--no-dovecot', 'measure postel alone')
     .option('--keep', 'keep the temporary data directory and logs')
     .option('--profile', 'run the postel server under node --cpu-prof (profiles in .tmp/bench-profiles/)')
+    .option('--node-loadgen', 'drive POP3 from Node worker threads instead of the C load generator')
     .option('--no-record', 'do not append the results to bench/results/results.jsonl')
     .option('--workers <n>', 'postel pop3.workers (default: the number of cores)', (v: string) => {
       const n = Number(v);
@@ -50,6 +52,7 @@ export function registerBench(program: Command): void {
         record: options.record,
         workers: options.workers ?? availableParallelism(),
         store: options.store,
+        nodeLoadgen: options.nodeLoadgen === true,
       });
       process.exitCode = code;
     });
