@@ -17,7 +17,9 @@ import { registerAutoconfig } from './http/routes/autoconfig.js';
 import { registerChaos } from './http/routes/chaos.js';
 import { registerEvents } from './http/routes/events.js';
 import { registerMailboxOverview } from './http/routes/mailbox-overview.js';
+import { registerAuthFailures } from './http/routes/auth-failures.js';
 import { registerSend } from './http/routes/send.js';
+import { registerServerInfo, type ListeningPort } from './http/routes/server-info.js';
 import { registerSessions } from './http/routes/sessions.js';
 import { registerWait } from './http/routes/wait.js';
 import { startHttp, type RunningHttp } from './http/start.js';
@@ -80,6 +82,7 @@ export interface Services {
  */
 export async function startServices(config: Config, options: ServicesOptions): Promise<Services> {
   const { logger } = options;
+  const startedAt = new Date();
   const paths = dataPaths(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
   const users = openUsers(config);
@@ -102,7 +105,10 @@ export async function startServices(config: Config, options: ServicesOptions): P
   const authPolicy = options.authPolicy ?? openAuthPolicy(config, { logger, onEvent: (event) => workers?.share(event) });
   const auth = openAuthenticator(users, logger);
   let smtp: SmtpService | undefined;
-  const sessions = new SessionRegistry((id, text) => smtp?.endSession(id, text) ?? false);
+  const sessions = new SessionRegistry(
+    (id, text) => smtp?.endSession(id, text) ?? false,
+    (id) => smtp?.sessionCounts(id),
+  );
   const observer = pop3Recorder(metrics, events, sessions);
   const chaos = new Chaos(config.chaos.enabled);
   const faults = config.chaos.enabled ? { faults: chaos } : {};
@@ -127,6 +133,21 @@ export async function startServices(config: Config, options: ServicesOptions): P
       (app) => registerChaos(app, chaos),
       (app) => registerAutoconfig(app, { settings: clientSettings(config), userExists: async (name) => (await users.lookup(name).catch(() => undefined)) !== undefined }),
       (app, mailboxes) => registerWait(app, { mailboxes, events, users }),
+      (app) => registerAuthFailures(app, authPolicy),
+      (app) =>
+        registerServerInfo(app, {
+          listening: () => listeningPorts(pop3Listeners, smtpListeners, http),
+          certificates: () => certificates.describe(),
+          storeKind: baseStore instanceof PostgresStore ? 'postgres' : 'maildir',
+          storeSize: async () => {
+            const names = (await users.list()).map((e) => e.name);
+            let bytes = 0;
+            for (const name of names) bytes += await store.usage(name);
+            return { bytes, mailboxes: names.length };
+          },
+          chaosEnabled: config.chaos.enabled,
+          startedAt,
+        }),
       ...(options.httpRoutes ?? []),
     ];
     // With workers, each scrape asks them for their series and sums them with ours.
@@ -162,6 +183,16 @@ export async function startServices(config: Config, options: ServicesOptions): P
       await baseStore.close().catch(() => undefined);
     },
   };
+}
+
+/** Every socket this process listens on, for the console's server page. */
+function listeningPorts(pop3: readonly BoundListener[], smtp: readonly BoundSmtpListener[], http: RunningHttp | null): ListeningPort[] {
+  const host = (a: { address: string; family: string; port: number }): string => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+  return [
+    ...pop3.map((l): ListeningPort => ({ service: l.implicitTls ? 'pop3s' : 'pop3', where: host(l.address), port: l.address.port, tls: l.implicitTls ? 'implicit' : 'starttls' })),
+    ...smtp.map((l): ListeningPort => ({ service: l.kind, where: l.where, port: l.port ?? null, tls: l.implicitTls ? 'implicit' : 'starttls' })),
+    ...(http ? [{ service: 'http' as const, where: host(http.address), port: http.address.port, tls: http.url.startsWith('https:') ? ('implicit' as const) : ('none' as const) }] : []),
+  ];
 }
 
 /** Where POST /api/v1/send hands messages in: the SMTP listener, else LMTP on TCP. */

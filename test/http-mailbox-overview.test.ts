@@ -17,7 +17,7 @@ describe('GET /api/v1/mailboxes/overview', () => {
   });
   after(() => server.close());
 
-  type Row = { user: string; messages: number | null; size: number; quota: number | null; lockedBy: { session: string; remote: string; since: string } | null };
+  type Row = { user: string; messages: number | null; size: number; quota: number | null; lastLogin: string | null; lockedBy: { session: string; remote: string; since: string } | null };
 
   it('gives the admin every mailbox with its count, size, quota and POP3 lock holder', async () => {
     const before = await api(server, 'GET', '/api/v1/mailboxes/overview');
@@ -28,10 +28,13 @@ describe('GET /api/v1/mailboxes/overview', () => {
     assert.equal(bob?.messages, 2);
     assert.ok((bob?.size ?? 0) > 0);
     assert.equal(bob?.lockedBy, null);
-    assert.deepEqual({ ...rows.find((m) => m.user === 'ann') }, { user: 'ann', messages: 0, size: 0, quota: 5000, lockedBy: null });
+    assert.deepEqual({ ...rows.find((m) => m.user === 'ann') }, { user: 'ann', messages: 0, size: 0, quota: 5000, lastLogin: null, lockedBy: null });
+    assert.equal(bob?.lastLogin, null, 'never logged in');
 
     const client = await Pop3Client.connect({ host: server.pop3.host, port: server.pop3.port, tls: 'none' });
+    const loginFrom = Date.now();
     await client.login('bob', 'bob-pw');
+    const loginTo = Date.now();
     try {
       const r = await api(server, 'GET', '/api/v1/mailboxes/overview');
       assert.equal(r.status, 200, r.text);
@@ -39,6 +42,8 @@ describe('GET /api/v1/mailboxes/overview', () => {
       const locked = (r.json as { mailboxes: Row[] }).mailboxes.find((m) => m.user === 'bob');
       assert.equal(locked?.lockedBy?.remote, '127.0.0.1');
       assert.equal(locked?.messages, 2, 'a locked maildrop is counted all the same (views take no lock)');
+      const at = Date.parse(locked?.lastLogin ?? '');
+      assert.ok(at >= loginFrom && at <= loginTo, `last login ${locked?.lastLogin} is the login just made`);
     } finally {
       await client.quit();
     }

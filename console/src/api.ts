@@ -24,7 +24,8 @@ export class ApiError extends Error {
 }
 
 export async function request(method: string, path: string, body?: unknown, auth = authorization(), signal?: AbortSignal): Promise<Response> {
-  const headers: Record<string, string> = {};
+  // Without it a wrong password's 401 (Basic challenge) pops the browser's own login dialog.
+  const headers: Record<string, string> = { 'x-requested-with': 'XMLHttpRequest' };
   if (auth) headers.authorization = auth;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, ...(signal ? { signal } : {}), ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });

@@ -1,12 +1,12 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { authorization, signIn, signOut, whoAmI, type Who } from './api.js';
+import { authorization, getJson, signIn, signOut, whoAmI, type Who } from './api.js';
 import { MailboxesPage } from './pages/mailboxes.js';
 import { MessagesPage } from './pages/messages.js';
 import { MessagePage } from './pages/message.js';
 import { UsersPage } from './pages/users.js';
 import { SessionsPage } from './pages/sessions.js';
-import { ServerPage } from './pages/server.js';
+import { ServerPage, type ServerInfo } from './pages/server.js';
 import { ChaosPage } from './pages/chaos.js';
 import './style.css';
 
@@ -73,15 +73,18 @@ function Login({ onIn }: { onIn: (who: Who) => void }) {
 function App() {
   const [who, setWho] = useState<Who | null | undefined>(authorization() ? undefined : null);
   const route = useRoute();
+  // The chaos panel is offered only where [chaos] enabled: elsewhere its switches refuse.
+  const [chaos, setChaos] = useState(false);
   useEffect(() => {
     if (who === undefined) whoAmI().then(setWho, () => (signOut(), setWho(null)));
+    if (who?.kind === 'admin') getJson<ServerInfo>('/api/v1/server').then((s) => setChaos(s.chaosEnabled), () => setChaos(false));
   }, [who]);
   if (who === undefined) return <p class="loading">Loading…</p>;
   if (who === null) return <Login onIn={setWho} />;
   const admin = who.kind === 'admin';
   const [page = admin ? 'mailboxes' : 'mailbox', a, b] = route;
   const nav = admin
-    ? [['mailboxes', 'Mailboxes'], ['users', 'Users'], ['sessions', 'Sessions'], ['server', 'Server'], ['chaos', 'Chaos']]
+    ? [['mailboxes', 'Mailboxes'], ['users', 'Users'], ['sessions', 'Sessions'], ['server', 'Server'], ...(chaos ? [['chaos', 'Chaos']] : [])]
     : [[`mailbox/${who.user}`, 'My mailbox']];
   let body;
   if (page === 'mailboxes') body = <MailboxesPage />;
@@ -90,7 +93,7 @@ function App() {
   else if (page === 'users' && admin) body = <UsersPage />;
   else if (page === 'sessions' && admin) body = <SessionsPage />;
   else if (page === 'server' && admin) body = <ServerPage />;
-  else if (page === 'chaos' && admin) body = <ChaosPage />;
+  else if (page === 'chaos' && admin && chaos) body = <ChaosPage />;
   else body = <p class="error">No such page.</p>;
   return (
     <>

@@ -21,6 +21,8 @@ export {
   type AuthEvent,
   type AuthPolicyDeps,
   type AuthPolicySettings,
+  type FailedLogin,
+  RECENT_FAILURES,
   type LoginContext,
   type LoginOutcome,
   type LoginVerdict,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressKey, AuthPolicy, type AuthEvent, type AuthPolicySettings, type LoginOutcome } from './policy.js';
+import { addressKey, AuthPolicy, RECENT_FAILURES, type AuthEvent, type AuthPolicySettings, type LoginOutcome } from './policy.js';
 
 /** A policy on a fake clock whose waits advance the clock and are recorded. */
 function policyFor(settings: Partial<AuthPolicySettings> = {}, onEvent?: (e: AuthEvent) => void) {
@@ -95,14 +95,48 @@ describe('AuthPolicy', () => {
     await a.attempt('192.0.2.9', wrong('carol'));
     await a.attempt('192.0.2.9', wrong('carol'));
     await a.attempt('198.51.100.9', right('carol'));
-    assert.deepEqual(events, [
-      { kind: 'failure', address: '192.0.2.9', user: 'carol' },
-      { kind: 'failure', address: '192.0.2.9', user: 'carol' },
-      { kind: 'login', address: '198.51.100.9', user: 'carol' },
-    ]);
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'failure' ? { ...e, seen: { ...e.seen, at: 0 } } : e)),
+      [
+        { kind: 'failure', address: '192.0.2.9', user: 'carol', seen: { protocol: 'test', remote: '192.0.2.9', typed: 'carol', at: 0 } },
+        { kind: 'failure', address: '192.0.2.9', user: 'carol', seen: { protocol: 'test', remote: '192.0.2.9', typed: 'carol', at: 0 } },
+        { kind: 'login', address: '198.51.100.9', user: 'carol' },
+      ],
+    );
     for (const e of events) b.policy.apply(e);
     assert.equal(b.policy.isBlocked('192.0.2.9'), true);
+    assert.deepEqual(
+      b.policy.recentFailures().map((f) => [f.door, f.address, f.user]),
+      [
+        ['test', '192.0.2.9', 'carol'],
+        ['test', '192.0.2.9', 'carol'],
+      ],
+      'a failure another process counted is listed here too',
+    );
     assert.equal(b.policy.isKnown('198.51.100.9', 'carol'), true);
+  });
+
+  it('keeps the last RECENT_FAILURES failed logins, newest first, with the name as typed', async () => {
+    const { attempt, policy } = policyFor({ maxFailuresPerIp: 3, failureResponseMs: 0, maxUserDelayMs: 0 });
+    await attempt('::ffff:192.0.2.1', wrong('Bob'));
+    await attempt('192.0.2.2', { ok: false, reason: 'no user' });
+    await attempt('192.0.2.3', right('bob'));
+    assert.deepEqual(
+      policy.recentFailures().map((f) => ({ ...f, at: 0 })),
+      [
+        { at: 0, address: '192.0.2.2', user: null, door: 'test', blocked: false },
+        { at: 0, address: '192.0.2.1', user: 'Bob', door: 'test', blocked: false },
+      ],
+    );
+    for (let i = 0; i < RECENT_FAILURES + 5; i++) await attempt(`198.51.100.${i % 200}`, wrong(`u${i}`));
+    const list = policy.recentFailures();
+    assert.equal(list.length, RECENT_FAILURES, 'bounded');
+    assert.equal(list[0]?.user, `u${RECENT_FAILURES + 4}`);
+    assert.equal(list.at(-1)?.user, 'u5', 'the oldest were dropped');
+    // A blocked address's attempts are listed as such.
+    for (let i = 0; i < 3; i++) await attempt('203.0.113.7', wrong('eve'));
+    await attempt('203.0.113.7', right('eve'));
+    assert.deepEqual({ ...policy.recentFailures()[0], at: 0 }, { at: 0, address: '203.0.113.7', user: null, door: 'test', blocked: true });
   });
 
   it('counts IPv6 clients by /64 and IPv4-mapped ones as IPv4', () => {

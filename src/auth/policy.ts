@@ -60,7 +60,13 @@ export type LoginVerdict =
 
 /** What one process tells the others so that budgets and known addresses are shared. */
 export type AuthEvent =
-  | { readonly kind: 'failure'; readonly address: string; readonly user?: string }
+  | {
+      readonly kind: 'failure';
+      readonly address: string;
+      readonly user?: string;
+      /** For the recent-failures list: the listener, the plain address, the name as typed, when (ms). */
+      readonly seen?: { readonly protocol: string; readonly remote: string; readonly typed: string | null; readonly at: number };
+    }
   | { readonly kind: 'login'; readonly address: string; readonly user: string };
 
 export interface AuthPolicyDeps {
@@ -75,10 +81,28 @@ export interface AuthPolicyDeps {
 /** Addresses remembered per user as having logged in; the oldest are forgotten first. */
 const KNOWN_PER_USER = 32;
 
+/** Failed logins kept for the console, newest last; older ones are dropped. */
+export const RECENT_FAILURES = 100;
+
+/** One failed (or blocked) login, as the administrator sees it. */
+export interface FailedLogin {
+  readonly at: Date;
+  /** The client's address as its socket gave it. */
+  readonly address: string;
+  /** The user name as the client typed it (not normalised), or null when none was given. */
+  readonly user: string | null;
+  /** Where it came in: pop3, smtp (submission) or http. */
+  readonly door: string;
+  readonly blocked: boolean;
+}
+
 export class AuthPolicy {
   private readonly byAddress = new Map<string, number[]>();
   private readonly byUser = new Map<string, number[]>();
   private readonly known = new Map<string, Set<string>>();
+  /** A bounded ring: `failures[next]` is the oldest once it has filled. */
+  private readonly failures: FailedLogin[] = [];
+  private nextFailure = 0;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private warnedSlow = false;
@@ -129,14 +153,34 @@ export class AuthPolicy {
 
   /** An event another process counted. */
   apply(event: AuthEvent): void {
-    if (event.kind === 'failure') this.recordFailure(event.address, event.user);
-    else this.recordLogin(event.address, event.user);
+    if (event.kind === 'failure') {
+      this.recordFailure(event.address, event.user);
+      const seen = event.seen;
+      if (seen) this.remember(seen.protocol, seen.remote, seen.typed ?? undefined, seen.at, false);
+    } else this.recordLogin(event.address, event.user);
+  }
+
+  /** The last RECENT_FAILURES failed or blocked logins of every listener, newest first. */
+  recentFailures(): FailedLogin[] {
+    const n = this.failures.length;
+    const out: FailedLogin[] = [];
+    for (let i = 1; i <= n; i++) out.push(this.failures[(this.nextFailure - i + n) % n] as FailedLogin);
+    return out;
+  }
+
+  private remember(protocol: string, address: string, user: string | undefined, at: number, blocked: boolean): void {
+    const door = protocol === 'submission' ? 'smtp' : protocol;
+    const entry: FailedLogin = { at: new Date(at), address: plainAddress(address), user: user === undefined || user === '' ? null : user, door, blocked };
+    if (this.failures.length < RECENT_FAILURES) this.failures.push(entry);
+    else this.failures[this.nextFailure] = entry;
+    this.nextFailure = (this.nextFailure + 1) % RECENT_FAILURES;
   }
 
   /** @internal the attempt's end: waits as the policy says, records, and gives the verdict. */
   async settle(attempt: LoginAttempt, outcome: LoginOutcome): Promise<LoginVerdict> {
     const address = attempt.ctx.remoteAddress;
     if (attempt.blocked) {
+      this.remember(attempt.ctx.protocol, address, outcome.user, attempt.startedAt, true);
       await this.waitUntil(attempt.startedAt + this.settings.failureResponseMs);
       return { kind: 'blocked' };
     }
@@ -151,7 +195,13 @@ export class AuthPolicy {
     const due = attempt.startedAt + this.settings.failureResponseMs + this.addressDelayMs(address) + userWait;
     const named = user !== undefined && user !== '' ? user : undefined;
     this.recordFailure(address, named);
-    this.deps.onEvent?.({ kind: 'failure', address: addressKey(address), ...(named !== undefined ? { user: userKey(named) } : {}) });
+    this.remember(attempt.ctx.protocol, address, named, attempt.startedAt, false);
+    this.deps.onEvent?.({
+      kind: 'failure',
+      address: addressKey(address),
+      ...(named !== undefined ? { user: userKey(named) } : {}),
+      seen: { protocol: attempt.ctx.protocol, remote: plainAddress(address), typed: named ?? null, at: attempt.startedAt },
+    });
     if (this.now() - attempt.startedAt > this.settings.failureResponseMs && !this.warnedSlow) {
       // The floor no longer hides how long the check took: raise failure_response_ms.
       this.warnedSlow = true;

@@ -10,6 +10,16 @@ export interface SessionEntry {
   /** POP3: AUTHORIZATION, TRANSACTION, UPDATE; SMTP: the listener (smtp, lmtp, submission). */
   readonly state: string;
   readonly tls: boolean | null;
+  /** Octets from and to the client so far, and the commands it sent (null when not known). */
+  readonly bytesIn: number | null;
+  readonly bytesOut: number | null;
+  readonly commands: number | null;
+}
+
+export interface SessionCounts {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly commands: number;
 }
 
 interface SmtpEntry {
@@ -27,7 +37,10 @@ export class SessionRegistry {
   private readonly pop3 = new Map<string, ObservedPop3Session>();
   private readonly smtp = new Map<string, SmtpEntry>();
 
-  constructor(private readonly endSmtp: (id: string, text: string) => boolean = () => false) {}
+  constructor(
+    private readonly endSmtp: (id: string, text: string) => boolean = () => false,
+    private readonly smtpCounts: (id: string) => SessionCounts | undefined = () => undefined,
+  ) {}
 
   pop3Started(session: ObservedPop3Session): void {
     this.pop3.set(session.id, session);
@@ -51,8 +64,13 @@ export class SessionRegistry {
   }
 
   list(): SessionEntry[] {
-    const pop3 = [...this.pop3.values()].map((s): SessionEntry => ({ protocol: 'pop3', id: s.id, remote: s.remote, startedAt: s.startedAt.toISOString(), user: s.user, state: s.state, tls: s.tls }));
-    const smtp = [...this.smtp.entries()].map(([id, s]): SessionEntry => ({ protocol: 'smtp', id, remote: s.remote, startedAt: s.startedAt.toISOString(), user: s.user, state: s.listener, tls: null }));
+    const pop3 = [...this.pop3.values()].map(
+      (s): SessionEntry => ({ protocol: 'pop3', id: s.id, remote: s.remote, startedAt: s.startedAt.toISOString(), user: s.user, state: s.state, tls: s.tls, bytesIn: s.bytesIn, bytesOut: s.bytesOut, commands: s.commands }),
+    );
+    const smtp = [...this.smtp.entries()].map(([id, s]): SessionEntry => {
+      const counts = this.smtpCounts(id);
+      return { protocol: 'smtp', id, remote: s.remote, startedAt: s.startedAt.toISOString(), user: s.user, state: s.listener, tls: null, bytesIn: counts?.bytesIn ?? null, bytesOut: counts?.bytesOut ?? null, commands: counts?.commands ?? null };
+    });
     return [...pop3, ...smtp];
   }
 

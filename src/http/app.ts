@@ -23,6 +23,9 @@ export interface AppSecurity {
 
 export type PostelApp = OpenAPIHono<HttpEnv>;
 
+export const CHALLENGE = 'Basic realm="postel", charset="UTF-8", Bearer realm="postel"';
+export const SCRIPT_CHALLENGE = 'Bearer realm="postel"';
+
 /**
  * The framework app with what every route shares: JSON errors, a body limit, and the
  * authentication of /api/v1/*. Routes are added by the route modules.
@@ -54,10 +57,15 @@ export function createApp(security: AppSecurity): PostelApp {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such endpoint' } }, 404));
 
-  // The challenge of every 401 (RFC 9110 section 11.6.1).
+  // The challenge of every 401 (RFC 9110 section 11.6.1). A browser answers a Basic challenge
+  // to its script's request with its own login dialog over the page, so a script that says so
+  // (X-Requested-With: XMLHttpRequest, as the console does) is challenged for Bearer only,
+  // which browsers leave to the script; other clients get both schemes.
   app.use('*', async (c, next) => {
     await next();
-    if (c.res.status === 401) c.res.headers.set('WWW-Authenticate', 'Basic realm="postel", charset="UTF-8", Bearer realm="postel"');
+    if (c.res.status !== 401) return;
+    const script = c.req.header('x-requested-with')?.toLowerCase() === 'xmlhttprequest';
+    c.res.headers.set('WWW-Authenticate', script ? SCRIPT_CHALLENGE : CHALLENGE);
   });
 
   app.use(

@@ -6,6 +6,9 @@ export interface HistorySample {
   readonly values: Readonly<Record<string, number>>;
 }
 
+/** Not a series of its own: postel_auth_attempts_total whose result is not success. */
+export const AUTH_FAILURES = 'postel_auth_failures_total';
+
 /** The counters and gauges the console charts. */
 export const HISTORY_SERIES = [
   'postel_pop3_connections_total',
@@ -15,6 +18,7 @@ export const HISTORY_SERIES = [
   'postel_auth_attempts_total',
   'postel_smtp_messages_total',
   'postel_smtp_message_bytes_total',
+  AUTH_FAILURES,
 ] as const;
 
 /**
@@ -46,6 +50,7 @@ export class MetricsHistory {
     const wanted = new Set<string>(HISTORY_SERIES);
     const values: Record<string, number> = {};
     for (const metric of await this.read()) {
+      if (metric.name === 'postel_auth_attempts_total') values[AUTH_FAILURES] = metric.values.reduce((sum, v) => (v.labels.result === 'success' ? sum : sum + v.value), 0);
       if (!wanted.has(metric.name)) continue;
       values[metric.name] = metric.values.reduce((sum, v) => sum + v.value, 0);
     }

@@ -31,6 +31,10 @@ export class ObservedStore implements MailStore {
     return this.metrics.timeStore('view', () => this.inner.view(user));
   }
 
+  lastLogin(user: string): Promise<Date | null> {
+    return this.inner.lastLogin(user);
+  }
+
   usage(user: string): Promise<number> {
     return this.inner.usage(user);
   }

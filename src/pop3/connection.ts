@@ -25,6 +25,8 @@ export class Connection implements Transport {
   private ended = false;
   private tlsInfo: TlsSessionInfo | null;
   private readonly options: ConnectionOptions;
+  private received = 0;
+  private sent = 0;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -54,6 +56,14 @@ export class Connection implements Transport {
     return this.tlsInfo === null && this.options.startTls !== undefined && !this.closed;
   }
 
+  get bytesIn(): number {
+    return this.received;
+  }
+
+  get bytesOut(): number {
+    return this.sent;
+  }
+
   get closed(): boolean {
     return this.ended || this.socket.destroyed;
   }
@@ -63,6 +73,7 @@ export class Connection implements Transport {
       flushed?.();
       return true;
     }
+    this.sent += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     return flushed ? this.socket.write(data, () => flushed()) : this.socket.write(data);
   }
 
@@ -107,6 +118,7 @@ export class Connection implements Transport {
     raw.pause();
     this.detach(raw);
     raw.write(okLine);
+    this.sent += Buffer.byteLength(okLine);
     const secure = await startTls(raw);
     this.socket = secure;
     this.tlsInfo = tlsSessionInfo(secure);
@@ -124,7 +136,10 @@ export class Connection implements Transport {
     this.socket.destroy();
   }
 
-  private readonly dataHandler = (chunk: Buffer): void => this.options.onData(chunk);
+  private readonly dataHandler = (chunk: Buffer): void => {
+    this.received += chunk.length;
+    this.options.onData(chunk);
+  };
   private readonly timeoutHandler = (): void => this.options.onTimeout();
 
   private attach(socket: Socket): void {

@@ -9,6 +9,10 @@ export interface ObservedPop3Session {
   readonly user: string | null;
   readonly state: string;
   readonly tls: boolean;
+  /** Octets from and to the client, and command lines answered, so far. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly commands: number;
   /** Ends the session without committing, telling the client why. */
   end(text: string): Promise<void>;
 }

@@ -19,6 +19,9 @@ class MemoryTransport implements Transport {
   readonly tls = null;
   readonly canStartTls = false;
   closed = false;
+  // Octet counts belong to the socket side (connection.ts), not to this in-memory pair.
+  readonly bytesIn = 0;
+  readonly bytesOut = 0;
   output = '';
   paused = false;
   private readonly watchers: (() => void)[] = [];

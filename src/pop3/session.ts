@@ -54,7 +54,7 @@ export class Session {
   private current: SessionState = initialState;
   /** Of human-readable texts (RFC 6856 LANG); follows the state's options. */
   private language = initialState.options.language;
-  readonly stats: SessionStats = { user: null, retr: 0, retrBytes: 0, top: 0, dele: 0, expunged: 0, badCommands: 0, authFailures: 0 };
+  readonly stats: SessionStats = { user: null, commands: 0, retr: 0, retrBytes: 0, top: 0, dele: 0, expunged: 0, badCommands: 0, authFailures: 0 };
   private readonly log: Logger;
   private readonly ctx: HandlerContext;
 
@@ -288,6 +288,7 @@ export class Session {
   }
 
   private async handle(event: LineEvent): Promise<void> {
+    this.stats.commands++;
     const state = this.current;
     if (state.name === 'AUTHORIZATION' && state.sasl) return this.handleSaslResponse(state, state.sasl, event);
     if (event.kind === 'too-long' || (event.line.length + 2 > this.policy.maxLineLength && !isAuthLine(event.line))) {
@@ -393,6 +394,15 @@ export class Session {
       },
       get tls() {
         return session.transport.tls !== null;
+      },
+      get bytesIn() {
+        return session.transport.bytesIn;
+      },
+      get bytesOut() {
+        return session.transport.bytesOut;
+      },
+      get commands() {
+        return session.stats.commands;
       },
       end: (text) => this.shutdown(text),
     });

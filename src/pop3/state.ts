@@ -63,6 +63,8 @@ export const initialState: AuthorizationState = { name: 'AUTHORIZATION', options
 
 export interface SessionStats {
   user: string | null;
+  /** Command lines answered (unknown and refused ones too). */
+  commands: number;
   retr: number;
   retrBytes: number;
   top: number;

@@ -13,6 +13,9 @@ export interface Transport {
   /** Whether STLS may start TLS here now (TLS is configured and not yet active). */
   readonly canStartTls: boolean;
   readonly closed: boolean;
+  /** Octets received from and queued to the client so far (TLS records' payload, not their overhead). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
   /**
    * Queues bytes. False means the peer is slow: await drained() before writing more.
    * `flushed` is called once the bytes have been handed to the operating system (or the

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { SMTPServerOptions } from 'smtp-server';
 import { Intake, type IntakeDeps, type IntakeKind, type IntakePolicy } from './intake.js';
 import { replies } from './reply.js';
-import { PostelSmtpServer } from './smtp-server-adapter.js';
+import { PostelSmtpServer, SmtpSessionCounters, type SessionCounts } from './smtp-server-adapter.js';
 import { isErrno } from '../fs/errno.js';
 
 /**
@@ -63,6 +63,7 @@ export class SmtpListener {
   private readonly server: PostelSmtpServer;
   private readonly intake: Intake;
   private readonly log: Logger;
+  private readonly counters = new SmtpSessionCounters();
 
   constructor(
     readonly spec: SmtpListenerSpec,
@@ -109,12 +110,13 @@ export class SmtpListener {
       // Intake decides where plaintext AUTH is allowed (trusted networks) and withholds it elsewhere.
       allowInsecureAuth: true,
       disableReverseLookup: true,
-      logger: false,
+      // Only the command counter listens (postel logs through the intake).
+      logger: this.counters.logger,
       // Our SNICallback also keeps the library from warning about its built-in certificate.
       ...(tls ? { SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => cb(null, tls.contextFor(name)) } : {}),
       ...this.intake.handlers(),
     };
-    this.server = new PostelSmtpServer(options, { maxRefusals: limits.maxBadCommands });
+    this.server = new PostelSmtpServer(options, { maxRefusals: limits.maxBadCommands, counters: this.counters });
     this.server.on('error', (err: Error) => this.log.warn({ err }, 'connection or listener error'));
     // Counted from accept, before any TLS handshake (smtp-server counts sessions after it).
     this.server.server.maxConnections = limits.maxConnections;
@@ -152,6 +154,11 @@ export class SmtpListener {
     const a = address as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     return { kind: this.spec.kind, implicitTls: this.spec.implicitTls, where: `${host}:${a.port}`, port: a.port };
+  }
+
+  /** Octets and commands of one session so far; undefined when it is not here. */
+  sessionCounts(id: string): SessionCounts | undefined {
+    return this.counters.get(id);
   }
 
   /** Ends one session with 421 (the library closes after writing it); false when it is not here. */

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { SessionCounts } from './smtp-server-adapter.js';
 import type { Logger } from 'pino';
 import type { AuthPolicy } from '../auth/policy.js';
 import type { SaslMechanism } from '../auth/sasl/types.js';
@@ -96,6 +97,15 @@ export class SmtpService {
   /** Ends one SMTP, LMTP or submission session (421); false when no listener has it. */
   endSession(id: string, text: string): boolean {
     return this.listeners.some((l) => l.endSession(id, text));
+  }
+
+  /** Octets and commands of one session so far; undefined when no listener has it. */
+  sessionCounts(id: string): SessionCounts | undefined {
+    for (const l of this.listeners) {
+      const counts = l.sessionCounts(id);
+      if (counts) return counts;
+    }
+    return undefined;
   }
 
   get connections(): number {

@@ -1,11 +1,47 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { SessionCounts } from '../events/sessions.js';
 import { ENHANCED_PREFIX, replies } from './reply.js';
 
 export interface AdapterOptions {
   /** 5xx replies in one session before it is closed with 421. */
   readonly maxRefusals: number;
+  /** Counts each session's octets and commands (its logger must be the server's `logger` option). */
+  readonly counters?: SmtpSessionCounters;
+}
+
+export type { SessionCounts };
+
+/**
+ * Octets and commands per SMTP session, for the sessions list. smtp-server has no hook per
+ * command, but it tells its logger of every command line it parses ({ tnx: 'command', cid });
+ * `logger` is that logger and ignores every other entry. Octets are the accepted socket's, so
+ * after STARTTLS they include the TLS records' overhead.
+ */
+export class SmtpSessionCounters {
+  private readonly sessions = new Map<string, { socket: Socket; commands: number }>();
+
+  readonly logger = ((): Record<string, (entry: unknown) => void> => {
+    const ignore = (): void => undefined;
+    const debug = (entry: unknown): void => {
+      const e = entry as { tnx?: unknown; cid?: unknown } | null;
+      if (e?.tnx !== 'command' || typeof e.cid !== 'string') return;
+      const s = this.sessions.get(e.cid);
+      if (s) s.commands++;
+    };
+    return { trace: ignore, debug, info: ignore, warn: ignore, error: ignore, fatal: ignore };
+  })();
+
+  track(id: string, socket: Socket): void {
+    this.sessions.set(id, { socket, commands: 0 });
+    socket.once('close', () => this.sessions.delete(id));
+  }
+
+  get(id: string): SessionCounts | undefined {
+    const s = this.sessions.get(id);
+    return s ? { bytesIn: s.socket.bytesRead, bytesOut: s.socket.bytesWritten, commands: s.commands } : undefined;
+  }
 }
 
 /** What postel needs of a connection: the library's public send(). */
@@ -34,7 +70,9 @@ export class PostelSmtpServer extends SMTPServer {
     const before = new Set(this.connections);
     super.connect(socket, socketOptions);
     for (const connection of this.connections) {
-      if (!before.has(connection)) speakOurCodes(connection, this.adapter.maxRefusals);
+      if (before.has(connection)) continue;
+      speakOurCodes(connection, this.adapter.maxRefusals);
+      this.adapter.counters?.track(connection.id, socket);
     }
   }
 }

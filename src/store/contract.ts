@@ -224,7 +224,10 @@ export function mailStoreContract(
 
       drop = await store.openMaildrop('alice');
       assert.equal(drop.lastLoginAt?.getTime(), second.getTime());
+      assert.equal((await store.lastLogin('alice'))?.getTime(), second.getTime(), 'read without the lock, while a session holds it');
       await drop.release();
+      assert.equal((await store.lastLogin('alice'))?.getTime(), second.getTime());
+      assert.equal(await store.lastLogin('nobody-here'), null);
     });
 
     it('stores concurrent deliveries with distinct UIDLs', async () => {

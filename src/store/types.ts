@@ -87,6 +87,8 @@ export interface MailStore {
   view(user: string): Promise<MaildropView>;
   /** Stored octets in the maildrop (trace fields included), what quotas count; 0 for none. */
   usage(user: string): Promise<number>;
+  /** When the user last logged in (Maildrop.recordLogin), without taking the lock; null for never. */
+  lastLogin(user: string): Promise<Date | null>;
   /** Lets go of what the store holds open (database connections); the store is unusable after. */
   close(): Promise<void>;
 }
@@ -97,7 +99,7 @@ export interface Maildrop {
   readonly messages: readonly MessageInfo[];
   /** When the previous successful login happened (recordLogin), or null (also when not asked for). */
   readonly lastLoginAt: Date | null;
-  /** Remembers this login's time for LOGIN-DELAY. */
+  /** Remembers this login's time (for LOGIN-DELAY and MailStore.lastLogin). */
   recordLogin(at: Date): Promise<void>;
   /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
   openMessage(index: number): Promise<Readable>;

@@ -33,6 +33,20 @@ export interface TlsSettings {
 interface Loaded {
   readonly context: SecureContext;
   readonly names: readonly string[];
+  readonly info: CertificateInfo;
+}
+
+/** What an administrator wants to know of a certificate in use (the leaf of its chain). */
+export interface CertificateInfo {
+  readonly file: string;
+  /** Chosen for clients without SNI (and for names no SNI certificate carries). */
+  readonly default: boolean;
+  readonly names: readonly string[];
+  readonly subject: string;
+  readonly issuer: string;
+  readonly validFrom: Date;
+  readonly validTo: Date;
+  readonly fingerprint256: string;
 }
 
 /** Thrown when certificates cannot be loaded at start: the message names the file. */
@@ -104,6 +118,11 @@ export class CertificateStore {
     };
   }
 
+  /** The certificates in use now (the default first), parsed by node's X509Certificate. */
+  describe(): CertificateInfo[] {
+    return [this.defaultCert.info, ...this.sniCerts.map((c) => c.info)];
+  }
+
   /** Whether client certificates are asked for (tls.client_ca is set). */
   get requestsClientCertificates(): boolean {
     return this.clientCaPem !== undefined;
@@ -121,8 +140,8 @@ export class CertificateStore {
   private async load(): Promise<void> {
     // The client CA goes into every context: a context given to a socket decides verification.
     const ca = this.settings.clientCa ? await readPem(this.settings.clientCa) : undefined;
-    const loadedDefault = await this.loadPair(this.defaultPaths, ca);
-    const loadedSni = await Promise.all(this.settings.sni.map((p) => this.loadPair(p, ca)));
+    const loadedDefault = await this.loadPair(this.defaultPaths, ca, true);
+    const loadedSni = await Promise.all(this.settings.sni.map((p) => this.loadPair(p, ca, false)));
     const [cert, key] = await Promise.all([readPem(this.defaultPaths.cert), readPem(this.defaultPaths.key)]);
     const acceptor = new TlsAcceptor({
       cert,
@@ -143,7 +162,7 @@ export class CertificateStore {
     this.acceptor = acceptor;
   }
 
-  private async loadPair(paths: CertificatePaths, clientCa: string | undefined): Promise<Loaded> {
+  private async loadPair(paths: CertificatePaths, clientCa: string | undefined, isDefault: boolean): Promise<Loaded> {
     const [cert, key] = await Promise.all([readPem(paths.cert), readPem(paths.key)]);
     let context: SecureContext;
     try {
@@ -161,7 +180,19 @@ export class CertificateStore {
     } catch (err) {
       throw new TlsConfigError(`cannot use certificate ${paths.cert} with key ${paths.key}: ${(err as Error).message}`);
     }
-    return { context, names: certificateNames(cert) };
+    const leaf = new X509Certificate(cert);
+    const names = certificateNames(leaf);
+    const info: CertificateInfo = {
+      file: paths.cert,
+      default: isDefault,
+      names,
+      subject: leaf.subject,
+      issuer: leaf.issuer,
+      validFrom: new Date(leaf.validFrom),
+      validTo: new Date(leaf.validTo),
+      fingerprint256: leaf.fingerprint256,
+    };
+    return { context, names, info };
   }
 }
 
@@ -174,8 +205,7 @@ async function readPem(path: string): Promise<string> {
 }
 
 /** DNS names of the leaf certificate (subjectAltName, else CN), lower-cased. */
-function certificateNames(pemChain: string): string[] {
-  const leaf = new X509Certificate(pemChain);
+function certificateNames(leaf: X509Certificate): string[] {
   const alt = (leaf.subjectAltName ?? '')
     .split(',')
     .map((s) => s.trim())

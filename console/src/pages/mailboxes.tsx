@@ -6,11 +6,12 @@ interface Row {
   quota: number | null;
   usage: number;
   messages: number | null;
+  lastLogin: string | null;
   lockedBy: string | null;
 }
 
 interface Overview {
-  mailboxes: { user: string; messages: number | null; size: number; quota: number | null; lockedBy: { session: string; remote: string; since: string } | null }[];
+  mailboxes: { user: string; messages: number | null; size: number; quota: number | null; lastLogin: string | null; lockedBy: { session: string; remote: string; since: string } | null }[];
 }
 
 export function MailboxesPage() {
@@ -25,6 +26,7 @@ export function MailboxesPage() {
             quota: m.quota,
             usage: m.size,
             messages: m.messages,
+            lastLogin: m.lastLogin,
             lockedBy: m.lockedBy ? `${m.lockedBy.remote} (since ${formatDate(m.lockedBy.since)})` : null,
           })),
         ),
@@ -43,18 +45,20 @@ export function MailboxesPage() {
             <th class="num">Messages</th>
             <th class="num">Size</th>
             <th class="num">Quota</th>
+            <th>Last login</th>
             <th>Locked by</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.name}>
+            <tr key={r.name} data-user={r.name} data-messages={r.messages ?? ''} data-size={r.usage}>
               <td>
                 <a href={`#/mailbox/${encodeURIComponent(r.name)}`}>{r.name}</a>
               </td>
               <td class="num">{r.messages ?? '(locked)'}</td>
               <td class="num">{formatSize(r.usage)}</td>
               <td class="num">{r.quota ? formatSize(r.quota) : 'none'}</td>
+              <td class="last-login" data-at={r.lastLogin ?? ''}>{r.lastLogin ? formatDate(r.lastLogin) : 'never'}</td>
               <td>{r.lockedBy ?? '—'}</td>
             </tr>
           ))}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { formatDate, getJson, send, subscribe, type ServerEvent } from '../api.js';
+import { formatDate, formatSize, getJson, send, subscribe } from '../api.js';
 
 interface Session {
   protocol: 'pop3' | 'smtp';
@@ -9,85 +9,121 @@ interface Session {
   user: string | null;
   state: string;
   tls: boolean | null;
-  [key: string]: unknown;
+  bytesIn: number | null;
+  bytesOut: number | null;
+  commands: number | null;
 }
+
+interface FailedLogin {
+  at: string;
+  address: string;
+  user: string | null;
+  door: string;
+  blocked: boolean;
+}
+
+const num = (n: number | null): string => (n === null ? '—' : String(n));
 
 export function SessionsPage() {
   const [sessions, setSessions] = useState<Session[]>([]);
   const [locked, setLocked] = useState<string[]>([]);
-  const [failures, setFailures] = useState<ServerEvent[]>([]);
+  const [failures, setFailures] = useState<FailedLogin[]>([]);
   const [error, setError] = useState('');
   const load = (): void =>
     void getJson<{ sessions: Session[]; lockedMaildrops: string[] }>('/api/v1/sessions').then(
       (s) => (setSessions(s.sessions), setLocked(s.lockedMaildrops)),
       (err: Error) => setError(err.message),
     );
-  useEffect(load, []);
+  const loadFailures = (): void => void getJson<{ failures: FailedLogin[] }>('/api/v1/auth/failures').then((f) => setFailures(f.failures), (err: Error) => setError(err.message));
+  useEffect(() => {
+    load();
+    loadFailures();
+  }, []);
   useEffect(
     () =>
       subscribe('session.start,session.end,login.failed', (e) => {
-        if (e.type === 'login.failed') setFailures((f) => [{ ...e, at: new Date().toISOString() }, ...f].slice(0, 50));
+        if (e.type === 'login.failed') loadFailures();
         else load();
       }),
     [],
   );
-  const extra = (s: Session): string =>
-    Object.entries(s)
-      .filter(([k, v]) => !['protocol', 'id', 'remote', 'startedAt', 'user', 'state', 'tls'].includes(k) && v !== null && typeof v !== 'object')
-      .map(([k, v]) => `${k} ${String(v)}`)
-      .join(', ');
   return (
     <section>
       <h1>Sessions</h1>
       {error && <p class="error" role="alert">{error}</p>}
-      <table class="grid" id="sessions">
-        <thead>
-          <tr>
-            <th>Protocol</th>
-            <th>User</th>
-            <th>Address</th>
-            <th>Since</th>
-            <th>State</th>
-            <th>Counters</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {sessions.map((s) => (
-            <tr key={s.id}>
-              <td>{s.protocol.toUpperCase()}{s.tls ? ' (TLS)' : ''}</td>
-              <td>{s.user ?? '—'}</td>
-              <td>{s.remote}</td>
-              <td>{formatDate(s.startedAt)}</td>
-              <td>{s.state}</td>
-              <td class="small">{extra(s)}</td>
-              <td>
-                <button type="button" class="danger" onClick={() => void send('DELETE', `/api/v1/sessions/${encodeURIComponent(s.id)}`).then(load, (err: Error) => setError(err.message))}>
-                  End
-                </button>
-              </td>
+      <div class="toolbar">
+        <button type="button" onClick={() => (load(), loadFailures())}>
+          Refresh
+        </button>
+      </div>
+      <div class="scroll">
+        <table class="grid" id="sessions">
+          <thead>
+            <tr>
+              <th>Protocol</th>
+              <th>User</th>
+              <th>Address</th>
+              <th>Since</th>
+              <th>State</th>
+              <th class="num">In</th>
+              <th class="num">Out</th>
+              <th class="num">Commands</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {sessions.map((s) => (
+              <tr key={s.id} data-session={s.id} data-bytes-in={s.bytesIn ?? ''} data-bytes-out={s.bytesOut ?? ''} data-commands={s.commands ?? ''}>
+                <td>
+                  {s.protocol.toUpperCase()}
+                  {s.tls ? ' (TLS)' : ''}
+                </td>
+                <td>{s.user ?? '—'}</td>
+                <td>{s.remote}</td>
+                <td>{formatDate(s.startedAt)}</td>
+                <td>{s.state}</td>
+                <td class="num bytes-in" title={`${num(s.bytesIn)} octets`}>{s.bytesIn === null ? '—' : formatSize(s.bytesIn)}</td>
+                <td class="num bytes-out" title={`${num(s.bytesOut)} octets`}>{s.bytesOut === null ? '—' : formatSize(s.bytesOut)}</td>
+                <td class="num commands">{num(s.commands)}</td>
+                <td>
+                  <button type="button" class="danger" onClick={() => void send('DELETE', `/api/v1/sessions/${encodeURIComponent(s.id)}`).then(load, (err: Error) => setError(err.message))}>
+                    End
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {sessions.length === 0 && <p>No one is connected.</p>}
       <h2>Locked maildrops</h2>
       <p>{locked.length ? locked.join(', ') : 'none'}</p>
-      <h2>Failed logins (since this page opened)</h2>
-      <table class="grid" id="failures">
-        <tbody>
-          {failures.map((f) => (
+      <h2>Recent failed logins</h2>
+      <div class="scroll">
+        <table class="grid" id="failures">
+          <thead>
             <tr>
-              <td>{formatDate(f.at as string)}</td>
-              <td>{String(f.protocol)}</td>
-              <td>{String(f.mechanism)}</td>
-              <td>{String(f.user ?? '—')}</td>
-              <td>{String(f.remote)}</td>
+              <th>Time</th>
+              <th>Door</th>
+              <th>User (as typed)</th>
+              <th>Address</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
-      {failures.length === 0 && <p>None seen.</p>}
+          </thead>
+          <tbody>
+            {failures.map((f) => (
+              <tr data-door={f.door} data-user={f.user ?? ''} data-address={f.address}>
+                <td>{formatDate(f.at)}</td>
+                <td>{f.door}</td>
+                <td>{f.user ?? '—'}</td>
+                <td>{f.address}</td>
+                <td>{f.blocked ? 'blocked' : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {failures.length === 0 && <p>None since the server started.</p>}
     </section>
   );
 }

@@ -19,6 +19,7 @@ const Overview = z
     messages: z.number().int().nullable().openapi({ description: 'null when the mailbox cannot be read now (its store answers an error)' }),
     size: z.number().int().openapi({ description: 'octets stored' }),
     quota: z.number().int().nullable(),
+    lastLogin: z.string().nullable().openapi({ description: 'the last POP3 login (ISO 8601), as the store remembers it; null: never' }),
     lockedBy: z
       .object({ session: z.string(), remote: z.string(), since: z.string() })
       .nullable()
@@ -32,7 +33,7 @@ export function registerMailboxOverview(app: PostelApp, deps: MailboxOverviewDep
     createRoute({
       method: 'get',
       path: '/api/v1/mailboxes/overview',
-      summary: 'Each visible mailbox with its message count, size, quota and lock holder',
+      summary: 'Each visible mailbox with its message count, size, quota, last login and lock holder',
       security,
       responses: { 200: json(z.object({ mailboxes: z.array(Overview) }), 'the mailboxes'), ...errorResponses },
     }),
@@ -52,7 +53,8 @@ export function registerMailboxOverview(app: PostelApp, deps: MailboxOverviewDep
           (view) => view.messages.length,
           () => null,
         );
-        mailboxes.push({ user: entry.name, messages, size: await deps.store.usage(entry.name), quota: quotaLimit(entry), lockedBy: holders.get(entry.name) ?? null });
+        const lastLogin = await deps.store.lastLogin(entry.name);
+        mailboxes.push({ user: entry.name, messages, size: await deps.store.usage(entry.name), quota: quotaLimit(entry), lastLogin: lastLogin?.toISOString() ?? null, lockedBy: holders.get(entry.name) ?? null });
       }
       return c.json({ mailboxes }, 200);
     },

@@ -14,6 +14,9 @@ const Session = z
     user: z.string().nullable(),
     state: z.string(),
     tls: z.boolean().nullable(),
+    bytesIn: z.number().int().nullable().openapi({ description: 'octets from the client so far' }),
+    bytesOut: z.number().int().nullable().openapi({ description: 'octets to the client so far' }),
+    commands: z.number().int().nullable().openapi({ description: 'command lines the client sent so far' }),
   })
   .openapi('Session');
 

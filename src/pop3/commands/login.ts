@@ -70,8 +70,9 @@ async function enterTransaction(ctx: HandlerContext, from: AuthorizationState, u
       await maildrop.release();
       throw new Pop3Error(`Minimum time between logins is ${delay} seconds`, 'LOGIN-DELAY');
     }
-    await maildrop.recordLogin(now);
   }
+  // Every login is remembered: LOGIN-DELAY reads it, and the console shows it.
+  await maildrop.recordLogin(now);
   ctx.stats.user = user;
   ctx.log.info({ event: 'login', user, mechanism, tls: ctx.peer.tls?.protocol ?? null, messages: maildrop.messages.length }, 'login');
   const octets = maildropOctets(maildrop.messages, from.options.utf8);

@@ -138,6 +138,15 @@ export class MaildirStore implements MailStore {
     }
   }
 
+  async lastLogin(user: string): Promise<Date | null> {
+    assertValidUserName(user);
+    try {
+      return await readLastLogin(this.layout(user));
+    } catch (err) {
+      throw toStoreError(err, `reading the last login of ${user} failed`);
+    }
+  }
+
   openMaildrop(user: string, options: OpenOptions = {}): Promise<Maildrop> {
     return this.openMaildirMaildrop(user, options);
   }

@@ -137,6 +137,17 @@ export class PostgresStore implements MailStore {
     }
   }
 
+  async lastLogin(user: string): Promise<Date | null> {
+    assertValidUserName(user);
+    try {
+      await this.ready();
+      const [row] = await this.sql<{ last_login: Date | null }[]>`SELECT last_login FROM maildrops WHERE user_name = ${user}`;
+      return row?.last_login ?? null;
+    } catch (err) {
+      throw toStoreError(err, `reading the last login of ${user} failed`);
+    }
+  }
+
   async usage(user: string): Promise<number> {
     assertValidUserName(user);
     try {
