@@ -12,12 +12,17 @@ interface Rules {
 /** The API's fault switches (PUT /api/v1/chaos): a form for POP3 errors, the rest as JSON. */
 export function ChaosPage() {
   const [rules, setRules] = useState('');
+  const [active, setActive] = useState<Rules['pop3Errors']>([]);
   const [error, setError] = useState('');
   const [command, setCommand] = useState('RETR');
   const [code, setCode] = useState('SYS/TEMP');
   const [user, setUser] = useState('');
   const [times, setTimes] = useState('1');
-  const load = (): void => void getJson<Rules>('/api/v1/chaos').then((r) => setRules(JSON.stringify(r, null, 2)), (err: Error) => setError(err.message));
+  const load = (): void =>
+    void getJson<Rules>('/api/v1/chaos').then(
+      (r) => (setRules(JSON.stringify(r, null, 2)), setActive(r.pop3Errors)),
+      (err: Error) => setError(err.message),
+    );
   useEffect(load, []);
   const act = (work: () => Promise<void>): void =>
     void work().then(
@@ -59,6 +64,15 @@ export function ChaosPage() {
         <input name="times" inputMode="numeric" placeholder="times (always)" value={times} onInput={(e) => setTimes(e.currentTarget.value)} />
         <button type="submit">Add</button>
       </form>
+      <ul id="pop3-rules">
+        {active.map((r) => (
+          <li>
+            {r.command} → -ERR [{r.code}] for {r.user ?? 'everyone'}, {r.times === null ? 'always' : `${r.times} more time${r.times === 1 ? '' : 's'}`}
+            {r.probability < 1 ? `, chance ${r.probability}` : ''}
+          </li>
+        ))}
+      </ul>
+      {active.length === 0 && <p>No POP3 errors set.</p>}
       <h2>All rules</h2>
       <textarea class="code" rows={14} value={rules} onInput={(e) => setRules(e.currentTarget.value)} aria-label="rules as JSON" />
       <div class="toolbar">

@@ -38,6 +38,7 @@ export function MailboxesPage() {
   return (
     <section>
       <h1>Mailboxes</h1>
+      <div class="scroll">
       <table class="grid" id="mailboxes">
         <thead>
           <tr>
@@ -55,7 +56,7 @@ export function MailboxesPage() {
               <td>
                 <a href={`#/mailbox/${encodeURIComponent(r.name)}`}>{r.name}</a>
               </td>
-              <td class="num">{r.messages ?? '(locked)'}</td>
+              <td class="num">{r.messages ?? '—'}</td>
               <td class="num">{formatSize(r.usage)}</td>
               <td class="num">{r.quota ? formatSize(r.quota) : 'none'}</td>
               <td class="last-login" data-at={r.lastLogin ?? ''}>{r.lastLogin ? formatDate(r.lastLogin) : 'never'}</td>
@@ -64,6 +65,7 @@ export function MailboxesPage() {
           ))}
         </tbody>
       </table>
+      </div>
       {rows.length === 0 && <p>No users yet. Add one on the Users page.</p>}
     </section>
   );

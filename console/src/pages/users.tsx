@@ -38,6 +38,7 @@ export function UsersPage() {
         <button type="submit">Add user</button>
       </form>
       {error && <p class="error" role="alert">{error}</p>}
+      <div class="scroll">
       <table class="grid" id="users">
         <thead>
           <tr>
@@ -86,6 +87,7 @@ export function UsersPage() {
           ))}
         </tbody>
       </table>
+      </div>
     </section>
   );
 }
