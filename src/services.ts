@@ -72,6 +72,8 @@ export interface Services {
   readonly sessions: SessionRegistry;
   /** The chaos switch (rules can be set only when [chaos] enabled). */
   readonly chaos: Chaos;
+  /** How often waits look at every mailbox for mail no event announces (Maildir); absent: never. */
+  readonly mailRescanMs?: number;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,13 @@ export async function startServices(config: Config, options: ServicesOptions): P
   // Deliveries and deletions from every side are timed and published through this wrapper.
   const store = new ObservedStore(baseStore, metrics, events);
   if (!(baseStore instanceof PostgresStore)) watchMaildirUsage(metrics, paths.mailRoot, events);
+  // Mail other nodes deliver becomes message.new here too (the events stream, waits).
+  const stopOthersMail = await store.publishOthersMail().catch((err: unknown) => {
+    logger.warn({ err }, 'not listening for mail delivered by other nodes');
+    return async (): Promise<void> => undefined;
+  });
+  // A Maildir cannot announce what other programs deliver into it: waits look again now and then.
+  const mailRescanMs = baseStore instanceof PostgresStore ? undefined : MAILDIR_RESCAN_MS;
   await options.prepare?.({ store, users });
 
   const certificates = await openCertificates(config, logger);
@@ -132,7 +141,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
       (app) => registerMailboxOverview(app, { users, sessions, store }),
       (app) => registerChaos(app, chaos),
       (app) => registerAutoconfig(app, { settings: clientSettings(config), userExists: async (name) => (await users.lookup(name).catch(() => undefined)) !== undefined }),
-      (app, mailboxes) => registerWait(app, { mailboxes, events, users }),
+      (app, mailboxes) => registerWait(app, { mailboxes, events, users, ...(mailRescanMs === undefined ? {} : { rescanMs: mailRescanMs }) }),
       (app) => registerAuthFailures(app, authPolicy),
       (app) =>
         registerServerInfo(app, {
@@ -158,6 +167,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
     http = await startHttp(config, { store, users, auth, authPolicy, certificates, metrics, events, logger, extraRoutes: routes, ...(registry ? { registry } : {}) });
   } catch (err) {
     stopGc();
+    await stopOthersMail().catch(() => undefined);
     await Promise.allSettled([pop3.close(), smtp?.close()]);
     await baseStore.close().catch(() => undefined);
     throw err;
@@ -177,8 +187,10 @@ export async function startServices(config: Config, options: ServicesOptions): P
     http,
     sessions,
     chaos,
+    ...(mailRescanMs === undefined ? {} : { mailRescanMs }),
     async close() {
       stopGc();
+      await stopOthersMail().catch(() => undefined);
       await Promise.all([pop3.close(), smtp.close(), http?.close()]);
       await baseStore.close().catch(() => undefined);
     },
@@ -194,6 +206,9 @@ function listeningPorts(pop3: readonly BoundListener[], smtp: readonly BoundSmtp
     ...(http ? [{ service: 'http' as const, where: host(http.address), port: http.address.port, tls: http.url.startsWith('https:') ? ('implicit' as const) : ('none' as const) }] : []),
   ];
 }
+
+/** Mail `postel deliver` or procmail put into a Maildir is found by a waiting request this soon. */
+const MAILDIR_RESCAN_MS = 10_000;
 
 /** Where POST /api/v1/send hands messages in: the SMTP listener, else LMTP on TCP. */
 function intakeAddress(listeners: readonly BoundSmtpListener[]): { host: string; port: number; lmtp: boolean } | null {

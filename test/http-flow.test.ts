@@ -6,39 +6,9 @@ import { createTransport } from 'nodemailer';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Pop3Client } from '../src/client/index.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { api, SchemaChecker } from './support/http-api.js';
-
-/** Reads Server-Sent Events from a response until `stop` says so. */
-async function readEvents(res: Response, stop: (events: { event: string; data: Record<string, unknown> }[]) => boolean): Promise<{ event: string; data: Record<string, unknown> }[]> {
-  const events: { event: string; data: Record<string, unknown> }[] = [];
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  while (!stop(events)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-    }
-  }
-  await reader.cancel();
-  return events;
-}
-
-/** Opens the events stream and resolves once the server has subscribed it. */
-async function openEvents(server: TestServer, query = '', auth = `Bearer ${server.http.token}`): Promise<{ res: Response; abort: AbortController }> {
-  const abort = new AbortController();
-  const res = await fetch(`${server.http.url}/api/v1/events${query}`, { headers: { authorization: auth }, signal: abort.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  return { res, abort };
-}
+import { waitForMessage } from '../src/http/wait.js';
+import { api, openEvents, readEvents, SchemaChecker } from './support/http-api.js';
+import { waitFor } from './support/wait-for.js';
 
 describe('HTTP API with real clients', () => {
   let server: TestServer;
@@ -79,6 +49,24 @@ describe('HTTP API with real clients', () => {
     for await (const chunk of await client.retr(entry.number)) chunks.push(chunk as Buffer);
     await client.quit();
     assert.equal(Buffer.concat(chunks).toString('latin1'), raw.text);
+  });
+
+  it('a wait ends on the delivery event alone (no rescan), looking only at the mailbox that got mail', async () => {
+    const http = server.services.http;
+    assert.ok(http);
+    const scanned: string[] = [];
+    const watched = {
+      scan: (user: string, terms: Parameters<typeof http.mailboxes.scan>[1]) => {
+        scanned.push(user);
+        return http.mailboxes.scan(user, terms);
+      },
+    } as typeof http.mailboxes;
+    const waiting = waitForMessage(watched, server.services.events, { users: async () => ['bob', 'ann'], query: 'subject:evented', timeoutMs: 60_000 });
+    await waitFor(() => scanned.length === 2, 'the first look at both mailboxes');
+    await server.deliver('ann', 'Subject: evented\r\n\r\nfor ann\r\n');
+    const found = await waiting;
+    assert.equal(found?.user, 'ann');
+    assert.deepEqual(scanned, ['bob', 'ann', 'ann']);
   });
 
   it('the wait API answers 408 when nothing matches in time', async () => {

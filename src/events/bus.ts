@@ -2,11 +2,14 @@ import { EventEmitter } from 'node:events';
 
 /** What the events stream (GET /api/v1/events) tells; `user` lets a user see only their own. */
 export type PostelEvent =
-  | { readonly type: 'message.new'; readonly user: string; readonly size: number }
+  /** `size` (octets on the wire) is absent when a node of an older version delivered it. */
+  | { readonly type: 'message.new'; readonly user: string; readonly size?: number }
   | { readonly type: 'message.deleted'; readonly user: string; readonly ids: readonly string[] }
   | { readonly type: 'session.start'; readonly protocol: 'pop3' | 'smtp'; readonly session: string; readonly remote: string }
   | { readonly type: 'session.end'; readonly protocol: 'pop3' | 'smtp'; readonly session: string; readonly remote: string; readonly user: string | null; readonly reason: string }
-  | { readonly type: 'login.failed'; readonly protocol: 'pop3' | 'smtp' | 'http'; readonly user: string | null; readonly remote: string; readonly mechanism: string };
+  | { readonly type: 'login.failed'; readonly protocol: 'pop3' | 'smtp' | 'http'; readonly user: string | null; readonly remote: string; readonly mechanism: string }
+  /** Internal, not streamed: new-mail notifications may have been lost (a database reconnect); waiters look again. */
+  | { readonly type: 'store.resync' };
 
 export type TimedEvent = PostelEvent & { readonly time: string };
 

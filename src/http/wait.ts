@@ -11,6 +11,8 @@ export interface WaitRequest {
   readonly timeoutMs: number;
   /** Ends the wait early (the client went away). */
   readonly signal?: AbortSignal;
+  /** Look at every mailbox again this often, for mail no event announces; undefined: never. */
+  readonly rescanMs?: number;
 }
 
 export interface WaitResult {
@@ -18,20 +20,22 @@ export interface WaitResult {
   readonly message: ParsedMessage;
 }
 
-/** Mailboxes are looked at again this often even without an event: `postel deliver` in another process publishes none. */
-const RESCAN_MS = 1000;
-
 /**
  * Resolves with the newest message that matches (one already there counts), or null when
- * `timeoutMs` passes first. Deliveries in this process wake it at once; others are found
- * by a rescan every second. A mailbox locked by a POP3 session is looked at again later.
+ * `timeoutMs` passes first. Each message.new event makes it look at that mailbox again:
+ * deliveries of this process, and with PostgreSQL those of every node (LISTEN/NOTIFY);
+ * store.resync (notifications may have been lost) makes it look at all of them. Mail that
+ * no event announces (a Maildir written by `postel deliver` or procmail) is found by a
+ * rescan every `rescanMs`, when given.
  */
 export async function waitForMessage(mailboxes: Mailboxes, events: EventBus, request: WaitRequest): Promise<WaitResult | null> {
   const terms = searchTerms(request.query);
   return new Promise<WaitResult | null>((resolve, reject) => {
     let done = false;
     let scanning = false;
-    let again = false;
+    /** What to look at next: every mailbox, or these. */
+    let everything = true;
+    const due = new Set<string>();
     const finish = (result: WaitResult | null, err?: unknown): void => {
       if (done) return;
       done = true;
@@ -43,20 +47,20 @@ export async function waitForMessage(mailboxes: Mailboxes, events: EventBus, req
       else resolve(result);
     };
     const scan = async (): Promise<void> => {
-      if (scanning) {
-        again = true;
-        return;
-      }
+      if (scanning) return;
       scanning = true;
       try {
-        do {
-          again = false;
-          for (const user of await request.users()) {
+        while (!done && (everything || due.size > 0)) {
+          const allowed = await request.users();
+          const users = everything ? allowed : allowed.filter((u) => due.has(u));
+          everything = false;
+          due.clear();
+          for (const user of users) {
             if (done) return;
             const found = await scanOne(mailboxes, user, terms);
             if (found) return finish({ user, message: found });
           }
-        } while (again && !done);
+        }
       } catch (err) {
         finish(null, err);
       } finally {
@@ -65,10 +69,19 @@ export async function waitForMessage(mailboxes: Mailboxes, events: EventBus, req
     };
     const onAbort = (): void => finish(null);
     const unsubscribe = events.subscribe((event) => {
-      if (event.type === 'message.new') void scan();
+      if (event.type === 'message.new') due.add(event.user);
+      else if (event.type === 'store.resync') everything = true;
+      else return;
+      void scan();
     });
     const timeout = setTimeout(() => finish(null), request.timeoutMs);
-    const rescan = setInterval(() => void scan(), RESCAN_MS);
+    const rescan =
+      request.rescanMs === undefined
+        ? undefined
+        : setInterval(() => {
+            everything = true;
+            void scan();
+          }, request.rescanMs);
     request.signal?.addEventListener('abort', onAbort);
     void scan();
   });
@@ -79,8 +92,8 @@ async function scanOne(mailboxes: Mailboxes, user: string, terms: readonly Searc
     const [first] = await mailboxes.scan(user, terms);
     return first ?? null;
   } catch (err) {
-    // Locked by a POP3 session now, or removed: look again at the next chance.
-    if (err instanceof ApiError && (err.code === 'maildrop_locked' || err.code === 'not_found')) return null;
+    // A mailbox removed meanwhile: look again at the next chance.
+    if (err instanceof ApiError && err.code === 'not_found') return null;
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { EventBus } from '../events/bus.js';
 import type { WireSource } from '../message/wire-source.js';
-import type { CommitChanges, DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, MessageInfo, OpenOptions, WireOptions } from '../store/types.js';
+import type { CommitChanges, DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, MessageInfo, NewMailHandlers, OpenOptions, WireOptions } from '../store/types.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -33,6 +33,21 @@ export class ObservedStore implements MailStore {
 
   lastLogin(user: string): Promise<Date | null> {
     return this.inner.lastLogin(user);
+  }
+
+  /**
+   * Publishes message.new for mail others deliver (other nodes on PostgreSQL), as for this
+   * process's deliveries, and store.resync when notifications may have been lost.
+   */
+  publishOthersMail(): Promise<() => Promise<void>> {
+    return this.watchNewMail({
+      onMail: (user, size) => this.events.publish({ type: 'message.new', user, ...(size === undefined ? {} : { size }) }),
+      onResync: () => this.events.publish({ type: 'store.resync' }),
+    });
+  }
+
+  watchNewMail(handlers: NewMailHandlers): Promise<() => Promise<void>> {
+    return this.inner.watchNewMail(handlers);
   }
 
   usage(user: string): Promise<number> {

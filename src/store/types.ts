@@ -85,6 +85,13 @@ export interface MailStore {
    * message deleted since rejects openMessage with MessageGoneError.
    */
   view(user: string): Promise<MaildropView>;
+  /**
+   * Tells of mail that others commit where this store can see it: other nodes on a shared
+   * PostgreSQL (LISTEN/NOTIFY). Deliveries through this store object are not reported (its
+   * callers know them); a Maildir store sees no other writers and never calls. Resolves with
+   * a stop function.
+   */
+  watchNewMail(handlers: NewMailHandlers): Promise<() => Promise<void>>;
   /** Stored octets in the maildrop (trace fields included), what quotas count; 0 for none. */
   usage(user: string): Promise<number>;
   /** When the user last logged in (Maildrop.recordLogin), without taking the lock; null for never. */
@@ -139,4 +146,14 @@ export interface MaildropView {
   indexOf(id: string): number;
   /** The stored bytes, streamed; MessageGoneError when the message was deleted since the view. */
   openMessage(index: number): Promise<Readable>;
+}
+
+export interface NewMailHandlers {
+  /** Mail was committed to this user's maildrop elsewhere; `size` on the wire when told. */
+  readonly onMail: (user: string, size: number | undefined) => void;
+  /**
+   * Notifications may have been lost (the subscription was re-established, and once at the
+   * start): whoever waits for mail should look again.
+   */
+  readonly onResync: () => void;
 }

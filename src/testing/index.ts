@@ -148,6 +148,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         users: async () => (await services.users.list()).map((e) => e.name),
         query,
         timeoutMs,
+        ...(services.mailRescanMs === undefined ? {} : { rescanMs: services.mailRescanMs }),
       });
       if (!found) throw new WaitTimeoutError(`no message matching ${JSON.stringify(query)} within ${timeoutMs} ms`);
       return { user: found.user, message: found.message, link: firstLink(found.message), code: firstCode(found.message) };

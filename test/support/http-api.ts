@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { TestServer } from '../../src/testing/index.js';
 
@@ -62,4 +63,36 @@ export class SchemaChecker {
     if (!validate) throw new Error(`no schema documented for ${method} ${path} ${status}`);
     if (!validate(body)) throw new Error(`${method} ${path} ${status}: ${JSON.stringify(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
   }
+}
+
+/** Reads Server-Sent Events from a response until `stop` says so. */
+export async function readEvents(res: Response, stop: (events: { event: string; data: Record<string, unknown> }[]) => boolean): Promise<{ event: string; data: Record<string, unknown> }[]> {
+  const events: { event: string; data: Record<string, unknown> }[] = [];
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  while (!stop(events)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+/** Opens the events stream and resolves once the server has subscribed it. */
+export async function openEvents(server: Pick<TestServer, 'http'>, query = '', auth = `Bearer ${server.http.token}`): Promise<{ res: Response; abort: AbortController }> {
+  const abort = new AbortController();
+  const res = await fetch(`${server.http.url}/api/v1/events${query}`, { headers: { authorization: auth }, signal: abort.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  return { res, abort };
 }

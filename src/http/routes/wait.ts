@@ -19,7 +19,15 @@ const WaitQuery = z
 
 const quote = (value: string): string => `"${value.replace(/"/g, '')}"`;
 
-export function registerWait(app: PostelApp, deps: { readonly mailboxes: Mailboxes; readonly events: EventBus; readonly users: UsersFile }): void {
+export interface WaitDeps {
+  readonly mailboxes: Mailboxes;
+  readonly events: EventBus;
+  readonly users: UsersFile;
+  /** How often to look at every mailbox for mail no event announces (see waitForMessage); undefined: never. */
+  readonly rescanMs?: number;
+}
+
+export function registerWait(app: PostelApp, deps: WaitDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -42,6 +50,7 @@ export function registerWait(app: PostelApp, deps: { readonly mailboxes: Mailbox
         query,
         timeoutMs: q.timeout * 1000,
         signal: c.req.raw.signal,
+        ...(deps.rescanMs === undefined ? {} : { rescanMs: deps.rescanMs }),
       });
       if (!found) return c.json({ error: { code: 'timeout', message: `no matching message within ${q.timeout} s` } }, 408);
       return c.json({ user: found.user, message: messageJson(found.message), link: firstLink(found.message), code: firstCode(found.message) }, 200);

@@ -126,6 +126,14 @@ export class MaildirStore implements MailStore {
     return result;
   }
 
+  /**
+   * A Maildir has no way to announce other writers' mail (`postel deliver`, procmail): never
+   * calls. Deliveries through this object are known to its callers.
+   */
+  async watchNewMail(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
+
   /** Nothing to close: files are opened per use. */
   async close(): Promise<void> {}
 

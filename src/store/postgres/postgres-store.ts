@@ -1,16 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import postgres, { type Sql } from 'postgres';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
-import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, OpenOptions } from '../types.js';
+import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, NewMailHandlers, OpenOptions } from '../types.js';
 import { assertValidUserName } from '../maildir/user-name.js';
 import { writeBody } from './blobs.js';
 import { Lease } from './lease.js';
 import { assertSchemaCurrent } from './migrations.js';
 import { PostgresMaildrop, PostgresView } from './postgres-maildrop.js';
-import { NEW_MAIL_CHANNEL } from './notifications.js';
+import { formatNotice, NEW_MAIL_CHANNEL, watchNewMail } from './notifications.js';
 import { newUidlPrefix } from './uidl.js';
 
 export interface PostgresStoreOptions {
@@ -63,6 +64,8 @@ export class PostgresStore implements MailStore {
   private readonly nodeName: string;
   private readonly logger: Logger;
   private checked: Promise<void> | undefined;
+  /** Names this store object in its new-mail notices, so that it skips its own. */
+  private readonly origin = randomBytes(9).toString('base64url');
 
   constructor(options: PostgresStoreOptions) {
     this.logger = options.logger ?? silentLogger();
@@ -124,7 +127,7 @@ export class PostgresStore implements MailStore {
         await tx`INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
                  VALUES (${user}, ${row.uid}, ${uidl}, ${counter.size}, ${storedSize}, ${trace}, ${body.hash}, ${receivedAt},
                          ${imported?.retrievedAt ?? null}, ${imported?.seen ?? false})`;
-        await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, ${user})`;
+        await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, ${formatNotice({ user, size: counter.size, origin: this.origin })})`;
         return { id: uidl, size: counter.size };
       });
       this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
@@ -195,6 +198,11 @@ export class PostgresStore implements MailStore {
       this.logger.warn({ err, user }, 'could not take maildrop snapshot');
       throw toStoreError(err, `opening the maildrop of ${user} failed`);
     }
+  }
+
+  /** Mail other nodes (and other store objects) deliver, through LISTEN/NOTIFY. */
+  watchNewMail(handlers: NewMailHandlers): Promise<() => Promise<void>> {
+    return watchNewMail(this.sql, handlers, this.logger, this.origin);
   }
 
   /** The message rows as they are, without the lease: the HTTP API's reads. */
