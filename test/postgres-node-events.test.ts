@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { api, openEvents, readEvents } from './support/http-api.js';
 import { postgresUnavailable, startPostgres, type PostgresCluster } from './support/postgres.js';
 import { SmtpTestClient } from './support/smtp-client.js';
+import { waitFor } from './support/wait-for.js';
 
 /*
  * Two nodes (each its own services, database pool and LISTEN connection) on one real
@@ -26,7 +27,7 @@ async function sendThrough(node: TestServer, subject: string, body: string): Pro
   }
 }
 
-describe('events and waits across two nodes on one PostgreSQL', { skip }, () => {
+describe('events, waits and readiness of two nodes on one PostgreSQL', { skip }, () => {
   let cluster: PostgresCluster;
   let a: TestServer;
   let b: TestServer;
@@ -79,5 +80,18 @@ describe('events and waits across two nodes on one PostgreSQL', { skip }, () => 
     assert.equal(found.user, 'alice');
     assert.equal(found.message.subject, 'code from B');
     assert.equal(found.code, '640218');
+  });
+
+  it('/readyz checks the database: 503 while PostgreSQL is stopped, 200 again once it is back', { timeout: 120_000 }, async () => {
+    assert.equal((await api(a, 'GET', '/readyz', { auth: null })).status, 200);
+    await cluster.kill();
+    try {
+      const down = await api(a, 'GET', '/readyz', { auth: null });
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.json, { status: 'store unavailable' });
+    } finally {
+      await cluster.start();
+    }
+    await waitFor(async () => (await api(a, 'GET', '/readyz', { auth: null })).status === 200, 'ready again');
   });
 });

@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { resolve } from 'node:path';
@@ -60,8 +59,9 @@ export async function startHttp(config: Config, parts: HttpParts): Promise<Runni
     disablePlaintextAuth: config.auth.disable_plaintext_auth,
     maxBodyBytes: config.http.max_body_size,
     logger: parts.logger,
+    // The configured store: the mail root for Maildir, the database for PostgreSQL.
     ready: async () => {
-      await access(paths.mailRoot);
+      await parts.store.ping();
       return true;
     },
     metricsText: async () => {

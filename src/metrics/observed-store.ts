@@ -54,6 +54,10 @@ export class ObservedStore implements MailStore {
     return this.inner.usage(user);
   }
 
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

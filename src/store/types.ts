@@ -96,6 +96,8 @@ export interface MailStore {
   usage(user: string): Promise<number>;
   /** When the user last logged in (Maildrop.recordLogin), without taking the lock; null for never. */
   lastLogin(user: string): Promise<Date | null>;
+  /** Resolves when the store can serve now (the mail root is there; the database answers); for /readyz. */
+  ping(): Promise<void>;
   /** Lets go of what the store holds open (database connections); the store is unusable after. */
   close(): Promise<void>;
 }

@@ -12,6 +12,17 @@ export interface HealthDeps {
   readonly history: MetricsHistory;
 }
 
+/** A store that takes longer than this to answer is not ready (probes give up after a few seconds). */
+const READY_TIMEOUT_MS = 3000;
+
+function withinReadyTimeout(check: Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+  });
+  return Promise.race([check.catch(() => false), late]).finally(() => clearTimeout(timer));
+}
+
 const Status = z.object({ status: z.string() }).openapi('Status');
 
 export function registerHealth(app: PostelApp, deps: HealthDeps): void {
@@ -24,7 +35,7 @@ export function registerHealth(app: PostelApp, deps: HealthDeps): void {
       summary: 'The store is reachable',
       responses: { 200: json(Status, 'ready'), 503: json(Status, 'not ready') },
     }),
-    async (c) => ((await deps.ready().catch(() => false)) ? c.json({ status: 'ok' }, 200) : c.json({ status: 'store unavailable' }, 503)),
+    async (c) => ((await withinReadyTimeout(deps.ready())) ? c.json({ status: 'ok' }, 200) : c.json({ status: 'store unavailable' }, 503)),
   );
 
   app.openapi(

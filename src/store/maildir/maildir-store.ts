@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -132,6 +133,11 @@ export class MaildirStore implements MailStore {
    */
   async watchNewMail(): Promise<() => Promise<void>> {
     return async () => undefined;
+  }
+
+  /** The mail root is there and this process may read and write it. */
+  async ping(): Promise<void> {
+    await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
   }
 
   /** Nothing to close: files are opened per use. */

@@ -75,6 +75,16 @@ export class PostgresStore implements MailStore {
     this.nodeName = options.nodeName ?? `${hostname()}:${process.pid}`;
   }
 
+  /** The database answers a query now, at this postel's schema version. */
+  async ping(): Promise<void> {
+    try {
+      await this.ready();
+      await this.sql`SELECT 1`;
+    } catch (err) {
+      throw toStoreError(err, 'the database does not answer');
+    }
+  }
+
   /** Closes the pool (waits for running queries). */
   async close(): Promise<void> {
     await this.sql.end({ timeout: 5 });
