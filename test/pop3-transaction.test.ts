@@ -91,6 +91,33 @@ describe('POP3 TRANSACTION and UPDATE states over a real socket', () => {
     c.close();
   });
 
+  it('LIST and UIDL of the whole maildrop are the same bytes again and again, around a DELE and RSET', async () => {
+    // The whole listing is framed once per message list and reused; with a message marked
+    // deleted it is built line by line. Both must be what RFC 1939 says, byte for byte.
+    const c = await t.login('alice', 'secret');
+    const sizes = messages.map((m) => crlf(m).length);
+    const fullList = sizes.map((s, i) => `${i + 1} ${s}\r\n`).join('');
+    const first = await c.multi('LIST');
+    assert.equal(first.status, `+OK 4 messages (${sizes.reduce((a, b) => a + b)} octets)`);
+    assert.equal(first.body.toString(), fullList);
+    const uidl = (await c.multi('UIDL')).body.toString();
+    assert.match(uidl, /^1 \S+\r\n2 \S+\r\n3 \S+\r\n4 \S+\r\n$/);
+    assert.equal((await c.multi('LIST')).body.toString(), fullList);
+    await c.command('DELE 3');
+    assert.equal((await c.multi('LIST')).body.toString(), `1 ${sizes[0]}\r\n2 ${sizes[1]}\r\n4 ${sizes[3]}\r\n`);
+    assert.equal((await c.multi('UIDL')).body.toString(), uidl.split('\r\n').filter((l) => !l.startsWith('3 ')).join('\r\n'));
+    await c.command('RSET');
+    assert.equal((await c.multi('LIST')).body.toString(), fullList);
+    assert.equal((await c.multi('UIDL')).body.toString(), uidl);
+    await c.command('QUIT');
+    // A later session, after a delivery: the new message is listed.
+    await t.deliver('alice', 'Subject: fifth\n\nfive\n');
+    const next = await t.login('alice', 'secret');
+    assert.equal((await next.multi('LIST')).body.toString(), `${fullList}5 ${crlf('Subject: fifth\n\nfive\n').length}\r\n`);
+    assert.match((await next.multi('UIDL')).body.toString(), new RegExp(`^${uidl.replace(/\r\n/g, '\\r\\n')}5 \\S+\\r\\n$`));
+    await next.command('QUIT');
+  });
+
   it('QUIT commits deletions; message numbers then close up', async () => {
     let c = await t.login('alice', 'secret');
     const uids = (await c.multi('UIDL')).body.toString();

@@ -30,6 +30,20 @@ export async function writeLines(transport: Transport, status: string, lines: It
 }
 
 /**
+ * A multi-line response whose lines are framed already (a cached LIST or UIDL listing):
+ * status, body and terminator leave in one corked write.
+ */
+export async function writeBody(transport: Transport, status: string, body: Uint8Array): Promise<void> {
+  if (transport.closed) return;
+  transport.cork();
+  transport.write(`${status}\r\n`);
+  transport.write(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  transport.write('.\r\n');
+  transport.uncork();
+  await transport.drained();
+}
+
+/**
  * A status line and a message from the store (RETR, TOP). Memory stays flat: each chunk is
  * written and, when the peer is slow, the next one is asked for only after the socket
  * drains. Rejects when the source fails; the status line may have gone out by then.

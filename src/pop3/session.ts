@@ -13,7 +13,7 @@ import type { Pop3Faults } from './faults.js';
 import type { ObservedPop3Session, Pop3Observer } from './observer.js';
 import type { Pop3Policy } from './policy.js';
 import { initialState, type AuthorizationState, type EndReason, type PendingSasl, type SessionState, type SessionStats } from './state.js';
-import { writeLine, writeLines, writeMessage } from './responses.js';
+import { writeBody, writeLine, writeLines, writeMessage } from './responses.js';
 import { localize } from './texts/index.js';
 import type { Transport } from './transport.js';
 import { continueSasl } from './commands/auth.js';
@@ -209,7 +209,7 @@ export class Session {
   /** False when the session had to end because a message could not be sent whole. */
   private async send(reply: Reply, message: WireSource | undefined): Promise<boolean> {
     if (reply instanceof Pop3Error) await this.refuse(reply);
-    else if (typeof reply !== 'string') await writeLines(this.transport, this.localized(reply.status), reply.lines);
+    else if (typeof reply !== 'string') await ('body' in reply ? writeBody(this.transport, this.localized(reply.status), reply.body) : writeLines(this.transport, this.localized(reply.status), reply.lines));
     else if (message) return this.stream(this.localized(reply), message);
     else {
       if (reply.startsWith('-')) this.refused = true;

@@ -41,7 +41,12 @@ export interface HandlerContext {
 }
 
 /** A single line, a multi-line response (status line, lines, "."), or a refusal. */
-export type Reply = string | { readonly status: string; readonly lines: Iterable<string> } | Pop3Error;
+export type Reply =
+  | string
+  | { readonly status: string; readonly lines: Iterable<string> }
+  /** A multi-line answer whose lines are framed already (CRLF, dot-stuffed), terminator not included. */
+  | { readonly status: string; readonly body: Uint8Array }
+  | Pop3Error;
 
 /**
  * What a handler asks the session to do, in this order: start TLS (STLS), enter `next`,

@@ -50,6 +50,29 @@ export const stat: Handler<TransactionState, CommandOf<'STAT'>> = async (_comman
   return { reply: `+OK ${count} ${octets}` };
 };
 
+/**
+ * LIST and UIDL of a whole maildrop with nothing deleted, framed once per message list and
+ * mode: a client polling an unchanged maildrop of 100,000 messages gets a buffer that is
+ * already there instead of 100,000 lines built again (stores hand the same list to every
+ * session while the maildrop is unchanged).
+ */
+const framedLists = new WeakMap<readonly MessageInfo[], Buffer>();
+const framedAsciiLists = new WeakMap<readonly MessageInfo[], Buffer>();
+const framedUidls = new WeakMap<readonly MessageInfo[], Buffer>();
+
+function framed(cache: WeakMap<readonly MessageInfo[], Buffer>, messages: readonly MessageInfo[], value: (m: MessageInfo) => string | number): Buffer {
+  let body = cache.get(messages);
+  if (body === undefined) {
+    const lines = new Array<string>(messages.length);
+    // "n value": never starts with '.', so no line needs stuffing. UIDLs are 0x21-0x7E and
+    // sizes digits, so latin1 is their exact encoding.
+    for (let i = 0; i < messages.length; i++) lines[i] = `${i + 1} ${value(messages[i] as MessageInfo)}\r\n`;
+    body = Buffer.from(lines.join(''), 'latin1');
+    cache.set(messages, body);
+  }
+  return body;
+}
+
 /** One line per message not marked deleted, `n value`, for LIST and UIDL. */
 function* undeleted(state: TransactionState, value: (m: MessageInfo) => string | number): Generator<string> {
   const messages = state.maildrop.messages;
@@ -66,7 +89,10 @@ export const list: Handler<TransactionState, CommandOf<'LIST'>> = async ({ msg }
     return { reply: `+OK ${i + 1} ${octetsFor(state.maildrop.messages[i], state.options.utf8)}` };
   }
   const { count, octets } = totals(state);
-  return { reply: { status: `+OK ${countOfMessages(count)} (${octets} octets)`, lines: undeleted(state, (m) => octetsFor(m, state.options.utf8)) } };
+  const status = `+OK ${countOfMessages(count)} (${octets} octets)`;
+  const utf8 = state.options.utf8;
+  if (state.deleted.size === 0) return { reply: { status, body: framed(utf8 ? framedLists : framedAsciiLists, state.maildrop.messages, (m) => octetsFor(m, utf8)) } };
+  return { reply: { status, lines: undeleted(state, (m) => octetsFor(m, utf8)) } };
 };
 
 export const uidl: Handler<TransactionState, CommandOf<'UIDL'>> = async ({ msg }, state) => {
@@ -74,5 +100,7 @@ export const uidl: Handler<TransactionState, CommandOf<'UIDL'>> = async ({ msg }
     const i = messageIndex(state, msg);
     return { reply: `+OK ${i + 1} ${state.maildrop.messages[i]?.uid}` };
   }
-  return { reply: { status: '+OK Unique-ID listing follows', lines: undeleted(state, (m) => m.uid) } };
+  const status = '+OK Unique-ID listing follows';
+  if (state.deleted.size === 0) return { reply: { status, body: framed(framedUidls, state.maildrop.messages, (m) => m.uid) } };
+  return { reply: { status, lines: undeleted(state, (m) => m.uid) } };
 };

@@ -25,7 +25,7 @@ import {
 } from './message-stream.js';
 import type { SyncReadGuard } from './sync-read-guard.js';
 import type { MessageEntry, Snapshot } from './snapshot.js';
-import { messageInfos } from './snapshot-cache.js';
+import { messageInfos } from './message-infos.js';
 import { saveUidIndex } from './uid-index.js';
 import { asciiStoredBytes } from './ascii-form.js';
 

@@ -6,8 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../log/logger.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { SNAPSHOT_FILE } from './snapshot-file.js';
-import type { SnapshotOptions } from './snapshot.js';
+import { messageInfos } from './message-infos.js';
+import { saveSnapshotFile, SNAPSHOT_FILE } from './snapshot-file.js';
+import type { Snapshot, SnapshotOptions } from './snapshot.js';
 
 /** The caches' clock: settle() moves it past their racy window, so what was just changed can be cached. */
 let offset = 0;
@@ -92,33 +93,75 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     const bob = maildirLayout(root, 'bob');
     await ensureMaildir(bob);
     for (let i = 0; i < 3; i++) await writeFile(join(bob.new, `${1700000100 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    // A message with a UTF-8 header (an ASCII size of its own) and one in cur/ with flags.
+    await writeFile(join(bob.new, '1700000104.M1P1.test,S=22,W=25'), 'Subject: caf\u00e9\n\nhello\n');
+    await writeFile(join(bob.cur, '1700000105.M1P1.test,S=6,W=7:2,S'), 'hello\n');
     // persistMinMessages 1: every snapshot is saved (the default is for large maildrops only).
     const worker = (): SnapshotCache => new SnapshotCache(1000, 50, clock, 1);
     settle();
     const first = await worker().take('bob', bob, options);
-    assert.equal(first.messages.length, 3);
+    assert.equal(first.messages.length, 5);
+    assert.ok(first.messages.some((m) => typeof m.asciiSize === 'number'), 'the UTF-8 message has an ASCII form');
     const file = join(bob.dir, SNAPSHOT_FILE);
-    const lines = (await readFile(file, 'utf8')).split('\n');
-    assert.deepEqual(lines.slice(2), ['n', 'n', 'n', '']);
 
     const second = await worker().take('bob', bob, options);
-    const shape = (s: typeof first): unknown => s.messages.map((m) => [m.uid, m.size, m.retrievedAt, m.basename, m.dir, m.fileName]);
+    const shape = (s: Snapshot): unknown => [s.uidValidity, s.nextUid, s.messages.map((m) => [m.uid, m.size, m.retrievedAt, m.basename, m.dir, m.fileName, m.uidl, m.asciiSize])];
     assert.deepEqual(shape(second), shape(first));
-    assert.equal(second.uidValidity, first.uidValidity);
-    // The file, not a listing, is what the second process used: what it says is what it got.
-    await writeFile(file, [...lines.slice(0, 2), 'c:2,S', 'n', 'n', ''].join('\n'));
-    const told = await worker().take('bob', bob, options);
-    assert.equal(told.messages[0]?.dir, 'cur');
-    assert.equal(told.messages[0]?.fileName, `${first.messages[0]?.basename}:2,S`);
+    assert.deepEqual(messageInfos(second), messageInfos(first), 'the session sees the same UIDLs and sizes');
 
-    await writeFile(file, 'garbage\n');
-    assert.deepEqual(shape(await worker().take('bob', bob, options)), shape(first), 'a broken file: listed again');
+    // The file, not a listing, is what the second process used: what it says is what it got.
+    const identity = identityIn(await readFile(file));
+    const told = { ...first, messages: first.messages.map((m, i) => (i === 0 ? { ...m, dir: 'cur' as const, fileName: `${m.basename}:2,S`, uidl: 'inherited-1' } : m)) };
+    await saveSnapshotFile(bob, identity, told);
+    const fromFile = await worker().take('bob', bob, options);
+    assert.equal(fromFile.messages[0]?.dir, 'cur');
+    assert.equal(fromFile.messages[0]?.fileName, `${first.messages[0]?.basename}:2,S`);
+    assert.equal(fromFile.messages[0]?.basename, first.messages[0]?.basename);
+    assert.equal(messageInfos(fromFile)[0]?.uid, 'inherited-1');
+
+    const whole = await readFile(file);
+    for (const broken of [Buffer.from('garbage\n'), whole.subarray(0, whole.length - 3), Buffer.concat([whole, Buffer.from('x')])]) {
+      await writeFile(file, broken);
+      assert.deepEqual(shape(await worker().take('bob', bob, options)), shape(first), 'a broken file: listed again');
+    }
 
     await writeFile(join(bob.new, '1700000200.M1P1.test,S=6,W=7'), 'hello\n');
     settle();
     const changed = await worker().take('bob', bob, options);
-    assert.equal(changed.messages.length, 4, 'a delivery makes the file stale');
-    assert.equal((await worker().take('bob', bob, options)).messages.length, 4, 'and the new file is used next');
+    assert.equal(changed.messages.length, 6, 'a delivery makes the file stale');
+    assert.equal((await worker().take('bob', bob, options)).messages.length, 6, 'and the new file is used next');
+  });
+
+  it('a snapshot file goes stale when another program moves or removes a file behind it', async () => {
+    const carol = maildirLayout(root, 'carol');
+    await ensureMaildir(carol);
+    const names = [0, 1, 2].map((i) => `${1700000300 + i}.M1P1.test,S=6,W=7`);
+    for (const name of names) await writeFile(join(carol.new, name), 'hello\n');
+    const worker = (): SnapshotCache => new SnapshotCache(1000, 50, clock, 1);
+    settle();
+    const cached = worker();
+    const first = await cached.take('carol', carol, options);
+    assert.equal(first.messages.length, 3);
+    // Another client (Dovecot's IMAP) marks one seen and deletes another, as Maildir does:
+    // a rename into cur/ and an unlink.
+    await rename(join(carol.new, names[0] as string), join(carol.cur, `${names[0]}:2,S`));
+    await unlink(join(carol.new, names[1] as string));
+    for (const take of [() => worker().take('carol', carol, options), () => cached.take('carol', carol, options)]) {
+      const now = await take();
+      assert.deepEqual(
+        now.messages.map((m) => [m.basename, m.dir]),
+        [
+          [names[0], 'cur'],
+          [names[2], 'new'],
+        ],
+      );
+    }
   });
 });
 
+/** The identity a snapshot file was written for (from its JSON header). */
+function identityIn(file: Buffer): string {
+  const magic = 'postel-snapshot 2\n'.length;
+  const length = file.readUInt32LE(magic);
+  return (JSON.parse(file.toString('utf8', magic + 4, magic + 4 + length)) as { identity: string }).identity;
+}

@@ -1,12 +1,10 @@
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MessageInfo } from '../types.js';
 import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
 import { cleanAbandonedTmp, takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
 import { loadSnapshotFile, saveSnapshotFile } from './snapshot-file.js';
-import { formatUidl } from './uid-index.js';
 
 /**
  * Snapshots of recently opened maildrops, so that a login to a maildrop nothing has touched
@@ -145,17 +143,4 @@ async function indexIdentity(layout: MaildirLayout): Promise<string | null> {
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
   }
-}
-
-const infosOf = new WeakMap<Snapshot, readonly MessageInfo[]>();
-
-/** The messages as a session sees them, made once per snapshot (UIDL strings included). */
-export function messageInfos(snapshot: Snapshot): readonly MessageInfo[] {
-  let infos = infosOf.get(snapshot);
-  if (infos === undefined) {
-    const validity = snapshot.uidValidity;
-    infos = Object.freeze(snapshot.messages.map((e) => Object.freeze(typeof e.asciiSize === 'number' ? { uid: e.uidl ?? formatUidl(validity, e.uid), size: e.size, asciiSize: e.asciiSize } : { uid: e.uidl ?? formatUidl(validity, e.uid), size: e.size })));
-    infosOf.set(snapshot, infos);
-  }
-  return infos;
 }
