@@ -4,7 +4,8 @@ import { SyncReadGuard } from './sync-read-guard.js';
 
 describe('SyncReadGuard', () => {
   let now = 0;
-  const guard = (): SyncReadGuard => new SyncReadGuard({ slowMs: 2, strikes: 2, windowMs: 100, backoffMs: 1000, now: () => now });
+  let preemptions = 0;
+  const guard = (): SyncReadGuard => new SyncReadGuard({ slowMs: 2, strikes: 2, windowMs: 100, backoffMs: 1000, now: () => now, preemptions: () => preemptions });
   const read = (g: SyncReadGuard, ms: number): void =>
     g.time(() => {
       now += ms;
@@ -26,6 +27,21 @@ describe('SyncReadGuard', () => {
     assert.equal(g.allowed, false);
     now += 1;
     assert.equal(g.allowed, true, 'and the backoff ends');
+  });
+
+  it('does not count a slow read during which the process was preempted (the CPU was busy, not the disk)', () => {
+    now = 0;
+    const g = guard();
+    for (let i = 0; i < 5; i++) {
+      g.time(() => {
+        now += 10;
+        preemptions++;
+      });
+    }
+    assert.equal(g.allowed, true, 'preempted reads are forgiven');
+    read(g, 10);
+    read(g, 10);
+    assert.equal(g.allowed, false, 'slow reads without preemption still count');
   });
 
   it('forgets slow reads outside the window', () => {

@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
 
+/** How old the sample of involuntary context switches may be when a read starts. */
+const BASELINE_MS = 50;
+
 export interface SyncReadGuardOptions {
   /** A read taking longer than this (ms) counts as slow: the disk answered, not the cache. */
   readonly slowMs?: number;
@@ -9,6 +12,8 @@ export interface SyncReadGuardOptions {
   /** ...for this long (ms). */
   readonly backoffMs?: number;
   readonly now?: () => number;
+  /** The process's involuntary context switches so far (getrusage), for tests to move. */
+  readonly preemptions?: () => number;
 }
 
 /**
@@ -16,8 +21,16 @@ export interface SyncReadGuardOptions {
  * is opened, read and closed synchronously in about 15 µs; the same through Node's thread
  * pool costs about 100 µs of CPU in hand-offs, most of a small RETR. A blocking read of a
  * file that is not cached, though, stalls every session of the process for as long as the
- * disk takes. So reads are timed, and a few slow ones in a row (one alone may just be the
- * process losing the CPU for a moment) switch to asynchronous reads for a while.
+ * disk takes. So reads are timed, and a few slow ones in a row switch to asynchronous reads
+ * for a while.
+ *
+ * A read that was slow because the process lost the CPU says nothing about the disk, and on
+ * a busy machine (two cores shared with other work) that happens every few hundred reads:
+ * counted, it switched a server to the slow path for good. The two are told apart by the
+ * kind of context switch: waiting for a disk is a voluntary one, being preempted an
+ * involuntary one. A slow read is not counted when the process was preempted since the last
+ * sample of the count, which is taken at most every BASELINE_MS (reading it costs a system
+ * call, about a microsecond: per read that was several percent of a RETR).
  */
 export class SyncReadGuard {
   private readonly slowMs: number;
@@ -25,6 +38,10 @@ export class SyncReadGuard {
   private readonly windowMs: number;
   private readonly backoffMs: number;
   private readonly now: () => number;
+  private readonly preemptions: () => number;
+  /** Involuntary context switches at `baselineAt`. */
+  private baseline = 0;
+  private baselineAt = -Infinity;
   private recentSlow: number[] = [];
   private asyncUntil = 0;
 
@@ -34,6 +51,7 @@ export class SyncReadGuard {
     this.windowMs = options.windowMs ?? 2000;
     this.backoffMs = options.backoffMs ?? 30_000;
     this.now = options.now ?? (() => performance.now());
+    this.preemptions = options.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
   }
 
   /** Whether a blocking read may be tried now. */
@@ -44,11 +62,20 @@ export class SyncReadGuard {
   /** Runs a blocking read and times it. */
   time<T>(read: () => T): T {
     const started = this.now();
+    if (started - this.baselineAt > BASELINE_MS) {
+      this.baseline = this.preemptions();
+      this.baselineAt = started;
+    }
     try {
       return read();
     } finally {
       const end = this.now();
-      if (end - started > this.slowMs) this.strike(end);
+      if (end - started > this.slowMs) {
+        const preemptions = this.preemptions();
+        if (preemptions === this.baseline) this.strike(end);
+        this.baseline = preemptions;
+        this.baselineAt = end;
+      }
     }
   }
 
