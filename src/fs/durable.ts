@@ -68,6 +68,11 @@ export interface WriteOptions {
   readonly mode?: number;
   /** Gives the file to this user and group before it appears (root writing for a mail user). */
   readonly owner?: { readonly uid: number; readonly gid: number };
+  /**
+   * replaceFileAtomic only: false skips both fsyncs, for a note whose loss in a crash harms
+   * nothing (the time of a login): readers still see the old or the new file whole.
+   */
+  readonly sync?: boolean;
 }
 
 /** A name next to `path` that no other writer (process or call) picks. */
@@ -75,14 +80,14 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-async function writeNew(path: string, data: string | Uint8Array, mode: number, owner?: WriteOptions['owner']): Promise<void> {
+async function writeNew(path: string, data: string | Uint8Array, mode: number, owner?: WriteOptions['owner'], sync = true): Promise<void> {
   const handle = await open(path, 'wx', mode);
   try {
     // open() applies the umask; the mode must be exact (secrets inside).
     await handle.chmod(mode);
     if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
     await writeAll(handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    await handle.sync();
+    if (sync) await handle.sync();
     await handle.close();
   } catch (err) {
     await handle.close().catch(() => undefined);
@@ -109,14 +114,14 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
  */
 export async function replaceFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
   const temp = tempPathFor(path);
-  await writeNew(temp, data, options.mode ?? 0o600, options.owner);
+  await writeNew(temp, data, options.mode ?? 0o600, options.owner, options.sync !== false);
   try {
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => undefined);
     throw err;
   }
-  await fsyncDir(dirname(path));
+  if (options.sync !== false) await fsyncDir(dirname(path));
 }
 
 /**

@@ -82,8 +82,8 @@ class ObservedMaildrop implements Maildrop {
     return this.inner.lastLoginAt;
   }
 
-  recordLogin(at: Date): Promise<void> {
-    return this.inner.recordLogin(at);
+  recordLogin(at: Date, options?: { readonly durable?: boolean }): Promise<void> {
+    return this.inner.recordLogin(at, options);
   }
 
   openMessage(index: number): Promise<Readable> {

@@ -108,8 +108,11 @@ export interface Maildrop {
   readonly messages: readonly MessageInfo[];
   /** When the previous successful login happened (recordLogin), or null (also when not asked for). */
   readonly lastLoginAt: Date | null;
-  /** Remembers this login's time (for LOGIN-DELAY and MailStore.lastLogin). */
-  recordLogin(at: Date): Promise<void>;
+  /**
+   * Remembers this login's time (for LOGIN-DELAY and MailStore.lastLogin). `durable: false`
+   * (no LOGIN-DELAY to enforce) lets a store skip making it survive a crash, which is cheaper.
+   */
+  recordLogin(at: Date, options?: { readonly durable?: boolean }): Promise<void>;
   /** The stored bytes of one message, streamed; line endings as stored (LF or CRLF). */
   openMessage(index: number): Promise<Readable>;
   /**

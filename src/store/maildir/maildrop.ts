@@ -66,11 +66,11 @@ export class MaildirMaildrop implements Maildrop {
     this.messages = messageInfos(context.snapshot);
   }
 
-  async recordLogin(at: Date): Promise<void> {
+  async recordLogin(at: Date, options: { readonly durable?: boolean } = {}): Promise<void> {
     this.assertOpen();
     const { layout } = this.context;
     try {
-      await replaceFileAtomic(join(layout.dir, layout.lastLoginName), String(at.getTime()));
+      await replaceFileAtomic(join(layout.dir, layout.lastLoginName), String(at.getTime()), { sync: options.durable !== false });
     } catch (err) {
       // On a full disk a login that cannot be recorded still goes ahead: LOGIN-DELAY is not
       // enforced once, which beats locking everybody out of the mail that would free space.
