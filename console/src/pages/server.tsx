@@ -22,21 +22,26 @@ const CHARTS: [string, string, (n: number) => string][] = [
   ['Auth failures', 'postel_auth_failures_total', String],
 ];
 
-/** A counter's increase from one sample to the next, as a small SVG line. */
+/** A counter's increase from one sample to the next, as small SVG bars (one per minute). */
 function Chart({ title, series, samples, format }: { title: string; series: string; samples: Sample[]; format: (n: number) => string }) {
   const totals = samples.map((s) => s.values[series] ?? 0);
   const deltas = totals.slice(1).map((v, i) => Math.max(0, v - (totals[i] ?? 0)));
   const max = Math.max(1, ...deltas);
   const w = 240;
   const h = 60;
-  const points = deltas.map((d, i) => `${(i / Math.max(1, deltas.length - 1)) * w},${h - (d / max) * (h - 4) - 2}`).join(' ');
+  // Room for the 59 increases of a full hour; the newest stands at the right edge.
+  const slot = w / 59;
   return (
     <figure class="chart" data-series={series} data-deltas={deltas.join(',')}>
       <figcaption>
         {title} <span class="small">(last: {format(deltas.at(-1) ?? 0)}/min, max {format(deltas.length ? max : 0)})</span>
       </figcaption>
-      <svg viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={title}>
-        <polyline points={points} fill="none" stroke="currentColor" stroke-width="2" />
+      <svg viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={`${title}: ${deltas.map(format).join(', ')}`}>
+        <line x1="0" y1={h - 0.5} x2={w} y2={h - 0.5} stroke="currentColor" stroke-opacity="0.3" />
+        {deltas.map((d, i) => {
+          const bar = d === 0 ? 0 : Math.max(1, (d / max) * (h - 2));
+          return <rect x={w - (deltas.length - i) * slot + 0.5} y={h - bar} width={Math.max(1, slot - 1)} height={bar} fill="currentColor" />;
+        })}
       </svg>
     </figure>
   );
