@@ -354,6 +354,10 @@ describe('web console in Chromium', { skip }, () => {
       await p.locator('button:has-text("End")').click();
       await pop3.until(/-ERR \[SYS\/TEMP\] Session ended by the administrator\r\n$/);
       await page.locator('#sessions tr:has(td:text-is("bob"))').waitFor({ state: 'detached' });
+      // And the SMTP one: 421, then the server closes.
+      await s.locator('button:has-text("End")').click();
+      await smtp.until(/421 4\.3\.2 Session ended by the administrator\r\n$/);
+      await page.locator('#sessions tr:has(td:text-is("SMTP"))').waitFor({ state: 'detached' });
     } finally {
       pop3.close();
       smtp.close();
