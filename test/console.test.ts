@@ -273,7 +273,11 @@ describe('web console in Chromium', { skip }, () => {
       assert.equal(await (await (await page.waitForSelector('iframe.html')).contentFrame())?.evaluate('location.href'), 'about:srcdoc');
       await page.close();
     } finally {
-      await new Promise((resolve) => remote.close(resolve));
+      // Chromium may keep sockets to the remote host open (keep-alive, preconnects) for minutes:
+      // close() alone would wait for them.
+      const closed = new Promise((resolve) => remote.close(resolve));
+      remote.closeAllConnections();
+      await closed;
     }
   });
 
