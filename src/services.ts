@@ -123,8 +123,14 @@ export async function startServices(config: Config, options: ServicesOptions): P
   const faults = config.chaos.enabled ? { faults: chaos } : {};
   const pop3 =
     config.pop3.workers > 1
-      ? (workers = new Pop3Cluster(config.pop3.workers, logger, authPolicy))
+      ? (workers = new Pop3Cluster(config.pop3.workers, logger, authPolicy, { events, chaos }))
       : new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, authPolicy, sasl, observer, ...faults }, certificates);
+  if (workers) {
+    // The workers' sessions in the list (and ended on request), and the chaos rules in them.
+    const cluster = workers;
+    sessions.addSource({ list: () => cluster.workerSessions(), end: (id, text) => cluster.endWorkerSession(id, text) });
+    chaos.watch((rules) => cluster.shareChaos(rules));
+  }
   const pop3Listeners = await pop3.listen();
   const xoauth2 = sasl.find((m) => m.name === 'XOAUTH2');
   const acceptAll = options.acceptAll ? { acceptAll: mailboxOnFirstUse(users, options.acceptAll.password) } : {};

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openEvents, readEvents } from './support/http-api.js';
 import { startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { SmtpTestClient } from './support/smtp-client.js';
 import { WireClient } from './support/wire-client.js';
@@ -32,7 +33,7 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
   let workers: number[];
 
   before(async () => {
-    env = await tempDataDir('workers = 2\n[auth]\nmax_failures_per_ip = 2\n');
+    env = await tempDataDir('workers = 2\n[auth]\nmax_failures_per_ip = 2\n[chaos]\nenabled = true\n');
     const data = join(env.dir, 'data');
     await mkdir(join(data, 'mail', 'alice', 'new'), { recursive: true });
     await writeFile(join(data, 'users'), 'alice:{PLAIN}secret::::::\ncarol:{PLAIN}pw::::::\n');
@@ -89,6 +90,65 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
       }
     } finally {
       for (const c of held) c.close();
+    }
+  });
+
+  // Before the AuthPolicy tests block 127.0.0.1, which the admin's HTTP requests come from too.
+  it('lists the workers\' POP3 sessions, ends one on request, and streams their events', { timeout: 60_000 }, async () => {
+    const url = /HTTP API on (http:\/\/\S+) /.exec(server.stderr())?.[1];
+    assert.ok(url, server.stderr());
+    const token = (await readFile(join(env.dir, 'data', 'admin-token'), 'utf8')).trim();
+    const admin = { http: { url, token } };
+    const call = (method: string, path: string): Promise<Response> => fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+    const { res, abort } = await openEvents(admin, '?types=session.start,session.end');
+    try {
+      let ended = '';
+      const reading = readEvents(res, (events) => events.some((e) => e.event === 'session.end' && e.data['session'] === ended));
+      const { client, reply } = await login(server.port, 'alice', 'secret');
+      assert.match(reply, /^\+OK/);
+      const listed = (await (await call('GET', '/api/v1/sessions')).json()) as { sessions: { id: string; protocol: string; user: string | null; state: string }[]; lockedMaildrops: string[] };
+      const alice = listed.sessions.find((s) => s.protocol === 'pop3' && s.user === 'alice');
+      assert.ok(alice, JSON.stringify(listed));
+      assert.equal(alice.state, 'TRANSACTION');
+      assert.deepEqual(listed.lockedMaildrops, ['alice']);
+      ended = alice.id;
+      assert.equal((await call('DELETE', `/api/v1/sessions/${alice.id}`)).status, 204);
+      // The worker ended it: the client hears so and the maildrop is free for the next login.
+      assert.match(await client.line(), /^-ERR/);
+      client.close();
+      assert.equal((await call('DELETE', `/api/v1/sessions/${alice.id}`)).status, 404);
+      const events = await reading;
+      const start = events.find((e) => e.event === 'session.start');
+      assert.equal(start?.data['protocol'], 'pop3');
+      assert.equal(start?.data['session'], alice.id);
+      const after = (await (await call('GET', '/api/v1/sessions')).json()) as { sessions: { id: string }[] };
+      assert.ok(!after.sessions.some((s) => s.id === alice.id));
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it('carries chaos rules into every worker, and takes them away', { timeout: 60_000 }, async () => {
+    const url = /HTTP API on (http:\/\/\S+) /.exec(server.stderr())?.[1];
+    const token = (await readFile(join(env.dir, 'data', 'admin-token'), 'utf8')).trim();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const put = await fetch(`${url}/api/v1/chaos`, { method: 'PUT', headers, body: JSON.stringify({ pop3Errors: [{ command: 'STAT', code: 'SYS/TEMP' }] }) });
+    assert.equal(put.status, 200);
+    // Sessions until both workers have answered one: each must inject the fault.
+    for (let i = 0; i < 6; i++) {
+      const { client, reply } = await login(server.port, 'alice', 'secret');
+      assert.match(reply, /^\+OK/);
+      assert.match(await client.command('STAT'), /^-ERR \[SYS\/TEMP\]/);
+      await client.command('QUIT');
+      client.close();
+    }
+    assert.equal((await fetch(`${url}/api/v1/chaos`, { method: 'DELETE', headers })).status, 204);
+    for (let i = 0; i < 6; i++) {
+      const { client, reply } = await login(server.port, 'alice', 'secret');
+      assert.match(reply, /^\+OK/);
+      assert.match(await client.command('STAT'), /^\+OK/);
+      await client.command('QUIT');
+      client.close();
     }
   });
 

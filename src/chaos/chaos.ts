@@ -61,6 +61,8 @@ export class ChaosDisabledError extends Error {
  */
 export class Chaos implements Pop3Faults, SmtpFaults {
   private rules: ChaosRules = emptyRules();
+  private readonly listeners: ((rules: ChaosRules) => Promise<void> | void)[] = [];
+  private pending: Promise<void> = Promise.resolve();
 
   constructor(
     readonly enabled: boolean,
@@ -74,10 +76,30 @@ export class Chaos implements Pop3Faults, SmtpFaults {
   set(rules: ChaosRules): void {
     if (!this.enabled) throw new ChaosDisabledError('chaos is off: set [chaos] enabled = true');
     this.rules = rules;
+    this.changed();
+  }
+
+  /**
+   * Calls `listener` with the rules whenever they are set or cleared (POP3 workers take
+   * them); what it returns is awaited by applied().
+   */
+  watch(listener: (rules: ChaosRules) => Promise<void> | void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once every watcher has taken the last change (the API answers after that). */
+  async applied(): Promise<void> {
+    await this.pending;
+  }
+
+  private changed(): void {
+    const rules = this.rules;
+    this.pending = Promise.all(this.listeners.map(async (listener) => listener(rules))).then(() => undefined);
   }
 
   clear(): void {
     this.rules = emptyRules();
+    this.changed();
   }
 
   commandError(verb: string, user: string | null): { code: FaultCode; text: string } | null {

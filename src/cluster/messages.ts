@@ -1,4 +1,7 @@
 import type { AuthEvent } from '../auth/policy.js';
+import type { ChaosRules } from '../chaos/chaos.js';
+import type { PostelEvent } from '../events/bus.js';
+import type { SessionEntry } from '../events/sessions.js';
 import type { BoundListener } from '../pop3/server.js';
 
 /*
@@ -16,7 +19,13 @@ export type ToWorker =
   /** SIGHUP: read the certificates again. */
   | { readonly type: 'postel:reload' }
   /** A scrape of /metrics: answer with this worker's series (postel:metrics). */
-  | { readonly type: 'postel:metrics-request'; readonly id: number };
+  | { readonly type: 'postel:metrics-request'; readonly id: number }
+  /** The chaos rules now (sent whenever they change, and to a new worker): answer postel:chaos-applied. */
+  | { readonly type: 'postel:chaos'; readonly id: number; readonly rules: ChaosRules }
+  /** The sessions list: answer with this worker's sessions (postel:sessions). */
+  | { readonly type: 'postel:sessions-request'; readonly id: number }
+  /** End this session if it is yours; answer postel:session-ended. */
+  | { readonly type: 'postel:end-session'; readonly id: number; readonly session: string; readonly text: string };
 
 export type ToPrimary =
   /** The worker is ready for postel:init (a message sent before it listened would be lost). */
@@ -25,7 +34,15 @@ export type ToPrimary =
   | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
   | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
   /** prom-client's JSON form of this worker's registry. */
-  | { readonly type: 'postel:metrics'; readonly id: number; readonly metrics: unknown };
+  | { readonly type: 'postel:metrics'; readonly id: number; readonly metrics: unknown }
+  /** Something happened in this worker (session.start, login.failed, message.deleted ...): for the events stream. */
+  | { readonly type: 'postel:event'; readonly event: PostelEvent }
+  | { readonly type: 'postel:sessions'; readonly id: number; readonly sessions: readonly SessionEntry[] }
+  | { readonly type: 'postel:session-ended'; readonly id: number; readonly ended: boolean }
+  | { readonly type: 'postel:chaos-applied'; readonly id: number };
+
+/** The answers to a request that carries an id. */
+export type Reply = Extract<ToPrimary, { type: 'postel:metrics' | 'postel:sessions' | 'postel:session-ended' | 'postel:chaos-applied' }>;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuthEvent, AuthPolicy } from '../auth/policy.js';
 import type { BoundListener } from '../pop3/server.js';
-import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
+import type { Chaos, ChaosRules } from '../chaos/chaos.js';
+import type { EventBus } from '../events/bus.js';
+import type { SessionEntry } from '../events/sessions.js';
+import { isMessage, type Reply, type ToPrimary, type ToWorker } from './messages.js';
+
+const REPLY_TYPES: ReadonlySet<string> = new Set<Reply['type']>(['postel:metrics', 'postel:sessions', 'postel:session-ended', 'postel:chaos-applied']);
+
+function isReply(msg: unknown): msg is Reply {
+  return typeof msg === 'object' && msg !== null && REPLY_TYPES.has(String((msg as { type?: unknown }).type)) && typeof (msg as { id?: unknown }).id === 'number';
+}
 
 /** A worker that dies is replaced, but not faster than this, so a crash loop cannot spin. */
 const RESTART_DELAY_MS = 1000;
@@ -19,7 +28,8 @@ const STOP_TIMEOUT_MS = 10_000;
  * taken over (its pid is gone). The AuthPolicy's events (failures, logins) are relayed
  * between the workers and this process's policy (which submission uses), and verified
  * passwords (the authentication cache, under a shared HMAC key) between workers. TLS ticket
- * keys are shared, so a session resumes whichever worker it lands on. Limits
+ * keys are shared, so a session resumes whichever worker it lands on. The workers' events,
+ * sessions and chaos rules reach the HTTP API through this process. Limits
  * (max_connections, max_connections_per_ip) and the maildrop snapshot cache are per worker.
  */
 export class Pop3Cluster {
@@ -33,7 +43,29 @@ export class Pop3Cluster {
     private readonly logger: Logger,
     /** This process's policy: it takes the workers' events; share() sends its own to them. */
     private readonly authPolicy: AuthPolicy,
+    /** What the workers see (sessions, failed logins, deletions) is published here; their chaos rules come from here. */
+    private readonly observed: { readonly events?: EventBus; readonly chaos?: Chaos } = {},
   ) {}
+
+  /**
+   * The chaos rules changed: every worker takes them (each counts a rule's `times` on its
+   * own); resolves once they have (or did not answer in time).
+   */
+  async shareChaos(rules: ChaosRules, timeoutMs = 2000): Promise<void> {
+    await this.askAll<Extract<Reply, { type: 'postel:chaos-applied' }>>((id) => ({ type: 'postel:chaos', id, rules }), 'postel:chaos-applied', timeoutMs);
+  }
+
+  /** Every worker's POP3 sessions; a worker that does not answer in time is left out. */
+  async workerSessions(timeoutMs = 2000): Promise<SessionEntry[]> {
+    const replies = await this.askAll<Extract<Reply, { type: 'postel:sessions' }>>((id) => ({ type: 'postel:sessions-request', id }), 'postel:sessions', timeoutMs);
+    return replies.flatMap((r) => r.sessions);
+  }
+
+  /** Ends a session in whichever worker has it; false when none does. */
+  async endWorkerSession(session: string, text: string, timeoutMs = 2000): Promise<boolean> {
+    const replies = await this.askAll<Extract<Reply, { type: 'postel:session-ended' }>>((id) => ({ type: 'postel:end-session', id, session, text }), 'postel:session-ended', timeoutMs);
+    return replies.some((r) => r.ended);
+  }
 
   /** An event this process's policy counted (a submission login): every worker learns it. */
   share(event: AuthEvent): void {
@@ -83,14 +115,18 @@ export class Pop3Cluster {
       worker.on('message', (msg: unknown) => {
         if (isMessage<Extract<ToPrimary, { type: 'postel:hello' }>>(msg, 'postel:hello')) {
           this.send(worker, { type: 'postel:init', ticketKeys: this.ticketKeys, authCacheKey: this.authCacheKey });
+          // Nobody waits for this answer (id 0): the worker has them before it listens.
+          if (this.observed.chaos?.enabled) this.send(worker, { type: 'postel:chaos', id: 0, rules: this.observed.chaos.current });
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:listening' }>>(msg, 'postel:listening')) {
           listening = true;
           resolve([...msg.bound]);
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) {
           this.authPolicy.apply(msg.event);
           this.relay(worker, { type: 'postel:auth-event', event: msg.event });
-        } else if (isMessage<Extract<ToPrimary, { type: 'postel:metrics' }>>(msg, 'postel:metrics')) {
-          this.metricReplies.get(msg.id)?.(msg.metrics);
+        } else if (isReply(msg)) {
+          this.replies.get(msg.id)?.(msg);
+        } else if (isMessage<Extract<ToPrimary, { type: 'postel:event' }>>(msg, 'postel:event')) {
+          this.observed.events?.publish(msg.event);
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:verified' }>>(msg, 'postel:verified')) {
           this.relay(worker, { type: 'postel:verified', user: msg.user, stored: msg.stored, mac: msg.mac });
         }
@@ -110,35 +146,40 @@ export class Pop3Cluster {
     });
   }
 
-  private metricReplies = new Map<number, (metrics: unknown) => void>();
-  private nextMetricsId = 1;
+  private readonly replies = new Map<number, (reply: Reply) => void>();
+  private nextRequestId = 1;
 
   /**
    * Every worker's metrics (prom-client's JSON form), for the main process to sum into one
    * exposition; a worker that does not answer within `timeoutMs` is left out of this scrape.
    */
   async workerMetrics(timeoutMs = 2000): Promise<unknown[]> {
+    const replies = await this.askAll<Extract<Reply, { type: 'postel:metrics' }>>((id) => ({ type: 'postel:metrics-request', id }), 'postel:metrics', timeoutMs);
+    return replies.map((r) => r.metrics);
+  }
+
+  /** Sends a request to every worker and collects the answers that come within `timeoutMs`. */
+  private async askAll<R extends Reply>(request: (id: number) => ToWorker, answer: R['type'], timeoutMs: number): Promise<R[]> {
     const asked = [...this.workers].filter((w) => w.isConnected());
-    return (
-      await Promise.all(
-        asked.map(
-          (worker) =>
-            new Promise<unknown>((resolve) => {
-              const id = this.nextMetricsId++;
-              const timer = setTimeout(() => {
-                this.metricReplies.delete(id);
-                resolve(undefined);
-              }, timeoutMs);
-              this.metricReplies.set(id, (metrics) => {
-                clearTimeout(timer);
-                this.metricReplies.delete(id);
-                resolve(metrics);
-              });
-              this.send(worker, { type: 'postel:metrics-request', id });
-            }),
-        ),
-      )
-    ).filter((m) => m !== undefined);
+    const answers: (R | undefined)[] = await Promise.all(
+      asked.map(
+        (worker) =>
+          new Promise<R | undefined>((resolve) => {
+            const id = this.nextRequestId++;
+            const timer = setTimeout(() => {
+              this.replies.delete(id);
+              resolve(undefined);
+            }, timeoutMs);
+            this.replies.set(id, (reply) => {
+              clearTimeout(timer);
+              this.replies.delete(id);
+              resolve(reply.type === answer ? (reply as R) : undefined);
+            });
+            this.send(worker, request(id));
+          }),
+      ),
+    );
+    return answers.filter((a): a is R => a !== undefined);
   }
 
   /** Passes what one worker learned to all the others. */

@@ -3,7 +3,9 @@ import { createLogger } from '../log/logger.js';
 import { Pop3Server } from '../pop3/server.js';
 import { FileAuthenticator } from '../auth/file-authenticator.js';
 import { dataPaths, openAuthPolicy, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
+import { Chaos } from '../chaos/chaos.js';
 import { EventBus } from '../events/bus.js';
+import { SessionRegistry } from '../events/sessions.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ObservedStore } from '../metrics/observed-store.js';
 import { pop3Recorder } from '../metrics/pop3-recorder.js';
@@ -34,7 +36,13 @@ export async function runPop3Worker(config: Config): Promise<void> {
   const users = openUsers(config);
   // This worker's series; the main process sums every worker's into its /metrics.
   const metrics = new Metrics();
-  const store = new ObservedStore(openStore(config, logger), metrics, new EventBus());
+  // Sessions, failed logins and deletions go to the main process's events stream.
+  const events = new EventBus();
+  events.subscribe(({ time: _time, ...event }) => send({ type: 'postel:event', event }));
+  const sessions = new SessionRegistry();
+  // Rules come from the main process (the API sets them there).
+  const chaos = new Chaos(config.chaos.enabled);
+  const store = new ObservedStore(openStore(config, logger), metrics, events);
   const certificates = await openCertificates(config, logger, Buffer.from(init.ticketKeys, 'hex'));
   const sasl = await openSaslMechanisms(config, users, logger);
   // Every failure and login counted here reaches the main process, which tells the others.
@@ -44,7 +52,7 @@ export async function runPop3Worker(config: Config): Promise<void> {
     cacheKey: Buffer.from(init.authCacheKey, 'hex'),
     onVerified: (v) => send({ type: 'postel:verified', user: v.user, stored: v.stored, mac: v.mac.toString('hex') }),
   });
-  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, authPolicy, sasl, observer: pop3Recorder(metrics, new EventBus()) }, certificates);
+  const server = new Pop3Server(pop3ServerOptions(config), { store, auth, policy: pop3Policy(config), logger, authPolicy, sasl, observer: pop3Recorder(metrics, events, sessions), ...(config.chaos.enabled ? { faults: chaos } : {}) }, certificates);
 
   process.on('message', (msg: unknown) => {
     if (isMessage<Extract<ToWorker, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) authPolicy.apply(msg.event);
@@ -52,6 +60,19 @@ export async function runPop3Worker(config: Config): Promise<void> {
     else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
     else if (isMessage<Extract<ToWorker, { type: 'postel:metrics-request' }>>(msg, 'postel:metrics-request')) {
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'postel:metrics', id: msg.id, metrics: json }));
+    } else if (isMessage<Extract<ToWorker, { type: 'postel:chaos' }>>(msg, 'postel:chaos')) {
+      if (chaos.enabled) chaos.set(msg.rules);
+      send({ type: 'postel:chaos-applied', id: msg.id });
+    } else if (isMessage<Extract<ToWorker, { type: 'postel:sessions-request' }>>(msg, 'postel:sessions-request')) {
+      send({ type: 'postel:sessions', id: msg.id, sessions: sessions.list() });
+    } else if (isMessage<Extract<ToWorker, { type: 'postel:end-session' }>>(msg, 'postel:end-session')) {
+      void sessions.end(msg.session, msg.text).then(
+        (ended) => send({ type: 'postel:session-ended', id: msg.id, ended }),
+        (err: unknown) => {
+          logger.warn({ err, session: msg.session }, 'could not end a session');
+          send({ type: 'postel:session-ended', id: msg.id, ended: false });
+        },
+      );
     }
   });
   let stopping = false;

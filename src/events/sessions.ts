@@ -22,6 +22,12 @@ export interface SessionCounts {
   readonly commands: number;
 }
 
+/** Sessions another process holds (a POP3 worker). */
+export interface SessionSource {
+  list(): Promise<SessionEntry[]>;
+  end(id: string, text: string): Promise<boolean>;
+}
+
 interface SmtpEntry {
   readonly listener: string;
   readonly remote: string;
@@ -41,6 +47,19 @@ export class SessionRegistry {
     private readonly endSmtp: (id: string, text: string) => boolean = () => false,
     private readonly smtpCounts: (id: string) => SessionCounts | undefined = () => undefined,
   ) {}
+
+  /** The POP3 workers' sessions (pop3.workers > 1), which this process reaches over IPC. */
+  private others: SessionSource | undefined;
+
+  /** Sessions of other processes to list and end along with ours. */
+  addSource(source: SessionSource): void {
+    this.others = source;
+  }
+
+  /** This process's sessions and the other processes' (those that answer in time). */
+  async all(): Promise<SessionEntry[]> {
+    return [...this.list(), ...((await this.others?.list()) ?? [])];
+  }
 
   pop3Started(session: ObservedPop3Session): void {
     this.pop3.set(session.id, session);
@@ -74,9 +93,9 @@ export class SessionRegistry {
     return [...pop3, ...smtp];
   }
 
-  /** The users whose maildrops POP3 sessions hold locked now. */
-  lockedMaildrops(): string[] {
-    return [...this.pop3.values()].filter((s) => s.state === 'TRANSACTION' || s.state === 'UPDATE').map((s) => s.user).filter((u): u is string => u !== null);
+  /** The users whose maildrops these POP3 sessions hold locked. */
+  static lockedMaildrops(sessions: readonly SessionEntry[]): string[] {
+    return sessions.filter((s) => s.protocol === 'pop3' && (s.state === 'TRANSACTION' || s.state === 'UPDATE')).map((s) => s.user).filter((u): u is string => u !== null);
   }
 
   /** Ends a session without committing anything; false when there is none with that id. */
@@ -86,6 +105,7 @@ export class SessionRegistry {
       await pop3.end(text);
       return true;
     }
-    return this.smtp.has(id) && this.endSmtp(id, text);
+    if (this.smtp.has(id)) return this.endSmtp(id, text);
+    return (await this.others?.end(id, text)) ?? false;
   }
 }

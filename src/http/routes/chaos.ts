@@ -75,7 +75,7 @@ export function registerChaos(app: PostelApp, chaos: Chaos): void {
       request: { body: { content: { 'application/json': { schema: ChaosSettings } }, required: true } },
       responses: { 200: json(ChaosSettings, 'the rules now'), ...Conflict, ...errorResponses },
     }),
-    (c) => {
+    async (c) => {
       requireAdmin(c);
       try {
         chaos.set(toRules(c.req.valid('json')));
@@ -83,14 +83,17 @@ export function registerChaos(app: PostelApp, chaos: Chaos): void {
         if (err instanceof ChaosDisabledError) throw new ApiError(409, 'chaos_disabled', err.message);
         throw err;
       }
+      // With pop3.workers, the rules hold in every worker before the answer.
+      await chaos.applied();
       return c.json(fromRules(chaos.current), 200);
     },
   );
   app.openapi(
     createRoute({ method: 'delete', path: '/api/v1/chaos', summary: 'Stop injecting faults', security: adminSecurity, responses: { 204: { description: 'cleared' }, ...errorResponses } }),
-    (c) => {
+    async (c) => {
       requireAdmin(c);
       chaos.clear();
+      await chaos.applied();
       return c.body(null, 204);
     },
   );

@@ -23,7 +23,7 @@ const Overview = z
     lockedBy: z
       .object({ session: z.string(), remote: z.string(), since: z.string() })
       .nullable()
-      .openapi({ description: 'the POP3 session holding the maildrop lock (this process)' }),
+      .openapi({ description: 'the POP3 session holding the maildrop lock (this server, POP3 workers included)' }),
   })
   .openapi('MailboxOverview');
 
@@ -41,8 +41,7 @@ export function registerMailboxOverview(app: PostelApp, deps: MailboxOverviewDep
       const p = c.get('principal');
       const entries = (await deps.users.list()).filter((e) => p.kind === 'admin' || e.name === p.user);
       const holders = new Map(
-        deps.sessions
-          .list()
+        (await deps.sessions.all())
           .filter((s) => s.protocol === 'pop3' && s.user !== null && (s.state === 'TRANSACTION' || s.state === 'UPDATE'))
           .map((s) => [s.user, { session: s.id, remote: s.remote, since: s.startedAt }]),
       );

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { SessionRegistry } from '../../events/sessions.js';
+import { SessionRegistry } from '../../events/sessions.js';
 import type { PostelApp } from '../app.js';
 import { requireAdmin } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -29,9 +29,10 @@ export function registerSessions(app: PostelApp, sessions: SessionRegistry): voi
       security: adminSecurity,
       responses: { 200: json(z.object({ sessions: z.array(Session), lockedMaildrops: z.array(z.string()) }).openapi('Sessions'), 'the sessions'), ...errorResponses },
     }),
-    (c) => {
+    async (c) => {
       requireAdmin(c);
-      return c.json({ sessions: sessions.list(), lockedMaildrops: sessions.lockedMaildrops() }, 200);
+      const all = await sessions.all();
+      return c.json({ sessions: all, lockedMaildrops: SessionRegistry.lockedMaildrops(all) }, 200);
     },
   );
 
