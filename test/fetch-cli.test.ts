@@ -8,7 +8,7 @@ import { stateFileName } from '../src/client/index.js';
 import { startFakePop3, wireMessage } from './support/client-fake-pop3.js';
 import { maildirContents } from './support/client-scenarios.js';
 import { dovecotUnavailable, startDovecot } from './support/dovecot.js';
-import { runCli, type CliResult } from './support/server-process.js';
+import { POSTEL_BIN, runCli, type CliResult } from './support/server-process.js';
 import { startPop3TestServer, type TestServer } from './support/test-server.js';
 
 /*
@@ -30,11 +30,11 @@ let server: TestServer;
 let tlsServer: TestServer;
 let work: string;
 before(async () => {
-  server = await startPop3TestServer({ users: { alice: 'alice-pw', bob: 'bob-pw', carol: 'alice-pw', dave: 'alice-pw', erin: 'alice-pw', frank: 'alice-pw', gina: 'alice-pw' } });
+  server = await startPop3TestServer({ users: { alice: 'alice-pw', bob: 'bob-pw', carol: 'alice-pw', dave: 'alice-pw', erin: 'alice-pw', frank: 'alice-pw', gina: 'alice-pw', hank: 'alice-pw' } });
   tlsServer = await startPop3TestServer({ users: { alice: 'alice-pw' }, tls: true });
   work = await mkdtemp(join(tmpdir(), 'postel-fetch-cli-'));
   await writeFile(join(work, 'server-cert.pem'), tlsServer.certPem as string);
-  for (const user of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina']) for (const n of [1, 2]) await server.deliver(user, `Subject: ${user} ${n}\n\nhello ${n}\n`);
+  for (const user of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank']) for (const n of [1, 2]) await server.deliver(user, `Subject: ${user} ${n}\n\nhello ${n}\n`);
   for (const n of [1, 2]) await tlsServer.deliver('alice', `Subject: tls ${n}\n\nhello ${n}\n`);
 });
 after(async () => {
@@ -236,6 +236,67 @@ describe('the account lock', () => {
 });
 
 describe('--daemon', () => {
+  test('--metrics-listen: /metrics on loopback with messages per account and result, failed polls, the last success', async () => {
+    const dir = await freshDir();
+    const config = join(dir, 'fetch.toml');
+    const account = (name: string, password: string): string =>
+      `[[account]]\nname = "${name}"\nserver = "pop3://hank@127.0.0.1:${server.port}"\nallow_plaintext = true\npassword = "${password}"\ndeliver = "maildir:${name}"\n`;
+    await writeFile(config, `interval = "1h"\nmetrics_listen = "127.0.0.1:0"\nstate_dir = "state"\n${account('good', 'alice-pw')}${account('bad', 'wrong')}`);
+    const started = Date.now() / 1000;
+    const child = spawn(process.execPath, [POSTEL_BIN, 'fetch', '--config', config, '--daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const seen = new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (/^bad: /m.test(stdout) && /^good: /m.test(stdout) && /metrics on http/.test(stderr)) resolve();
+      };
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        check();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        check();
+      });
+      child.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${stdout} ${stderr}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await seen;
+      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr)?.[1] as string;
+      const res = await globalThis.fetch(url);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      const text = await res.text();
+      const value = (series: string): number | undefined => {
+        const m = new RegExp(`^${series.replace(/[{}"=,]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+        return m ? Number(m[1]) : undefined;
+      };
+      assert.equal(value('postel_fetch_messages_total{account="good",result="delivered"}'), 2, text);
+      assert.equal(value('postel_fetch_messages_total{account="good",result="failed"}'), 0);
+      assert.equal(value('postel_fetch_messages_total{account="bad",result="delivered"}'), 0);
+      assert.equal(value('postel_fetch_errors_total{account="bad"}'), 1);
+      assert.equal(value('postel_fetch_errors_total{account="good"}'), 0);
+      const last = value('postel_fetch_last_success_timestamp_seconds{account="good"}') ?? 0;
+      assert.ok(last >= Math.floor(started) && last <= Date.now() / 1000 + 1, `last success ${last}`);
+      assert.equal(value('postel_fetch_last_success_timestamp_seconds{account="bad"}'), undefined, 'no success for the failing account');
+      assert.equal((await globalThis.fetch(url.replace('/metrics', '/other'))).status, 404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+  });
+
+  test('--metrics-listen goes with --daemon only, and on loopback only', async () => {
+    const base = ['--server', `pop3://hank@127.0.0.1:${server.port}`, '--allow-plaintext', '--password-env', 'PW', '--deliver', 'maildir:/nonexistent/M'];
+    const notDaemon = await fetch([...base, '--metrics-listen', '127.0.0.1:0']);
+    assert.equal(notDaemon.code, EX_USAGE, describeRun(notDaemon));
+    assert.match(notDaemon.stderr, /--metrics-listen goes with --daemon/);
+    const outside = await fetch([...base, '--daemon', '--polls', '1', '--metrics-listen', '0.0.0.0:0']);
+    assert.equal(outside.code, EX_USAGE, describeRun(outside));
+    assert.match(outside.stderr, /loopback only/);
+  });
+
   test('[IN-USE]: the poll fails and the next one backs off, doubling', async () => {
     const fake = await startFakePop3({ passAnswer: '-ERR [IN-USE] Mailbox in use', messages: [{ uid: 'a', content: wireMessage(['Subject: x', '', 'y']) }] });
     try {

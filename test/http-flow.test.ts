@@ -169,7 +169,6 @@ describe('HTTP API with real clients', () => {
       'postel_store_operation_duration_seconds',
       'postel_messages_stored',
       'postel_storage_bytes',
-      'postel_fetch_messages_total',
       'postel_process_cpu_seconds_total',
       'postel_nodejs_heap_size_used_bytes',
     ]) {

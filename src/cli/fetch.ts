@@ -23,6 +23,8 @@ import { secretFrom } from '../client/fetch/credentials.js';
 import { expandPath, parseDestination, parseDuration, parseServerUrl, SpecError } from '../client/fetch/specs.js';
 import { CliError, EX_CONFIG, EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE } from './exit-codes.js';
 import { plainProgress, renderSummary, ttyProgress, type ProgressOutput } from './fetch-progress.js';
+import { MetricsEndpointError, parseListen, serveMetrics } from '../http/metrics-endpoint.js';
+import { FetchMetrics } from '../metrics/fetch-metrics.js';
 
 
 interface FetchOptions {
@@ -50,6 +52,7 @@ interface FetchOptions {
   readonly daemon?: boolean;
   readonly interval?: string;
   readonly polls?: number;
+  readonly metricsListen?: string;
   readonly verbose?: boolean;
 }
 
@@ -81,6 +84,7 @@ export function registerFetch(program: Command): void {
     .option('--daemon', 'keep running and poll every --interval')
     .option('--interval <duration>', 'poll interval for --daemon, e.g. 90s, 5m, 1h (default 5m)')
     .option('--polls <n>', 'with --daemon: stop after N polls of each account', positive)
+    .option('--metrics-listen <host:port>', 'with --daemon: serve Prometheus metrics at http://HOST:PORT/metrics (loopback only)')
     .option('-v, --verbose', 'a line per delivered message')
     .action((options: FetchOptions) => fetch(options));
 }
@@ -88,6 +92,7 @@ export function registerFetch(program: Command): void {
 async function fetch(options: FetchOptions): Promise<void> {
   if (options.keep && options.delete) throw new CliError('--keep and --delete exclude each other', EX_USAGE);
   if (options.markSeen && (options.daemon || options.all)) throw new CliError('--mark-seen goes with neither --daemon nor --all', EX_USAGE);
+  if (options.metricsListen !== undefined && !options.daemon) throw new CliError('--metrics-listen goes with --daemon', EX_USAGE);
   const config = options.server !== undefined ? commandLineAccount(options) : await configAccounts(options);
   const stateDir = options.data !== undefined ? expandPath(options.data, process.cwd()) : (config.stateDir ?? defaultStateDir());
   const dir = join(stateDir, 'fetch');
@@ -105,17 +110,25 @@ async function fetch(options: FetchOptions): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     let anyFailed = false;
-    await runDaemon(config.accounts, {
-      intervalMs,
-      signal: controller.signal,
-      ...(options.polls !== undefined ? { maxPolls: options.polls } : {}),
-      fetch: runOne,
-      onPoll(result, next) {
-        anyFailed ||= accountFailed(result);
-        const status = accountFailed(result) ? 'FAILED' : 'ok';
-        process.stdout.write(`${result.account}: ${status}, ${result.delivered} new, ${result.skipped} skipped, ${result.deleted} deleted, ${result.failed} failed; next poll in ${Math.round(next.delayMs / 1000)} s (${next.reason})\n`);
-      },
-    });
+    const metricsAt = options.metricsListen ?? config.metricsListen;
+    const metrics = metricsAt === undefined ? undefined : new FetchMetrics(config.accounts.map((a) => a.name));
+    const endpoint = metrics === undefined || metricsAt === undefined ? undefined : await listenForMetrics(metrics, metricsAt);
+    try {
+      await runDaemon(config.accounts, {
+        intervalMs,
+        signal: controller.signal,
+        ...(options.polls !== undefined ? { maxPolls: options.polls } : {}),
+        fetch: runOne,
+        onPoll(result, next) {
+          metrics?.record(result);
+          anyFailed ||= accountFailed(result);
+          const status = accountFailed(result) ? 'FAILED' : 'ok';
+          process.stdout.write(`${result.account}: ${status}, ${result.delivered} new, ${result.skipped} skipped, ${result.deleted} deleted, ${result.failed} failed; next poll in ${Math.round(next.delayMs / 1000)} s (${next.reason})\n`);
+        },
+      });
+    } finally {
+      await endpoint?.close();
+    }
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     // A daemon stopped by a signal ends normally; --polls runs report like one-shot runs.
@@ -130,6 +143,21 @@ async function fetch(options: FetchOptions): Promise<void> {
   if (failed.length === 0) return;
   const permanent = failed.some((r) => !isTemporary(r));
   throw new CliError(`${failed.length} of ${results.length} account${results.length === 1 ? '' : 's'} failed`, permanent ? EX_UNAVAILABLE : EX_TEMPFAIL);
+}
+
+/** The daemon's /metrics, said on stderr; a bad address is a usage error. */
+async function listenForMetrics(metrics: FetchMetrics, at: string): Promise<{ close(): Promise<void> }> {
+  let where: { host: string; port: number };
+  try {
+    where = parseListen(at);
+    const endpoint = await serveMetrics(metrics.registry, where);
+    const host = endpoint.address.family === 'IPv6' ? `[${endpoint.address.address}]` : endpoint.address.address;
+    process.stderr.write(`metrics on http://${host}:${endpoint.address.port}/metrics\n`);
+    return endpoint;
+  } catch (err) {
+    if (err instanceof MetricsEndpointError) throw new CliError(err.message, EX_USAGE);
+    throw err;
+  }
 }
 
 /** Whether retrying later may fix the account without anyone changing anything. */

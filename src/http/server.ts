@@ -39,7 +39,8 @@ export class HttpService {
   private server: ServerType | undefined;
 
   constructor(
-    private readonly app: PostelApp,
+    /** Any Hono app: the API, or a bare one (fetch's /metrics). */
+    private readonly app: { readonly fetch: PostelApp['fetch'] },
     private readonly spec: HttpListenerSpec,
   ) {}
 

@@ -73,12 +73,6 @@ export class Metrics {
       if (usage) this.storageBytes.set({ store: usage.store }, usage.bytes);
     },
   });
-  readonly fetchMessages = new Counter({
-    name: 'postel_fetch_messages_total',
-    help: 'Messages fetched by postel fetch --daemon, by account and result',
-    labelNames: ['account', 'result'] as const,
-    registers: [this.registry],
-  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'postel_' });

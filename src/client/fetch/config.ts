@@ -61,6 +61,8 @@ export const fetchConfigSchema = z
     state_dir: z.string().min(1).optional(),
     /** Poll interval for --daemon, e.g. "5m". */
     interval: z.string().min(1).optional(),
+    /** With --daemon: serve GET /metrics (Prometheus) on this loopback HOST:PORT, e.g. "127.0.0.1:9125". */
+    metrics_listen: z.string().min(1).optional(),
     account: z.array(accountSchema).min(1),
   })
   .strict();
@@ -71,6 +73,8 @@ export type AccountConfig = z.infer<typeof accountSchema>;
 export interface FetchConfig {
   readonly stateDir: string | undefined;
   readonly intervalMs: number | undefined;
+  /** HOST:PORT for the daemon's /metrics (metrics_listen). */
+  readonly metricsListen?: string;
   readonly accounts: readonly AccountSettings[];
 }
 
@@ -115,7 +119,12 @@ export function parseFetchConfig(raw: unknown, file: string): FetchConfig {
   } catch (err) {
     throw new FetchConfigError(`${file}: interval: ${(err as Error).message}`);
   }
-  return { stateDir: parsed.data.state_dir === undefined ? undefined : expandPath(parsed.data.state_dir, base), intervalMs, accounts };
+  return {
+    stateDir: parsed.data.state_dir === undefined ? undefined : expandPath(parsed.data.state_dir, base),
+    intervalMs,
+    ...(parsed.data.metrics_listen === undefined ? {} : { metricsListen: parsed.data.metrics_listen }),
+    accounts,
+  };
 }
 
 /** One account from the file's keys; relative paths are taken from the file's directory. */
