@@ -169,6 +169,12 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         /** Mailpit's port, familiar to its users. */
         port: port.default(8025),
+        /**
+         * HTTPS with the [tls] certificates. Unset: on beyond loopback, off on loopback; true:
+         * on loopback too; false: plain HTTP beyond loopback as well (behind a proxy that
+         * terminates TLS; Basic logins then need trusted_networks).
+         */
+        tls: z.boolean().optional(),
         /** Largest request body in octets (POST /api/v1/send carries whole messages). */
         max_body_size: positive.default(10 * 1024 * 1024),
         /** The admin token's file, relative to data_dir; made on first start. */

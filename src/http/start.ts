@@ -75,7 +75,7 @@ export async function startHttp(config: Config, parts: HttpParts): Promise<Runni
     mailboxes,
     extraRoutes: (parts.extraRoutes ?? []).map((add) => (app: PostelApp) => add(app, mailboxes)),
   });
-  const tls = !isLoopbackHost(config.http.host);
+  const tls = config.http.tls ?? !isLoopbackHost(config.http.host);
   const service = new HttpService(app, { host: config.http.host, port: config.http.port, ...(tls ? { tls: () => parts.certificates.httpsOptions() } : {}) });
   const address = await service.listen();
   history.start();
