@@ -40,7 +40,17 @@ export interface BenchOptions {
   readonly store: 'maildir' | 'postgres';
   /** Drive POP3 from Node worker threads even where the C generator can be built. */
   readonly nodeLoadgen: boolean;
+  /**
+   * Instead of Dovecot, a second postel with `[metrics] enabled = false`: what recording
+   * metrics costs (login_churn and bulk_retr unless --only says otherwise). Not recorded.
+   */
+  readonly metricsOverhead?: boolean;
 }
+
+/** The second server of bench --metrics-overhead. */
+const METRICS_OFF = 'postel-metrics-off';
+/** What --metrics-overhead runs when --only does not say. */
+const OVERHEAD_SCENARIOS = ['login_churn', 'bulk_retr'];
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -64,9 +74,10 @@ const progress = (msg: string): void => {
 export async function runBench(options: BenchOptions): Promise<number> {
   const started = performance.now();
   const settings = options.quick ? QUICK : FULL;
-  const scenarios = SCENARIOS.filter((s) => options.only.length === 0 || options.only.some((o) => s.name === o || s.name.startsWith(`${o}/`)));
+  const only = options.only.length === 0 && options.metricsOverhead ? OVERHEAD_SCENARIOS : options.only;
+  const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.some((o) => s.name === o || (!options.metricsOverhead && s.name.startsWith(`${o}/`))));
   if (scenarios.length === 0) throw new Error(`no scenario matches ${options.only.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const noDovecot = options.dovecot ? await dovecotUnavailable() : 'not asked for (--no-dovecot)';
+  const noDovecot = options.metricsOverhead ? 'not measured with --metrics-overhead' : options.dovecot ? await dovecotUnavailable() : 'not asked for (--no-dovecot)';
   if (noDovecot) progress(`Dovecot is not measured: ${noDovecot}`);
   checkFileLimit(settings.idleSessions);
   const machine = machineFacts(REPO);
@@ -99,6 +110,14 @@ export async function runBench(options: BenchOptions): Promise<number> {
     mkdirSync(mailRoot, { recursive: true, mode: 0o700 });
     writeFileSync(usersFile, passwd, { mode: 0o600 });
     populate(world, mailRoot, null);
+    // --metrics-overhead: the same world for a postel that records no metrics.
+    const quietDir = join(work, METRICS_OFF);
+    if (options.metricsOverhead) {
+      const quiet = postelDataLayout(quietDir);
+      mkdirSync(quiet.mailRoot, { recursive: true, mode: 0o700 });
+      writeFileSync(quiet.usersFile, passwd, { mode: 0o600 });
+      populate(world, quiet.mailRoot, null);
+    }
     database = options.store === 'postgres' ? await postgresForBench(postelDir, progress) : null;
     const profileDir = join(REPO, '.tmp', 'bench-profiles');
     const dovecotDir = join(work, 'dovecot');
@@ -120,6 +139,18 @@ export async function runBench(options: BenchOptions): Promise<number> {
         }),
       );
       if (!noDovecot && owner) servers.push(await startDovecot({ dir: dovecotDir, passwd, maxSessions: settings.idleSessions, certificate: 'rsa2048' }));
+      if (options.metricsOverhead) {
+        servers.push(
+          await startPostel({
+            name: METRICS_OFF,
+            dataDir: quietDir,
+            maxSessions: settings.idleSessions,
+            workers: options.workers,
+            extraConfig: '[metrics]\nenabled = false\n',
+            ...(database !== null ? { database } : {}),
+          }),
+        );
+      }
     };
     await startServers();
     progress(`setup took ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -187,9 +218,13 @@ export async function runBench(options: BenchOptions): Promise<number> {
     else rmSync(work, { recursive: true, force: true });
   }
 
-  const all = rows(runs);
   const seconds = (performance.now() - started) / 1000;
   const date = new Date().toISOString();
+  if (options.metricsOverhead) {
+    process.stdout.write(`${overheadReport(runs, settings.mode, date, seconds, machine)}\n`);
+    return runs.some((r) => r.error) ? 1 : 0;
+  }
+  const all = rows(runs);
   const out = [
     '',
     `postel vs Dovecot, ${settings.mode} run, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
@@ -211,6 +246,32 @@ export async function runBench(options: BenchOptions): Promise<number> {
     progress(`results appended to ${file}`);
   }
   return runs.some((r) => r.error) ? 1 : 0;
+}
+
+/** postel with metrics against postel without, per figure: the ratio should be close to 1. */
+function overheadReport(runs: readonly ScenarioRun[], mode: string, date: string, seconds: number, machine: ReturnType<typeof machineFacts>): string {
+  const lines = [
+    '',
+    `postel with and without metrics ([metrics] enabled), ${mode} run, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
+    `${machine.cpuModel}, ${machine.cores} cores, Linux ${machine.kernel}, node ${machine.node}; load average at start ${machine.loadAverageAtStart}`,
+    '',
+    ['scenario', 'metric', 'metrics on', 'metrics off', 'on/off'].join('\t'),
+  ];
+  for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {
+    const on = runs.find((r) => r.scenario === scenario && r.server === 'postel');
+    const off = runs.find((r) => r.scenario === scenario && r.server === METRICS_OFF);
+    if (!on?.metrics.length || !off?.metrics.length) {
+      lines.push([scenario, '-', on?.error ?? on?.skipped ?? '', off?.error ?? off?.skipped ?? '', ''].join('\t'));
+      continue;
+    }
+    for (const m of on.metrics) {
+      const other = off.metrics.find((x) => x.metric === m.metric)?.value;
+      const ratio = typeof m.value === 'number' && typeof other === 'number' && other !== 0 ? (m.value / other).toFixed(3) : '-';
+      lines.push([scenario, `${m.metric}${m.unit ? ` (${m.unit})` : ''}`, String(m.value), String(other ?? '-'), ratio].join('\t'));
+    }
+  }
+  lines.push('', 'Rounds alternate between the two servers (A B, B A); the target is on/off within 3 % (1 +- 0.03) on throughput figures.');
+  return lines.join('\n');
 }
 
 /**

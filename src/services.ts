@@ -88,7 +88,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
   const paths = dataPaths(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
   const users = openUsers(config);
-  const metrics = options.metrics ?? new Metrics();
+  const metrics = options.metrics ?? new Metrics({ recording: config.metrics.enabled });
   const events = new EventBus();
   if (config.store.migrate && config.store.url !== '') await migrateStore(config, logger);
   const baseStore = openStore(config, logger);

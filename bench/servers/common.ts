@@ -1,6 +1,7 @@
 import type { Endpoint } from '../load/pop3-conn.js';
 
-export type ServerName = 'postel' | 'dovecot';
+/** postel-metrics-off: postel with [metrics] enabled = false (bench --metrics-overhead). */
+export type ServerName = 'postel' | 'dovecot' | 'postel-metrics-off';
 
 /** A server the benchmark drives, started for this run on loopback ports. */
 export interface ServerUnderTest {

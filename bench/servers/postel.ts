@@ -3,7 +3,7 @@ import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'nod
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopChild } from '../../test/support/processes.js';
-import { freePort, waitForGreeting, type ServerUnderTest } from './common.js';
+import { freePort, waitForGreeting, type ServerName, type ServerUnderTest } from './common.js';
 import type { BenchDatabase } from './postgres.js';
 
 const POSTEL_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/postel');
@@ -22,6 +22,8 @@ export interface PostelOptions {
   readonly extraConfig?: string;
   /** Mail in PostgreSQL instead of Maildirs (bench --store postgres). */
   readonly database?: BenchDatabase;
+  /** Names the server in results (default "postel"). */
+  readonly name?: ServerName;
 }
 
 export function postelDataLayout(dataDir: string): { usersFile: string; mailRoot: string } {
@@ -88,7 +90,7 @@ ${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` 
   const ca = readFileSync(join(options.dataDir, 'tls', 'self-signed-cert.pem'), 'utf8');
   const version = JSON.parse(readFileSync(resolve(dirname(POSTEL_BIN), '..', 'package.json'), 'utf8')).version as string;
   return {
-    name: 'postel',
+    name: options.name ?? 'postel',
     pid: child.pid as number,
     pop3: { host: '127.0.0.1', port: pop3Port, tls: false },
     pop3s: { host: '127.0.0.1', port: pop3sPort, tls: true, ca },
@@ -100,6 +102,7 @@ ${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` 
       `default settings except connection limits and pop3.workers = ${options.workers}`,
       'certificate: its default self-signed ECDSA P-256',
       ...(options.database ? [options.database.note] : []),
+      ...(options.extraConfig ? [`configuration added: ${options.extraConfig.trim().replace(/\n/g, ' ')}`] : []),
     ],
     async stop() {
       // The database is the caller's: it outlives this server (bench/main.ts).

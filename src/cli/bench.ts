@@ -12,6 +12,7 @@ interface BenchCliOptions {
   readonly workers?: number;
   readonly store: 'maildir' | 'postgres';
   readonly nodeLoadgen?: boolean;
+  readonly metricsOverhead?: boolean;
 }
 
 export function registerBench(program: Command): void {
@@ -25,6 +26,7 @@ export function registerBench(program: Command): void {
     .option('--profile', 'run the postel server under node --cpu-prof (profiles in .tmp/bench-profiles/)')
     .option('--node-loadgen', 'drive POP3 from Node worker threads instead of the C load generator')
     .option('--no-record', 'do not append the results to bench/results/results.jsonl')
+    .option('--metrics-overhead', 'postel with metrics against postel with [metrics] enabled = false, instead of Dovecot (login_churn and bulk_retr unless --only; not recorded)')
     .option('--workers <n>', 'postel pop3.workers (default: the number of cores)', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256');
@@ -53,6 +55,7 @@ export function registerBench(program: Command): void {
         workers: options.workers ?? availableParallelism(),
         store: options.store,
         nodeLoadgen: options.nodeLoadgen === true,
+        metricsOverhead: options.metricsOverhead === true,
       });
       process.exitCode = code;
     });

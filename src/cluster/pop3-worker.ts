@@ -35,7 +35,7 @@ export async function runPop3Worker(config: Config): Promise<void> {
   });
   const users = openUsers(config);
   // This worker's series; the main process sums every worker's into its /metrics.
-  const metrics = new Metrics();
+  const metrics = new Metrics({ recording: config.metrics.enabled });
   // Sessions, failed logins and deletions go to the main process's events stream.
   const events = new EventBus();
   events.subscribe(({ time: _time, ...event }) => send({ type: 'postel:event', event }));

@@ -201,6 +201,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Prometheus metrics (GET /metrics). */
+    metrics: z
+      .object({
+        /**
+         * Record the POP3, SMTP and store series. Off only to measure what recording costs
+         * (bench --metrics-overhead): /metrics then has the process metrics and zeros.
+         */
+        enabled: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     /** Faults on demand for testing POP3 and SMTP clients (PUT /api/v1/chaos); never on a real server. */
     chaos: z
       .object({

@@ -74,7 +74,11 @@ export class Metrics {
     },
   });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /** Whether the protocol and store series are recorded ([metrics] enabled); the recorders ask. */
+  readonly recording: boolean;
+
+  constructor(options: { processMetrics?: boolean; recording?: boolean } = {}) {
+    this.recording = options.recording ?? true;
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'postel_' });
   }
 
@@ -84,6 +88,7 @@ export class Metrics {
 
   /** Times an asynchronous store operation; the histogram sees failures too. */
   async timeStore<T>(op: string, work: () => Promise<T>): Promise<T> {
+    if (!this.recording) return work();
     const end = this.storeOperationDuration.startTimer({ op });
     try {
       return await work();

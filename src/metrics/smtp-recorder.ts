@@ -5,6 +5,8 @@ import type { Metrics } from './metrics.js';
 
 /** The SMTP side's observer: counters, and session and login events. */
 export function smtpRecorder(metrics: Metrics, events: EventBus, sessions?: SessionRegistry): IntakeObserver {
+  // [metrics] enabled = false: the sessions list and events only.
+  const m = metrics.recording ? metrics : undefined;
   return {
     sessionStarted: ({ listener, session, remote }) => {
       sessions?.smtpStarted(session, listener, remote);
@@ -15,13 +17,13 @@ export function smtpRecorder(metrics: Metrics, events: EventBus, sessions?: Sess
       events.publish({ type: 'session.end', protocol: 'smtp', session, remote, user, reason: 'closed' });
     },
     authAttempt: ({ session, mechanism, user, remote, result }) => {
-      metrics.authAttempt('smtp', mechanism, result);
+      m?.authAttempt('smtp', mechanism, result);
       if (result === 'success') sessions?.smtpAuthenticated(session, user);
       else events.publish({ type: 'login.failed', protocol: 'smtp', user, remote, mechanism: mechanism.toUpperCase() });
     },
     messageReceived: ({ listener, accepted, bytes }) => {
-      metrics.smtpMessages.inc({ listener, result: accepted ? 'accepted' : 'rejected' });
-      if (accepted) metrics.smtpMessageBytes.inc(bytes);
+      m?.smtpMessages.inc({ listener, result: accepted ? 'accepted' : 'rejected' });
+      if (accepted) m?.smtpMessageBytes.inc(bytes);
     },
   };
 }
