@@ -34,6 +34,13 @@ describe('LIST and UIDL of a whole maildrop', () => {
     }
   });
 
+  it('writes every size in decimal, from 0 to many digits', async () => {
+    const sizes = [0, 9, 10, 99, 100, 4_294_967_296, Number.MAX_SAFE_INTEGER];
+    const many = Object.freeze(sizes.map((size, i) => ({ uid: `u${i}`, size })));
+    const s = { ...state(true), maildrop: { user: 'alice', messages: many } as unknown as Maildrop };
+    assert.equal(await body(list({ verb: 'LIST' }, s, ctx)), sizes.map((size, i) => `${i + 1} ${size}\r\n`).join(''));
+  });
+
   it('leaves out deleted messages, and lists all again once none is', async () => {
     assert.equal(await body(uidl({ verb: 'UIDL' }, state(true), ctx)), '1 a1\r\n2 b2\r\n3 c3\r\n');
     assert.equal(await body(uidl({ verb: 'UIDL' }, state(true, [1]), ctx)), '1 a1\r\n3 c3\r\n');
