@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PasswordOptions, UsersFile } from './auth/users-file.js';
+import type { PasswordOptions } from './auth/users-file.js';
+import type { Users } from './auth/users.js';
 import type { MailStore } from './store/types.js';
 
 export interface DemoAccount {
@@ -20,7 +21,7 @@ const DEMO_USER = 'demo';
  */
 export async function ensureDemoAccount(
   dataDir: string,
-  users: UsersFile,
+  users: Users,
   store: MailStore,
   hostname: string,
   passwordOptions: PasswordOptions = {},

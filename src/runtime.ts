@@ -2,6 +2,8 @@ import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { FileAuthenticator } from './auth/file-authenticator.js';
 import { UsersFile, type PasswordOptions } from './auth/users-file.js';
+import type { Users } from './auth/users.js';
+import { PostgresUsers } from './store/postgres/users.js';
 import type { Config } from './config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -33,7 +35,9 @@ export function dataPaths(config: Config): DataPaths {
   return { dataDir, usersFile: join(dataDir, 'users'), mailRoot: join(dataDir, 'mail') };
 }
 
-export function openUsers(config: Config): UsersFile {
+/** The users: a table in the store's database when the store is PostgreSQL, else the users file. */
+export function openUsers(config: Config): Users {
+  if (config.store.url !== '') return new PostgresUsers(config.store.url);
   return new UsersFile(dataPaths(config).usersFile);
 }
 
@@ -52,7 +56,17 @@ export function openMaildirStore(config: Config, logger: Logger): MaildirStore {
   return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, dovecotUidlFormat: format === '' ? null : format, logger });
 }
 
-export function openAuthenticator(users: UsersFile, logger: Logger): FileAuthenticator {
+/** Whether the user exists, for a command that opens the users only for this. */
+export async function knownUser(config: Config, user: string): Promise<boolean> {
+  const users = openUsers(config);
+  try {
+    return (await users.lookup(user)) !== undefined;
+  } finally {
+    await users.close();
+  }
+}
+
+export function openAuthenticator(users: Users, logger: Logger): FileAuthenticator {
   return new FileAuthenticator(users, { logger });
 }
 
@@ -173,7 +187,7 @@ export function smtpSettings(config: Config): SmtpSettings {
  * unknown users' stand-in salts (made once in the data dir), and an OAuth token validator.
  * Throws MechanismConfigError (or OAuthKeyError) for a configuration that cannot work.
  */
-export async function openSaslMechanisms(config: Config, users: UsersFile, logger: Logger): Promise<SaslMechanism[]> {
+export async function openSaslMechanisms(config: Config, users: Users, logger: Logger): Promise<SaslMechanism[]> {
   const names = config.sasl.mechanisms.map((m) => m.toUpperCase());
   const { dataDir } = dataPaths(config);
   if (names.includes('EXTERNAL') && config.tls.client_ca === '') {

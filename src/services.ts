@@ -4,7 +4,7 @@ import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'p
 import type { AuthPolicy } from './auth/policy.js';
 import { InvalidUserNameError, normalizeUserName } from './auth/user-name.js';
 import { UserExistsError } from './auth/users-file.js';
-import type { UsersFile } from './auth/users-file.js';
+import type { Users } from './auth/users.js';
 import { Pop3Cluster } from './cluster/pop3-cluster.js';
 import type { Config } from './config/schema.js';
 import { EventBus } from './events/bus.js';
@@ -40,7 +40,7 @@ import type { CertificateStore } from './tls/certificates.js';
 export interface ServicesOptions {
   readonly logger: Logger;
   /** Runs after the store and users exist and before anything listens (the demo account). */
-  readonly prepare?: (parts: { store: MailStore; users: UsersFile }) => Promise<void>;
+  readonly prepare?: (parts: { store: MailStore; users: Users }) => Promise<void>;
   /** More HTTP routes (they get the app and the mailboxes view). */
   readonly httpRoutes?: readonly ((app: PostelApp, mailboxes: Mailboxes) => void)[];
   /** Metrics registry to use; a fresh one by default. */
@@ -58,7 +58,7 @@ export interface ServicesOptions {
 export interface Services {
   readonly config: Config;
   readonly store: MailStore;
-  readonly users: UsersFile;
+  readonly users: Users;
   readonly metrics: Metrics;
   readonly events: EventBus;
   readonly authPolicy: AuthPolicy;
@@ -79,7 +79,7 @@ export interface Services {
 
 /**
  * Builds and starts POP3 (in this process or as pop3.workers), SMTP/LMTP/submission and the
- * HTTP API from one config, sharing one store, users file, failure budget, metrics registry
+ * HTTP API from one config, sharing one store, users, failure budget, metrics registry
  * and events bus. `postel serve` and `postel/testing` both start through here.
  */
 export async function startServices(config: Config, options: ServicesOptions): Promise<Services> {
@@ -175,7 +175,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
     stopGc();
     await stopOthersMail().catch(() => undefined);
     await Promise.allSettled([pop3.close(), smtp?.close()]);
-    await baseStore.close().catch(() => undefined);
+    await Promise.allSettled([baseStore.close(), users.close()]);
     throw err;
   }
   return {
@@ -198,7 +198,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
       stopGc();
       await stopOthersMail().catch(() => undefined);
       await Promise.all([pop3.close(), smtp.close(), http?.close()]);
-      await baseStore.close().catch(() => undefined);
+      await Promise.allSettled([baseStore.close(), users.close()]);
     },
   };
 }
@@ -226,7 +226,7 @@ function intakeAddress(listeners: readonly BoundSmtpListener[]): { host: string;
 }
 
 /** `postel dev`'s recipients: the address, lowercased, is the user; made on first use. */
-function mailboxOnFirstUse(users: UsersFile, password: string): (address: string) => Promise<string | null> {
+function mailboxOnFirstUse(users: Users, password: string): (address: string) => Promise<string | null> {
   return async (address) => {
     let name: string;
     try {

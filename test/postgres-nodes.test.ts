@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { HAPROXY, startHaproxy, type Haproxy } from './support/haproxy.js';
@@ -30,6 +30,7 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
   let proxy: Haproxy;
   const nodes: ServerProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
+  const configs: string[] = [];
   /** HAProxy frontends: to node A only, to node B only. */
   let viaA: number;
   let viaB: number;
@@ -41,7 +42,19 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
     // `postel db migrate` through the environment variable, as an operator would.
     const migrated = await runCli(['db', 'migrate'], '', { ...process.env, POSTEL_STORE_URL: url });
     assert.equal(migrated.code, 0, migrated.stderr);
-    assert.match(migrated.stderr, /applied migrations 1/);
+    assert.match(migrated.stderr, /applied migrations 1, 2; schema at version 2/);
+    // The users go into the database once; both nodes read them from there. carol's quota
+    // admits QUOTA_COPIES copies and a half.
+    const staging = await tempDataDir();
+    cleanups.push(staging.cleanup);
+    await mkdir(join(staging.dir, 'data'), { recursive: true });
+    await writeFile(
+      join(staging.dir, 'data', 'users'),
+      ['alice:{PLAIN}alice-pw::::::', 'bob:{PLAIN}bob-pw::::::', `carol:{PLAIN}carol-pw:::::: quota=${Math.floor(BODY_SIZE * (QUOTA_COPIES + 0.5))}`, ''].join('\n'),
+    );
+    const imported = await runCli(['db', 'import-users', '--config', staging.config], '', { ...process.env, POSTEL_STORE_URL: url });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stderr, /3 users imported/);
     for (const name of ['a', 'b']) {
       const env = await tempDataDir(
         [
@@ -62,13 +75,7 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
         ].join('\n'),
       );
       cleanups.push(env.cleanup);
-      const data = join(env.dir, 'data');
-      await mkdir(data, { recursive: true });
-      // The same users on both nodes; carol's quota admits QUOTA_COPIES copies and a half.
-      await writeFile(
-        join(data, 'users'),
-        ['alice:{PLAIN}alice-pw::::::', 'bob:{PLAIN}bob-pw::::::', `carol:{PLAIN}carol-pw:::::: quota=${Math.floor(BODY_SIZE * (QUOTA_COPIES + 0.5))}`, ''].join('\n'),
-      );
+      configs.push(env.config);
       nodes.push(await startServerProcess(['--config', env.config, '--host', '127.0.0.1']));
     }
     const [a, b] = nodes as [ServerProcess, ServerProcess];
@@ -119,6 +126,87 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
     const again = await login(viaB, 'alice');
     assert.match(await again.command('QUIT'), /^\+OK/);
     again.close();
+  });
+
+  it('takes a password changed with `postel user passwd` on one node at the next login on every node', async () => {
+    const changed = await runCli(['user', 'passwd', 'bob', '--password-stdin', '--config', configs[0] as string], 'new-bob-pw\n');
+    assert.equal(changed.code, 0, changed.stderr);
+    for (const port of [viaA, viaB]) {
+      const c = await WireClient.connect(port);
+      await c.line();
+      await c.command('USER bob');
+      assert.match(await c.command('PASS new-bob-pw'), /^\+OK/, `new password on ${port}`);
+      assert.match(await c.command('QUIT'), /^\+OK/);
+      c.close();
+      const old = await WireClient.connect(port);
+      await old.line();
+      await old.command('USER bob');
+      assert.match(await old.command('PASS bob-pw'), /^-ERR/, `old password on ${port}`);
+      old.close();
+    }
+  });
+
+  it('manages users over the HTTP API of either node, on the users table every node reads', async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    const call = (node: ServerProcess, method: string, path: string, body?: unknown): Promise<Response> =>
+      httpCall(node, configs[nodes.indexOf(node)] as string, method, path, body);
+
+    const added = await call(a, 'POST', '/api/v1/users', { name: 'dave', password: 'dave-pw' });
+    assert.equal(added.status, 201, await added.clone().text());
+    assert.deepEqual(await added.json(), { name: 'dave', quota: null, usage: 0 });
+    // Added through node A's API, dave logs in through node B at once.
+    const pop = await login(viaB, 'dave');
+    assert.match(await pop.command('QUIT'), /^\+OK/);
+    pop.close();
+
+    const quota = await call(b, 'PUT', '/api/v1/users/dave/quota', { bytes: 5_000_000 });
+    assert.equal(quota.status, 200);
+    const listed = (await (await call(a, 'GET', '/api/v1/users')).json()) as { users: { name: string; quota: number | null }[] };
+    assert.deepEqual(listed.users.find((u) => u.name === 'dave'), { name: 'dave', quota: 5_000_000, usage: 0 });
+    // The same rows as `postel user` sees, through the other node's config.
+    const cli = await runCli(['user', 'list', '--config', configs[1] as string]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(cli.stdout.split('\n').filter(Boolean), ['alice', 'bob', 'carol', 'dave']);
+
+    const changed = await call(b, 'PUT', '/api/v1/users/dave/password', { password: 'dave-new' });
+    assert.equal(changed.status, 204);
+    const sql = postgres(url, { onnotice: () => undefined, max: 1 });
+    try {
+      const [row] = await sql<{ password: string; extra: string[] }[]>`SELECT password, extra FROM users WHERE name = 'dave'`;
+      assert.match(row?.password ?? '', /^\{SCRYPT\}/, 'a new password is hashed');
+      assert.match((row?.extra ?? []).join(':'), /quota=5000000/, 'the password change kept the quota');
+    } finally {
+      await sql.end();
+    }
+    for (const port of [viaA, viaB]) {
+      const c = await WireClient.connect(port);
+      await c.line();
+      await c.command('USER dave');
+      assert.match(await c.command('PASS dave-new'), /^\+OK/, `new password on ${port}`);
+      await c.command('QUIT');
+      c.close();
+    }
+
+    assert.equal((await call(a, 'POST', '/api/v1/users', { name: 'dave', password: 'x' })).status, 409);
+    assert.equal((await call(b, 'DELETE', '/api/v1/users/dave')).status, 204);
+    assert.equal((await call(a, 'DELETE', '/api/v1/users/dave')).status, 404);
+    const gone = await WireClient.connect(viaA);
+    await gone.line();
+    await gone.command('USER dave');
+    assert.match(await gone.command('PASS dave-new'), /^-ERR/);
+    gone.close();
+
+    // The database gone: a temporary 503 the client can retry, and the API recovers by itself.
+    await cluster.kill();
+    try {
+      const down = await call(a, 'GET', '/api/v1/users');
+      assert.equal(down.status, 503);
+      assert.equal(down.headers.get('retry-after'), '5');
+      assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'unavailable');
+    } finally {
+      await cluster.start();
+    }
+    assert.equal((await call(a, 'GET', '/api/v1/users')).status, 200);
   });
 
   it('keeps a session working through a PostgreSQL restart', async () => {
@@ -204,4 +292,16 @@ async function login(port: number, user: string): Promise<WireClient> {
   const pass = await c.command(`PASS ${user}-pw`);
   assert.match(pass, /^\+OK/, `login of ${user} on ${port}`);
   return c;
+}
+
+/** A request to a node's HTTP API with the admin token from its data directory. */
+async function httpCall(node: ServerProcess, config: string, method: string, path: string, body?: unknown): Promise<Response> {
+  const base = /HTTP API on (http:\/\/\S+) /.exec(node.stderr())?.[1];
+  assert.ok(base, 'the node serves the HTTP API');
+  const token = (await readFile(join(dirname(config), 'data', 'admin-token'), 'utf8')).trim();
+  return fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 }

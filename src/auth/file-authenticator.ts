@@ -5,7 +5,8 @@ import { isSupportedScheme, plaintextOf, schemeOf, verifyPassword } from './pass
 import type { AuthContext, AuthResult, Authenticator } from './types.js';
 import { InvalidUserNameError, normalizeUserName } from './user-name.js';
 import { VerifiedPasswordCache } from './verified-cache.js';
-import type { UserEntry, UsersFile } from './users-file.js';
+import type { UserEntry } from './users-file.js';
+import type { Users } from './users.js';
 
 /**
  * Verified in place of the real hash when the user does not exist, so that the reply comes
@@ -43,7 +44,7 @@ const UNCACHED_SCHEMES = new Set(['PLAIN', 'CLEARTEXT']);
 export class FileAuthenticator implements Authenticator {
   private readonly verified: VerifiedPasswordCache;
 
-  constructor(private readonly users: UsersFile, private readonly options: FileAuthenticatorOptions = {}) {
+  constructor(private readonly users: Users, private readonly options: FileAuthenticatorOptions = {}) {
     this.verified = new VerifiedPasswordCache(options.cacheSize ?? DEFAULT_CACHE_SIZE, options.cacheKey);
   }
 

@@ -19,6 +19,7 @@ import { formatScramKeys, generateScramKeys, parseScramKeys } from './sasl/scram
 import type { ScramKeys } from './sasl/types.js';
 import type { ScryptCost } from './scrypt-hash.js';
 import { normalizeUserName } from './user-name.js';
+import type { Users } from './users.js';
 
 export type { UserEntry };
 export { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
@@ -75,7 +76,7 @@ const RACY_WINDOW_MS = 2000;
  *
  * Name arguments go through normalizeUserName and throw InvalidUserNameError if invalid.
  */
-export class UsersFile {
+export class UsersFile implements Users {
   readonly lockPath: string;
   private snapshot: Snapshot | undefined;
   /** Writers in this process queue here instead of polling the lock file against each other. */
@@ -99,7 +100,7 @@ export class UsersFile {
     const user = normalizeUserName(name);
     // Checked before hashing too, to fail fast without spending a hash.
     if ((await this.lookup(user)) !== undefined) throw new UserExistsError(user);
-    const stored = await storable(user, password, options);
+    const stored = await storablePassword(user, password, options);
     await this.modify((lines) => {
       if (lines.some((line) => line.entry?.name === user)) throw new UserExistsError(user);
       return [...lines, entryLine(user, stored.password, withExtraField([], SCRAM_EXTRA_FIELD, stored.scram))];
@@ -109,7 +110,7 @@ export class UsersFile {
   async setPassword(name: string, password: string, options: PasswordOptions = {}): Promise<void> {
     const user = normalizeUserName(name);
     if ((await this.lookup(user)) === undefined) throw new UnknownUserError(user);
-    const stored = await storable(user, password, options);
+    const stored = await storablePassword(user, password, options);
     await this.modify((lines) => {
       const index = lines.findIndex((line) => line.entry?.name === user);
       const line = lines[index];
@@ -125,17 +126,16 @@ export class UsersFile {
    */
   async setQuota(name: string, bytes: number | null): Promise<void> {
     const user = normalizeUserName(name);
-    if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 0)) throw new RangeError('a quota is a whole number of bytes');
     await this.modify((lines) => {
       const index = lines.findIndex((line) => line.entry?.name === user);
       const line = lines[index];
       if (line?.entry === undefined) throw new UnknownUserError(user);
-      let extra = line.entry.extra;
-      for (const key of QUOTA_FIELDS) extra = withExtraField(extra, key, undefined);
-      extra = withExtraField(extra, 'quota', bytes === null || bytes === 0 ? undefined : String(bytes));
-      return lines.with(index, withPassword(line, line.entry.password, extra));
+      return lines.with(index, withPassword(line, line.entry.password, withQuota(line.entry.extra, bytes)));
     });
   }
+
+  /** Nothing is held open between calls. */
+  async close(): Promise<void> {}
 
   /** Removes every line of the user, so that no later duplicate line takes over the name. */
   async remove(name: string): Promise<void> {
@@ -211,7 +211,19 @@ export function scramKeysOf(entry: UserEntry): ScramKeys | undefined {
   return field === undefined ? undefined : parseScramKeys(field);
 }
 
-async function storable(user: string, password: string, options: PasswordOptions): Promise<{ password: string; scram: string | undefined }> {
+/**
+ * The extra fields with the storage limit set to `bytes` (`quota=N`, which the SMTP side's
+ * quota check reads), every other quota field removed; null or 0: no limit.
+ */
+export function withQuota(extra: readonly string[], bytes: number | null): readonly string[] {
+  if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 0)) throw new RangeError('a quota is a whole number of bytes');
+  let result = extra;
+  for (const key of QUOTA_FIELDS) result = withExtraField(result, key, undefined);
+  return withExtraField(result, 'quota', bytes === null || bytes === 0 ? undefined : String(bytes));
+}
+
+/** The password as stored (hash, and SCRAM keys when asked for); any user store uses this. */
+export async function storablePassword(user: string, password: string, options: PasswordOptions): Promise<{ password: string; scram: string | undefined }> {
   const stored = await hashPassword(password, options.scheme, options.cost);
   if (/[:\x00-\x1f\x7f]/.test(stored)) throw new UnstorablePasswordError(user);
   const scram = options.scram ? formatScramKeys(await generateScramKeys(password, options.scram.iterations)) : undefined;

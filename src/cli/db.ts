@@ -3,7 +3,9 @@ import { createLogger } from '../log/logger.js';
 import { connectPostgres, PostgresStore } from '../store/postgres/postgres-store.js';
 import { importMaildirs } from '../store/postgres/import-maildir.js';
 import { MaildropLockedError } from '../store/errors.js';
-import { openMaildirStore } from '../runtime.js';
+import { dataPaths, openMaildirStore } from '../runtime.js';
+import { PostgresUsers } from '../store/postgres/users.js';
+import { UsersFile } from '../auth/users-file.js';
 import { migrate, SCHEMA_VERSION } from '../store/postgres/migrations.js';
 import { collectGarbage } from '../store/postgres/blobs.js';
 import { loadFor, STORE_URL_VARIABLE, withCommonOptions, type CommonOptions } from './common.js';
@@ -39,6 +41,20 @@ export function registerDb(program: Command): void {
         throw err;
       } finally {
         await store.close();
+      }
+    });
+  withCommonOptions(db.command('import-users'))
+    .description('copy the users file of the data directory into the users table (users already there are kept as they are)')
+    .action(async (options: CommonOptions) => {
+      const config = await loadFor(options);
+      if (config.store.url === '') throw new CliError(`no database: set [store] url or ${STORE_URL_VARIABLE}`, EX_CONFIG);
+      const users = new PostgresUsers(config.store.url);
+      try {
+        const entries = await new UsersFile(dataPaths(config).usersFile).list();
+        const added = await users.importEntries(entries);
+        process.stderr.write(`postel: ${added} users imported, ${entries.length - added} already there\n`);
+      } finally {
+        await users.close();
       }
     });
   withCommonOptions(db.command('gc'))

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
 import { errnoCode } from '../fs/errno.js';
 import { createLogger } from '../log/logger.js';
-import { dataPaths, openStore, openUsers } from '../runtime.js';
+import { dataPaths, knownUser, openStore } from '../runtime.js';
 import { StoreError } from '../store/errors.js';
 import { CliError, EX_DATAERR, EX_NOINPUT, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
 import { environmentError } from './environment-errors.js';
@@ -32,7 +32,7 @@ async function deliver(name: string, files: string[], options: CommonOptions): P
   try {
     const config = await loadFor(options);
     await requireDataDir(config, EX_TEMPFAIL);
-    if (!(await openUsers(config).lookup(user))) throw new CliError(`unknown user ${name} (users file ${dataPaths(config).usersFile})`, EX_NOUSER);
+    if (!(await knownUser(config, user))) throw new CliError(`unknown user ${name} (${config.store.url === '' ? `users file ${dataPaths(config).usersFile}` : 'users table'})`, EX_NOUSER);
     const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));
     try {
       await deliverAll(user, files, store);

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
 import { createLogger } from '../log/logger.js';
 import { decodeEncodedWords, headerValue, readHeaderBlock } from '../message/headers.js';
-import { dataPaths, openStore, openUsers } from '../runtime.js';
+import { dataPaths, knownUser, openStore } from '../runtime.js';
 import { MaildropLockedError } from '../store/errors.js';
 import type { Maildrop } from '../store/types.js';
 import { CliError, EX_NOUSER, EX_TEMPFAIL } from './exit-codes.js';
@@ -49,7 +49,7 @@ async function withMaildrop(name: string, options: CommonOptions, work: (maildro
   }
   // Opening a maildrop creates its directories: a typo must not leave a maildrop behind.
   // A removed user's maildrop stays on disk (`user del`), and can still be listed or purged.
-  if ((await openUsers(config).lookup(user)) === undefined && !(await isDirectory(join(dataPaths(config).mailRoot, user)))) {
+  if (!(await knownUser(config, user)) && !(await isDirectory(join(dataPaths(config).mailRoot, user)))) {
     throw new CliError(`unknown user ${name}: not in the users file and no maildrop`, EX_NOUSER);
   }
   const store = openStore(config, createLogger({ level: 'warn', destination: process.stderr }));

@@ -15,7 +15,7 @@ interface PasswordOptions extends CommonOptions {
 }
 
 export function registerUser(program: Command): void {
-  const user = program.command('user').description('manage the users file (DATA/users)');
+  const user = program.command('user').description('manage the users (DATA/users, or the users table with a PostgreSQL store)');
   withCommonOptions(user.command('add <name>'))
     .description('add a user')
     .option('--password-stdin', 'read the password from the first line of standard input')
@@ -99,5 +99,7 @@ async function changeUsers(
     if (err instanceof UnstorablePasswordError) throw new CliError(err.message, EX_DATAERR);
     if (err instanceof UsersFileLockError) throw new CliError(err.message, EX_TEMPFAIL);
     throw err;
+  } finally {
+    await users.close();
   }
 }

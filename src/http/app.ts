@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { auth as basicCredentials } from 'hono/utils/basic-auth';
 import { constantTimeEqual } from '../auth/constant-time.js';
 import { InvalidUserNameError } from '../auth/user-name.js';
+import { StoreError } from '../store/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { NetworkSet } from '../net/trusted-networks.js';
 import { ApiError } from './errors.js';
@@ -47,6 +48,12 @@ export function createApp(security: AppSecurity): PostelApp {
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status);
     if (err instanceof InvalidUserNameError) return c.json({ error: { code: 'invalid_user_name', message: err.message } }, 400);
+    if (err instanceof StoreError && err.temporary) {
+      // The database is down or restarting: worth a retry, and no internal detail.
+      log.warn({ err, method: c.req.method, path: c.req.path }, 'store unavailable');
+      c.header('Retry-After', '5');
+      return c.json({ error: { code: 'unavailable', message: 'the store is temporarily unavailable; try again' } }, 503);
+    }
     if (err instanceof HTTPException) {
       // Malformed JSON and the like: the framework's own 4xx, in our shape.
       const status = err.status;

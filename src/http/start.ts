@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { resolve } from 'node:path';
 import type { AuthPolicy } from '../auth/policy.js';
 import type { Authenticator } from '../auth/types.js';
-import type { UsersFile } from '../auth/users-file.js';
+import type { Users } from '../auth/users.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
@@ -20,7 +20,7 @@ import { buildHttpApp, HttpService, isLoopbackHost } from './server.js';
 
 export interface HttpParts {
   readonly store: MailStore;
-  readonly users: UsersFile;
+  readonly users: Users;
   readonly auth: Authenticator;
   /** The AuthPolicy POP3 and submission use: HTTP logins spend the same budgets. */
   readonly authPolicy: AuthPolicy;

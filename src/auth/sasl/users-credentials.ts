@@ -2,7 +2,8 @@ import type { Logger } from '../../log/logger.js';
 import { FileAuthenticator } from '../file-authenticator.js';
 import { plaintextOf } from '../password-schemes.js';
 import type { AuthContext } from '../types.js';
-import { scramKeysOf, type UserEntry, type UsersFile } from '../users-file.js';
+import { scramKeysOf, type UserEntry } from '../users-file.js';
+import type { Users } from '../users.js';
 import { canonicalName } from './names.js';
 import type { SaslCredentials, ScramCredentials } from './types.js';
 
@@ -10,7 +11,7 @@ import type { SaslCredentials, ScramCredentials } from './types.js';
 export class UsersCredentials implements SaslCredentials {
   private readonly authenticator: FileAuthenticator;
 
-  constructor(private readonly users: UsersFile, options: { readonly logger?: Logger } = {}) {
+  constructor(private readonly users: Users, options: { readonly logger?: Logger } = {}) {
     // FileAuthenticator already gives unknown users the timing of a wrong password.
     this.authenticator = new FileAuthenticator(users, options.logger === undefined ? {} : { logger: options.logger });
   }

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { UsersFile } from '../../auth/users-file.js';
+import type { Users } from '../../auth/users.js';
 import type { SessionRegistry } from '../../events/sessions.js';
 import { quotaLimit } from '../../smtp/quota.js';
 import type { MailStore } from '../../store/types.js';
@@ -7,7 +7,7 @@ import type { PostelApp } from '../app.js';
 import { errorResponses, json, security } from '../schemas.js';
 
 export interface MailboxOverviewDeps {
-  readonly users: UsersFile;
+  readonly users: Users;
   readonly sessions: SessionRegistry;
   /** Each mailbox's size, as quotas count it. */
   readonly store: MailStore;

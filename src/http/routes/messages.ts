@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { normalizeUserName } from '../../auth/user-name.js';
-import type { UsersFile } from '../../auth/users-file.js';
+import type { Users } from '../../auth/users.js';
 import type { PostelApp } from '../app.js';
 import { requireMailbox, type HttpContext } from '../context.js';
 import type { Mailboxes, MessageSummary, ParsedMessage } from '../mailboxes.js';
@@ -8,7 +8,7 @@ import { errorResponses, json, MessageId, security, UserName } from '../schemas.
 
 export interface MessagesDeps {
   readonly mailboxes: Mailboxes;
-  readonly users: UsersFile;
+  readonly users: Users;
 }
 
 export const Summary = z

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { normalizeUserName } from '../../auth/user-name.js';
-import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError, type PasswordOptions, type UsersFile } from '../../auth/users-file.js';
+import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError, type PasswordOptions } from '../../auth/users-file.js';
+import type { Users } from '../../auth/users.js';
 import { quotaLimit } from '../../smtp/quota.js';
 import type { MailStore } from '../../store/types.js';
 import type { PostelApp } from '../app.js';
@@ -9,7 +10,7 @@ import { ApiError } from '../errors.js';
 import { adminSecurity, errorResponses, json, UserName } from '../schemas.js';
 
 export interface UsersDeps {
-  readonly users: UsersFile;
+  readonly users: Users;
   /** How `postel user add/passwd` would store a new password (runtime.newPasswordOptions). */
   readonly passwordOptions: (scheme?: 'SCRYPT' | 'PLAIN') => PasswordOptions;
   /** For each user's usage, as quotas count it. */
@@ -29,7 +30,7 @@ const Password = z.object({ password: z.string().min(1).max(1024), scheme: z.enu
 const Quota = z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().openapi({ description: 'null or 0: no limit' }) }).strict().openapi('Quota');
 const NameParam = z.object({ name: UserName.openapi({ param: { name: 'name', in: 'path' } }) });
 
-/** The users file, through the same UsersFile calls as `postel user`. Admin only. */
+/** The users (file or PostgreSQL table), through the same Users calls as `postel user`. Admin only. */
 export function registerUsers(app: PostelApp, deps: UsersDeps): void {
   const describe = async (name: string): Promise<z.infer<typeof User>> => {
     const entry = await deps.users.lookup(name);

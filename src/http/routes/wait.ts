@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { UsersFile } from '../../auth/users-file.js';
+import type { Users } from '../../auth/users.js';
 import type { EventBus } from '../../events/bus.js';
 import type { PostelApp } from '../app.js';
 import type { Mailboxes } from '../mailboxes.js';
@@ -22,7 +22,7 @@ const quote = (value: string): string => `"${value.replace(/"/g, '')}"`;
 export interface WaitDeps {
   readonly mailboxes: Mailboxes;
   readonly events: EventBus;
-  readonly users: UsersFile;
+  readonly users: Users;
   /** How often to look at every mailbox for mail no event announces (see waitForMessage); undefined: never. */
   readonly rescanMs?: number;
 }

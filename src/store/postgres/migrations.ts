@@ -69,6 +69,20 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  {
+    version: 2,
+    name: 'users',
+    sql: `
+      -- The users file's lines as rows: the password as stored ({SCRYPT}..., {PLAIN}...) and
+      -- the passwd-file fields after it (uid, gid, gecos, home, shell, extra fields), so
+      -- schemes, SCRAM keys and quota fields mean the same as in the file.
+      CREATE TABLE users (
+        name text PRIMARY KEY,
+        password text NOT NULL,
+        extra text[] NOT NULL DEFAULT '{}'
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
