@@ -4,6 +4,7 @@ import { FileAuthenticator } from './auth/file-authenticator.js';
 import { UsersFile, type PasswordOptions } from './auth/users-file.js';
 import type { Users } from './auth/users.js';
 import { PostgresUsers } from './store/postgres/users.js';
+import { PostgresAliases } from './store/postgres/aliases.js';
 import type { Config } from './config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -54,6 +55,11 @@ export function openStore(config: Config, logger: Logger): MailStore {
 export function openMaildirStore(config: Config, logger: Logger): MaildirStore {
   const format = config.pop3.dovecot_uidl_format;
   return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, dovecotUidlFormat: format === '' ? null : format, logger });
+}
+
+/** The aliases table when the store is PostgreSQL; undefined means the aliases file, which the SMTP side opens itself. */
+export function openAliases(config: Config): PostgresAliases | undefined {
+  return config.store.url === '' ? undefined : new PostgresAliases(config.store.url);
 }
 
 /** Whether the user exists, for a command that opens the users only for this. */

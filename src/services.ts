@@ -29,7 +29,7 @@ import { pop3Recorder } from './metrics/pop3-recorder.js';
 import { smtpRecorder } from './metrics/smtp-recorder.js';
 import { watchMaildirUsage } from './metrics/store-usage.js';
 import { Pop3Server, type BoundListener } from './pop3/server.js';
-import { dataPaths, openAuthPolicy, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions, smtpSettings } from './runtime.js';
+import { dataPaths, openAuthPolicy, openAuthenticator, openCertificates, openSaslMechanisms, openStore, openUsers, openAliases, pop3Policy, pop3ServerOptions, smtpSettings } from './runtime.js';
 import type { BoundSmtpListener } from './smtp/listener.js';
 import { SmtpService } from './smtp/service.js';
 import { collectGarbageEvery, migrateStore } from './store/maintenance.js';
@@ -88,6 +88,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
   const paths = dataPaths(config);
   await mkdir(paths.mailRoot, { recursive: true, mode: 0o700 });
   const users = openUsers(config);
+  const aliases = openAliases(config);
   const metrics = options.metrics ?? new Metrics({ recording: config.metrics.enabled });
   const events = new EventBus();
   if (config.store.migrate && config.store.url !== '') await migrateStore(config, logger);
@@ -134,7 +135,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
   const pop3Listeners = await pop3.listen();
   const xoauth2 = sasl.find((m) => m.name === 'XOAUTH2');
   const acceptAll = options.acceptAll ? { acceptAll: mailboxOnFirstUse(users, options.acceptAll.password) } : {};
-  smtp = new SmtpService(smtpSettings(config), { store, users, auth, authPolicy, ...(xoauth2 ? { xoauth2 } : {}), logger, tls: certificates, observer: smtpRecorder(metrics, events, sessions), ...faults, ...acceptAll });
+  smtp = new SmtpService(smtpSettings(config), { store, users, ...(aliases ? { aliases } : {}), auth, authPolicy, ...(xoauth2 ? { xoauth2 } : {}), logger, tls: certificates, observer: smtpRecorder(metrics, events, sessions), ...faults, ...acceptAll });
   let smtpListeners: BoundSmtpListener[];
   let http: RunningHttp | null = null;
   try {
@@ -175,7 +176,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
     stopGc();
     await stopOthersMail().catch(() => undefined);
     await Promise.allSettled([pop3.close(), smtp?.close()]);
-    await Promise.allSettled([baseStore.close(), users.close()]);
+    await Promise.allSettled([baseStore.close(), users.close(), aliases?.close()]);
     throw err;
   }
   return {
@@ -198,7 +199,7 @@ export async function startServices(config: Config, options: ServicesOptions): P
       stopGc();
       await stopOthersMail().catch(() => undefined);
       await Promise.all([pop3.close(), smtp.close(), http?.close()]);
-      await Promise.allSettled([baseStore.close(), users.close()]);
+      await Promise.allSettled([baseStore.close(), users.close(), aliases?.close()]);
     },
   };
 }

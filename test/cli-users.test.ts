@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addUser, describeRun, loginTo, tryLogin } from './support/interop-cli.js';
@@ -129,6 +129,16 @@ describe('postel user, on its own', () => {
     const line = lines.find((l) => l.startsWith('nokeys:')) ?? '';
     assert.match(line, /^nokeys:\{SCRYPT\}\$scrypt\$[^:]+$/);
     assert.equal((await runCli(['user', 'del', 'nokeys', '--config', env.config])).code, 0);
+  });
+
+  it('alias list prints the aliases file in its own format; alias set without a PostgreSQL store says to edit the file (64)', async () => {
+    await writeFile(join(env.dir, 'data', 'aliases'), '# team\ninfo@Example.org  alice,\n   bob\n@example.org alice\n');
+    const listed = await runCli(['alias', 'list', '--config', env.config]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, '@example.org alice\ninfo@example.org alice, bob\n');
+    const refused = await runCli(['alias', 'set', 'x@example.org', 'alice', '--config', env.config]);
+    assert.equal(refused.code, 64);
+    assert.match(refused.stderr, /aliases are the file .*aliases: edit it/);
   });
 
   it('user list prints the names, one a line, in file order', async () => {

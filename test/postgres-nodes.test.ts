@@ -42,7 +42,7 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
     // `postel db migrate` through the environment variable, as an operator would.
     const migrated = await runCli(['db', 'migrate'], '', { ...process.env, POSTEL_STORE_URL: url });
     assert.equal(migrated.code, 0, migrated.stderr);
-    assert.match(migrated.stderr, /applied migrations 1, 2; schema at version 2/);
+    assert.match(migrated.stderr, /applied migrations 1, 2, 3; schema at version 3/);
     // The users go into the database once; both nodes read them from there. carol's quota
     // admits QUOTA_COPIES copies and a half.
     const staging = await tempDataDir();
@@ -50,11 +50,14 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
     await mkdir(join(staging.dir, 'data'), { recursive: true });
     await writeFile(
       join(staging.dir, 'data', 'users'),
-      ['alice:{PLAIN}alice-pw::::::', 'bob:{PLAIN}bob-pw::::::', `carol:{PLAIN}carol-pw:::::: quota=${Math.floor(BODY_SIZE * (QUOTA_COPIES + 0.5))}`, ''].join('\n'),
+      ['alice:{PLAIN}alice-pw::::::', 'bob:{PLAIN}bob-pw::::::', `carol:{PLAIN}carol-pw:::::: quota=${Math.floor(BODY_SIZE * (QUOTA_COPIES + 0.5))}`, 'erin:{PLAIN}erin-pw::::::', ''].join('\n'),
     );
+    // The aliases file goes along: the nodes have none of their own.
+    await writeFile(join(staging.dir, 'data', 'aliases'), '# imported once\npostmaster  erin\n');
     const imported = await runCli(['db', 'import-users', '--config', staging.config], '', { ...process.env, POSTEL_STORE_URL: url });
     assert.equal(imported.code, 0, imported.stderr);
-    assert.match(imported.stderr, /3 users imported/);
+    assert.match(imported.stderr, /4 users imported/);
+    assert.match(imported.stderr, /1 aliases imported/);
     for (const name of ['a', 'b']) {
       const env = await tempDataDir(
         [
@@ -166,7 +169,7 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
     // The same rows as `postel user` sees, through the other node's config.
     const cli = await runCli(['user', 'list', '--config', configs[1] as string]);
     assert.equal(cli.code, 0, cli.stderr);
-    assert.deepEqual(cli.stdout.split('\n').filter(Boolean), ['alice', 'bob', 'carol', 'dave']);
+    assert.deepEqual(cli.stdout.split('\n').filter(Boolean), ['alice', 'bob', 'carol', 'dave', 'erin']);
 
     const changed = await call(b, 'PUT', '/api/v1/users/dave/password', { password: 'dave-new' });
     assert.equal(changed.status, 204);
@@ -207,6 +210,57 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
       await cluster.start();
     }
     assert.equal((await call(a, 'GET', '/api/v1/users')).status, 200);
+  });
+
+  it('delivers through node B to an alias set with `postel alias` on node A, and refuses it once removed', async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    const rcpt = async (node: ServerProcess, to: string): Promise<{ rcpt: number; data?: number }> => {
+      const smtp = await SmtpTestClient.open(smtpPort(node));
+      try {
+        await smtp.command('EHLO client.example.org');
+        await smtp.command('MAIL FROM:<sender@example.org>');
+        const code = (await smtp.command(`RCPT TO:<${to}>`)).code;
+        if (code !== 250) return { rcpt: code };
+        return { rcpt: code, data: (await smtp.data(`Subject: to ${to}\r\n\r\nfor the team\r\n`)).code };
+      } finally {
+        await smtp.command('QUIT').catch(() => undefined);
+      }
+    };
+    // Node B has read the (imported) table before the change: it must notice the change.
+    // example.net is nobody's domain yet: relaying, refused to an unauthenticated client.
+    assert.deepEqual(await rcpt(b, 'team@example.net'), { rcpt: 554 });
+    assert.deepEqual(await rcpt(b, 'postmaster@localhost'), { rcpt: 250, data: 250 }, 'the imported alias');
+    const set = await runCli(['alias', 'set', 'Team@example.net', 'erin,', 'bob@localhost', '--config', configs[0] as string]);
+    assert.equal(set.code, 0, set.stderr);
+    const listed = await runCli(['alias', 'list', '--config', configs[1] as string]);
+    assert.equal(listed.stdout, 'postmaster erin\nteam@example.net erin, bob@localhost\n');
+    // An alias domain is a local domain on every node: team@example.net is no relay attempt.
+    assert.deepEqual(await rcpt(b, 'team@example.net'), { rcpt: 250, data: 250 });
+
+    const pop = await WireClient.connect(viaA);
+    await pop.line();
+    await pop.command('USER erin');
+    assert.match(await pop.command('PASS erin-pw'), /^\+OK/);
+    const list = await pop.multi('LIST');
+    assert.equal(list.body.toString().split('\r\n').filter(Boolean).length, 2, 'the postmaster message and the team message');
+    assert.match((await pop.multi('RETR 2')).body.toString(), /Delivered-To: team@example\.net\r\n[\s\S]*Subject: to team@example\.net/);
+    await pop.command('QUIT');
+    pop.close();
+    const sql = postgres(url, { onnotice: () => undefined, max: 1 });
+    try {
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM messages WHERE user_name = 'bob'`;
+      assert.equal(row?.n, 2, "bob's copy through the alias, beside the first test's message");
+    } finally {
+      await sql.end();
+    }
+
+    const bad = await runCli(['alias', 'set', 'a@b@c', 'erin', '--config', configs[0] as string]);
+    assert.equal(bad.code, 65, bad.stderr);
+    const removed = await runCli(['alias', 'del', 'team@example.net', '--config', configs[1] as string]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(await rcpt(a, 'team@example.net'), { rcpt: 554 }, 'gone on node A too, and example.net with it');
+    assert.deepEqual(await rcpt(a, 'nobody@localhost'), { rcpt: 550 });
+    assert.equal((await runCli(['alias', 'del', 'team@example.net', '--config', configs[1] as string])).code, 67);
   });
 
   it('keeps a session working through a PostgreSQL restart', async () => {

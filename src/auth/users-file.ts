@@ -96,6 +96,12 @@ export class UsersFile implements Users {
     return [...(await this.current()).users.values()];
   }
 
+  /** The file is cached (one stat per call), so going through every name is cheap. */
+  async hasDomain(domain: string): Promise<boolean> {
+    const suffix = `@${domain.toLowerCase()}`;
+    return (await this.list()).some((u) => u.name.endsWith(suffix));
+  }
+
   async add(name: string, password: string, options: PasswordOptions = {}): Promise<void> {
     const user = normalizeUserName(name);
     // Checked before hashing too, to fail fast without spending a hash.

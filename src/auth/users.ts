@@ -9,6 +9,8 @@ import type { PasswordOptions } from './users-file.js';
 export interface Users {
   lookup(name: string): Promise<UserEntry | undefined>;
   list(): Promise<UserEntry[]>;
+  /** Whether some address-form user name (`alice@example.org`) is at `domain`: mail to it is local. */
+  hasDomain(domain: string): Promise<boolean>;
   add(name: string, password: string, options?: PasswordOptions): Promise<void>;
   setPassword(name: string, password: string, options?: PasswordOptions): Promise<void>;
   /** The storage limit in bytes; null (or 0) removes it. */

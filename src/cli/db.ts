@@ -3,7 +3,11 @@ import { createLogger } from '../log/logger.js';
 import { connectPostgres, PostgresStore } from '../store/postgres/postgres-store.js';
 import { importMaildirs } from '../store/postgres/import-maildir.js';
 import { MaildropLockedError } from '../store/errors.js';
-import { dataPaths, openMaildirStore } from '../runtime.js';
+import { readFile } from 'node:fs/promises';
+import { dataPaths, openMaildirStore, smtpSettings } from '../runtime.js';
+import { isErrno } from '../fs/errno.js';
+import { parseAliases } from '../smtp/aliases.js';
+import { PostgresAliases } from '../store/postgres/aliases.js';
 import { PostgresUsers } from '../store/postgres/users.js';
 import { UsersFile } from '../auth/users-file.js';
 import { migrate, SCHEMA_VERSION } from '../store/postgres/migrations.js';
@@ -44,17 +48,26 @@ export function registerDb(program: Command): void {
       }
     });
   withCommonOptions(db.command('import-users'))
-    .description('copy the users file of the data directory into the users table (users already there are kept as they are)')
+    .description('copy the users file and the aliases file of the data directory into their tables (entries already there are kept as they are)')
     .action(async (options: CommonOptions) => {
       const config = await loadFor(options);
       if (config.store.url === '') throw new CliError(`no database: set [store] url or ${STORE_URL_VARIABLE}`, EX_CONFIG);
       const users = new PostgresUsers(config.store.url);
+      const aliases = new PostgresAliases(config.store.url);
       try {
         const entries = await new UsersFile(dataPaths(config).usersFile).list();
         const added = await users.importEntries(entries);
         process.stderr.write(`postel: ${added} users imported, ${entries.length - added} already there\n`);
+        const file = smtpSettings(config).aliasesFile;
+        const { table, problems } = parseAliases(await readFile(file, 'utf8').catch((err: unknown) => {
+          if (isErrno(err, 'ENOENT')) return '';
+          throw err;
+        }));
+        for (const p of problems) process.stderr.write(`postel: ${file} line ${p.line}: ${p.problem}; not imported\n`);
+        const aliased = await aliases.importTable(table);
+        process.stderr.write(`postel: ${aliased} aliases imported, ${table.entries.size - aliased} already there\n`);
       } finally {
-        await users.close();
+        await Promise.all([users.close(), aliases.close()]);
       }
     });
   withCommonOptions(db.command('gc'))

@@ -4,6 +4,7 @@ import { MechanismConfigError } from '../auth/sasl/mechanisms.js';
 import { ConfigError } from '../config/load.js';
 import { NetworkSpecError } from '../net/trusted-networks.js';
 import { TlsConfigError } from '../tls/certificates.js';
+import { registerAlias } from './alias.js';
 import { registerBench } from './bench.js';
 import { registerDb } from './db.js';
 import { registerDeliver } from './deliver.js';
@@ -26,6 +27,7 @@ const program = new Command('postel')
 
 registerServe(program);
 registerUser(program);
+registerAlias(program);
 registerDeliver(program);
 registerMailbox(program);
 registerExport(program);

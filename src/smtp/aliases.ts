@@ -23,6 +23,13 @@ export interface AliasTable {
   readonly domains: ReadonlySet<string>;
 }
 
+/** Where the resolver reads aliases: the aliases file, or a table with a PostgreSQL store. */
+export interface AliasSource {
+  /** The table as it is now (cheap when unchanged: a stat or one small query). */
+  current(): Promise<AliasTable>;
+  close?(): Promise<void>;
+}
+
 export interface AliasProblem {
   readonly line: number;
   readonly problem: string;
@@ -50,7 +57,7 @@ export function parseAliases(text: string): { table: AliasTable; problems: Alias
       problems.push({ line, problem: 'no target' });
       continue;
     }
-    if (/[\x00-\x1f\x7f]/.test(key) || key.split('@').length > 2 || key === '@') {
+    if (!isAliasKey(key)) {
       problems.push({ line, problem: 'malformed key' });
       continue;
     }
@@ -60,10 +67,36 @@ export function parseAliases(text: string): { table: AliasTable; problems: Alias
       continue;
     }
     entries.set(normalized, targets);
-    const at = normalized.indexOf('@');
-    if (at >= 0) domains.add(normalized.slice(at + 1));
   }
-  return { table: { entries, domains }, problems };
+  return { table: aliasTable(entries), problems };
+}
+
+/** A table from lower-cased keys and their targets; the domains follow from the keys. */
+export function aliasTable(entries: ReadonlyMap<string, readonly string[]>): AliasTable {
+  const domains = new Set<string>();
+  for (const key of entries.keys()) {
+    const at = key.indexOf('@');
+    if (at >= 0) domains.add(key.slice(at + 1));
+  }
+  return { entries, domains };
+}
+
+/** `local@domain`, `@domain` or a bare `local`: no white space, control characters or second '@'. */
+export function isAliasKey(key: string): boolean {
+  return key !== '' && !/[\s\x00-\x1f\x7f]/.test(key) && key.split('@').length <= 2 && key !== '@';
+}
+
+/** A target: a user name or an address, without the separators of the file format. */
+export function isAliasTarget(target: string): boolean {
+  return target !== '' && !/[\s\x00-\x1f\x7f,#]/.test(target);
+}
+
+/** The table in the file's format, one line per key, sorted: `postel alias list` prints this. */
+export function formatAliases(table: AliasTable): string {
+  return [...table.entries.keys()]
+    .sort()
+    .map((key) => `${key} ${(table.entries.get(key) ?? []).join(', ')}\n`)
+    .join('');
 }
 
 /** '#' starts a comment at the start of a line or after white space, as in Postfix tables. */
@@ -81,7 +114,7 @@ const RACY_WINDOW_MS = 2000;
  * to the next RCPT without a restart or a signal. A missing file is an empty table; a file
  * that cannot be read keeps the last good table (and says so in the log).
  */
-export class AliasesFile {
+export class AliasesFile implements AliasSource {
   private version = '';
   private table: AliasTable = EMPTY;
   private racy = false;

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { InvalidUserNameError, normalizeUserName } from '../auth/user-name.js';
 import type { UserEntry } from '../auth/users-file.js';
 import { splitAddress } from './address.js';
-import type { AliasesFile, AliasTable } from './aliases.js';
+import type { AliasSource, AliasTable } from './aliases.js';
 
-/** What the recipient resolver needs from the users file. */
+/** What the recipient resolver needs from the users (file or table). */
 export interface UserDirectory {
   lookup(name: string): Promise<UserEntry | undefined>;
-  list(): Promise<UserEntry[]>;
+  hasDomain(domain: string): Promise<boolean>;
 }
 
 /** Where mail for one envelope recipient goes. */
@@ -24,7 +24,7 @@ export interface ResolverOptions {
   /** Configured local domains; the hostname is added. */
   readonly localDomains: readonly string[];
   readonly users: UserDirectory;
-  readonly aliases: AliasesFile;
+  readonly aliases: AliasSource;
   readonly logger?: Logger;
   /**
    * `postel dev`: every address at any domain is local, its mailbox named after the whole
@@ -80,8 +80,7 @@ export class RecipientResolver {
     const d = domain.toLowerCase();
     if (this.configured.has(d)) return true;
     if ((aliases ?? (await this.options.aliases.current())).domains.has(d)) return true;
-    // The users file is cached (one stat per call), so listing it is cheap.
-    return (await this.options.users.list()).some((u) => u.name.endsWith(`@${d}`));
+    return this.options.users.hasDomain(d);
   }
 
   private async expand(address: string, aliases: AliasTable, out: Expansion, depth: number, seen: Set<string>): Promise<void> {

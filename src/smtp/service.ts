@@ -5,7 +5,7 @@ import type { AuthPolicy } from '../auth/policy.js';
 import type { SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { MailStore } from '../store/types.js';
-import { AliasesFile } from './aliases.js';
+import { AliasesFile, type AliasSource } from './aliases.js';
 import { SmtpListener, type BoundSmtpListener, type SmtpLimits, type SmtpListenerSpec, type SmtpTls, type SubmissionAuthPolicy } from './listener.js';
 import { LocalDelivery } from './local-delivery.js';
 import { sweepSpool } from './spool.js';
@@ -49,6 +49,8 @@ export interface SmtpServiceDeps {
   readonly observer?: IntakeObserver;
   /** Replies injected on purpose (the chaos switch). */
   readonly faults?: SmtpFaults;
+  /** The aliases table of a PostgreSQL store; the aliases file (settings.aliasesFile) without one. */
+  readonly aliases?: AliasSource;
   /** `postel dev`: every address is a mailbox, made on first use (see ResolverOptions). */
   readonly acceptAll?: (address: string) => Promise<string | null>;
 }
@@ -65,7 +67,7 @@ export class SmtpService {
     const log = deps.logger.child({ component: 'smtp' });
     this.log = log;
     this.spoolDir = settings.spoolDir;
-    const aliases = new AliasesFile(settings.aliasesFile, log);
+    const aliases = deps.aliases ?? new AliasesFile(settings.aliasesFile, log);
     this.resolver = new RecipientResolver({ hostname: settings.hostname, localDomains: settings.localDomains, users: deps.users, aliases, logger: log, ...(deps.acceptAll ? { acceptAll: deps.acceptAll } : {}) });
     const local = new LocalDelivery({ store: deps.store, users: deps.users, logger: log });
     this.queue = new OutboundQueue({

@@ -83,6 +83,33 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  {
+    version: 3,
+    name: 'aliases',
+    sql: `
+      -- The aliases file's entries as rows: the lower-cased key (local@domain, @domain or a
+      -- bare local part) and its targets in order.
+      CREATE TABLE aliases (
+        key text PRIMARY KEY CHECK (key = lower(key) AND key <> ''),
+        targets text[] NOT NULL CHECK (cardinality(targets) > 0)
+      );
+      -- One number that changes with every change to aliases: each node checks it per RCPT
+      -- and reads the table again only when it moved (as a stat of the file would tell).
+      CREATE TABLE aliases_version (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        version bigint NOT NULL
+      );
+      INSERT INTO aliases_version (version) VALUES (0);
+      CREATE FUNCTION aliases_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE aliases_version SET version = version + 1;
+        RETURN NULL;
+      END
+      $$;
+      CREATE TRIGGER aliases_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aliases
+        FOR EACH STATEMENT EXECUTE FUNCTION aliases_changed();
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -32,6 +32,13 @@ export class PostgresUsers implements Users {
     return rows.map((r) => ({ name: r.name, password: r.password, extra: r.extra }));
   }
 
+  /** Asked in the database: no list of every user crosses the wire per RCPT. */
+  async hasDomain(domain: string): Promise<boolean> {
+    const suffix = `@${domain.toLowerCase()}`;
+    const [row] = await this.query(() => this.sql<{ found: boolean }[]>`SELECT EXISTS (SELECT 1 FROM users WHERE right(name, char_length(${suffix}::text)) = ${suffix}) AS found`);
+    return row?.found === true;
+  }
+
   async add(name: string, password: string, options: PasswordOptions = {}): Promise<void> {
     const user = normalizeUserName(name);
     if ((await this.lookup(user)) !== undefined) throw new UserExistsError(user);
