@@ -4,6 +4,9 @@ import { importMaildirs } from '../../src/store/postgres/import-maildir.js';
 import { MaildirStore } from '../../src/store/maildir/maildir-store.js';
 import { migrate } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { PostgresUsers } from '../../src/store/postgres/users.js';
+import { UsersFile } from '../../src/auth/users-file.js';
+import { postelDataLayout } from './postel.js';
 import { postgresUnavailable, startPostgres } from '../../test/support/postgres.js';
 
 export interface BenchDatabase {
@@ -31,6 +34,13 @@ export async function postgresForBench(dataDir: string, progress: (msg: string) 
       const source = new MaildirStore({ root: join(dataDir, 'mail'), logger: silentLogger(), snapshotCacheMessages: 0 });
       const counts = await importMaildirs(source, store, { logger: silentLogger() });
       progress(`imported ${counts.imported} messages of ${counts.users} users`);
+      // With a PostgreSQL store postel reads its users from the database, as `db import-users` puts them there.
+      const users = new PostgresUsers(url);
+      try {
+        await users.importEntries(await new UsersFile(postelDataLayout(dataDir).usersFile).list());
+      } finally {
+        await users.close();
+      }
     } finally {
       await store.close();
     }
