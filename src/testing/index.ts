@@ -7,6 +7,7 @@ import type { ParsedMessage } from '../http/mailboxes.js';
 import { firstCode, firstLink, waitForMessage as waitFor } from '../http/wait.js';
 import { createLogger, silentLogger } from '../log/logger.js';
 import { startServices, type Services } from '../services.js';
+import { UserExistsError } from '../auth/errors.js';
 
 /**
  * postel/testing: a whole postel (POP3, SMTP, LMTP, submission, HTTP API) in this process,
@@ -55,6 +56,7 @@ export interface TestServer {
   /** Users created so far, name -> password. */
   readonly users: ReadonlyMap<string, string>;
   readonly dataDir: string;
+  /** Adds a user; with a PostgreSQL store whose users table has it already, sets its password. */
   addUser(name: string, password?: string): Promise<{ name: string; password: string; address: string }>;
   /** Stores a message straight into a user's maildrop (no SMTP). */
   deliver(user: string, message: string | Uint8Array): Promise<void>;
@@ -115,7 +117,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   if (!http) throw new Error('startTestServer needs the HTTP API ([http] enabled)');
   const users = new Map<string, string>();
   const addUser = async (name: string, password = `pw-${Math.random().toString(36).slice(2, 12)}`): Promise<{ name: string; password: string; address: string }> => {
-    await services.users.add(name, password, { cost: { ln: 4 }, scram: { iterations: 4096 } });
+    const options = { cost: { ln: 4 }, scram: { iterations: 4096 } } as const;
+    try {
+      await services.users.add(name, password, options);
+    } catch (err) {
+      // Servers on one PostgreSQL store share the users table: the second one finds the user.
+      if (!(err instanceof UserExistsError) || config.store.url === '') throw err;
+      await services.users.setPassword(name, password, options);
+    }
     users.set(name, password);
     return { name, password, address: name.includes('@') ? name : `${name}@${domain}` };
   };
