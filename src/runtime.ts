@@ -151,14 +151,16 @@ export function smtpSettings(config: Config): SmtpSettings {
   const s = config.smtp;
   const paths = dataPaths(config);
   const listeners: SmtpListenerSpec[] = [];
-  if (s.enabled) listeners.push({ kind: 'smtp', host: s.host, port: s.port, implicitTls: false });
+  // The same rule as POP3's: a PROXY header is believed only from proxy_trusted_networks.
+  const proxied = (on: boolean): { proxyFrom?: NetworkSet } => (on ? { proxyFrom: new NetworkSet(config.auth.proxy_trusted_networks) } : {});
+  if (s.enabled) listeners.push({ kind: 'smtp', host: s.host, port: s.port, implicitTls: false, ...proxied(s.proxy_protocol) });
   if (s.lmtp.enabled) {
     const socketPath = s.lmtp.socket ? resolve(paths.dataDir, s.lmtp.socket) : undefined;
-    listeners.push({ kind: 'lmtp', host: s.lmtp.host, port: s.lmtp.port, implicitTls: false, ...(socketPath ? { socketPath } : {}) });
+    listeners.push({ kind: 'lmtp', host: s.lmtp.host, port: s.lmtp.port, implicitTls: false, ...(socketPath ? { socketPath } : proxied(s.lmtp.proxy_protocol)) });
   }
-  if (s.submission.enabled) listeners.push({ kind: 'submission', host: s.submission.host, port: s.submission.port, implicitTls: false });
+  if (s.submission.enabled) listeners.push({ kind: 'submission', host: s.submission.host, port: s.submission.port, implicitTls: false, ...proxied(s.submission.proxy_protocol) });
   if (s.submission.enabled && s.submission.implicit_tls) {
-    listeners.push({ kind: 'submission', host: s.submission.host, port: s.submission.implicit_tls_port, implicitTls: true });
+    listeners.push({ kind: 'submission', host: s.submission.host, port: s.submission.implicit_tls_port, implicitTls: true, ...proxied(s.submission.proxy_protocol) });
   }
   const trusted = trustedNetworks(config);
   const h = s.smarthost;

@@ -3,11 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
 import { HAPROXY, startHaproxy, type Haproxy } from './support/haproxy.js';
 import { postgresUnavailable, startPostgres, type PostgresCluster } from './support/postgres.js';
 import { runCli, startServerProcess, tempDataDir, type ServerProcess } from './support/server-process.js';
 import { SmtpTestClient } from './support/smtp-client.js';
+import { waitFor } from './support/wait-for.js';
 import { WireClient } from './support/wire-client.js';
 
 /*
@@ -34,7 +36,14 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
   /** HAProxy frontends: to node A only, to node B only. */
   let viaA: number;
   let viaB: number;
-  const smtpPort = (node: ServerProcess): number => Number(/SMTP on [^\s,]+:(\d+)/.exec(node.stderr())?.[1]);
+  /** The node's own SMTP and submission ports (PROXY listeners: only HAProxy may connect). */
+  const directPort = (node: ServerProcess, listener: 'SMTP' | 'submission' | 'submission over TLS'): number => Number(new RegExp(`${listener} on [^\\s,]+:(\\d+)`).exec(node.stderr())?.[1]);
+  /** HAProxy's SMTP frontend for the node (send-proxy-v2), and submission to node A. */
+  const smtpFront = new Map<ServerProcess, number>();
+  let submissionViaA: number;
+  /** Implicit TLS submission to node A: HAProxy passes the TLS bytes on after its header. */
+  let submissionsViaA: number;
+  const smtpPort = (node: ServerProcess): number => smtpFront.get(node) as number;
 
   before(async () => {
     cluster = await startPostgres();
@@ -71,10 +80,16 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
           '[auth]',
           // HAProxy connects from here; its PROXY header names the real client.
           'proxy_trusted_networks = ["127.0.0.1/32"]',
+          // Plaintext logins from these clients only. HAProxy's own 127.0.0.1 is one too, so
+          // a submission client at 127.0.0.2 is refused only if its PROXY header is believed.
+          'trusted_networks = ["127.0.0.1/32", "127.0.0.3/32"]',
           '[smtp]',
+          'proxy_protocol = true',
           'max_connections_per_ip = 100',
           '[smtp.submission]',
-          'enabled = false',
+          'proxy_protocol = true',
+          'implicit_tls = true',
+          'implicit_tls_port = 0',
         ].join('\n'),
       );
       cleanups.push(env.cleanup);
@@ -82,8 +97,18 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
       nodes.push(await startServerProcess(['--config', env.config, '--host', '127.0.0.1']));
     }
     const [a, b] = nodes as [ServerProcess, ServerProcess];
-    proxy = await startHaproxy([{ servers: [`127.0.0.1:${a.port}`] }, { servers: [`127.0.0.1:${b.port}`] }]);
-    [viaA, viaB] = proxy.ports as [number, number];
+    proxy = await startHaproxy([
+      { servers: [`127.0.0.1:${a.port}`] },
+      { servers: [`127.0.0.1:${b.port}`] },
+      { servers: [`127.0.0.1:${directPort(a, 'SMTP')}`] },
+      { servers: [`127.0.0.1:${directPort(b, 'SMTP')}`] },
+      { servers: [`127.0.0.1:${directPort(a, 'submission')}`] },
+      { servers: [`127.0.0.1:${directPort(a, 'submission over TLS')}`] },
+    ]);
+    let smtpA: number;
+    let smtpB: number;
+    [viaA, viaB, smtpA, smtpB, submissionViaA, submissionsViaA] = proxy.ports as [number, number, number, number, number, number];
+    smtpFront.set(a, smtpA).set(b, smtpB);
   });
 
   after(async () => {
@@ -95,7 +120,8 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
 
   it('lists through node B what node A stored, with per-copy trace fields', async () => {
     const [a] = nodes as [ServerProcess];
-    const smtp = await SmtpTestClient.open(smtpPort(a));
+    // From another loopback address: HAProxy connects from 127.0.0.1 and names this one.
+    const smtp = await SmtpTestClient.open(smtpPort(a), '127.0.0.2');
     assert.equal((await smtp.command('EHLO client.example.org')).code, 250);
     assert.equal((await smtp.command('MAIL FROM:<sender@example.org>')).code, 250);
     assert.equal((await smtp.command('RCPT TO:<alice@localhost>')).code, 250);
@@ -110,11 +136,57 @@ describe('two postel nodes on one PostgreSQL behind HAProxy', { skip }, () => {
       assert.equal(list.body.toString().split('\r\n').filter(Boolean).length, 1);
       const retr = (await pop.multi('RETR 1')).body.toString();
       assert.match(retr, /^Return-Path: <sender@example\.org>\r\nDelivered-To: [^\r\n]*\r\nReceived: /);
+      assert.match(retr, /Received: from client\.example\.org \(\[127\.0\.0\.2\]\)/, "the client's address from the PROXY header, not HAProxy's");
       assert.match(retr, new RegExp(`Delivered-To: ${user}@localhost\\r\\n`));
       assert.match(retr, /hello from A/);
       assert.match(await pop.command('QUIT'), /^\+OK/);
       pop.close();
     }
+  });
+
+  it('takes SMTP and submission through HAProxy with PROXY v2: the client address decides, and only HAProxy may send headers', async () => {
+    const [a] = nodes as [ServerProcess];
+    // Plaintext AUTH is for trusted_networks: 127.0.0.3 is in them, 127.0.0.2 is not.
+    const ehlo = async (from: string): Promise<string> => {
+      const c = await SmtpTestClient.open(submissionViaA, from);
+      const reply = (await c.command('EHLO client.example.org')).text;
+      await c.command('QUIT');
+      c.close();
+      return reply;
+    };
+    assert.match(await ehlo('127.0.0.3'), /^AUTH PLAIN LOGIN/m);
+    assert.doesNotMatch(await ehlo('127.0.0.2'), /^AUTH/m);
+    const trusted = await SmtpTestClient.open(submissionViaA, '127.0.0.3');
+    await trusted.command('EHLO client.example.org');
+    assert.equal((await trusted.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice-pw').toString('base64')}`)).code, 235);
+    await trusted.command('QUIT');
+    trusted.close();
+    const untrusted = await SmtpTestClient.open(submissionViaA, '127.0.0.2');
+    await untrusted.command('EHLO client.example.org');
+    // AUTH is off for this session (the library's 500), as for any client outside trusted_networks.
+    assert.equal((await untrusted.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice-pw').toString('base64')}`)).code, 500);
+    untrusted.close();
+
+    // Implicit TLS behind the header: the ClientHello follows it in the same stream.
+    // tls.connect passes socket.connect() options such as localAddress on (its typings omit them).
+    const from2: ConnectionOptions & { localAddress: string } = { localAddress: '127.0.0.2' };
+    const tls = await SmtpTestClient.openTls(submissionsViaA, from2);
+    assert.match((await tls.command('EHLO client.example.org')).text, /^AUTH PLAIN LOGIN/m, 'AUTH over TLS from anywhere');
+    assert.equal((await tls.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice-pw').toString('base64')}`)).code, 235);
+    await tls.command('QUIT');
+    tls.close();
+    await waitFor(() => a.logs().some((l) => l.event === 'session_end' && l.remote === '127.0.0.2' && l.user === 'alice' && typeof l.tls === 'string') || undefined, 'the TLS session logged with the client address', 10_000);
+
+    // Straight to the node: from outside proxy_trusted_networks, closed unanswered; from
+    // HAProxy's address without a header, closed once the first bytes are no PROXY header.
+    const outsider = await SmtpTestClient.connect(directPort(a, 'SMTP'), '127.0.0.1', '127.0.0.2');
+    await assert.rejects(outsider.reply(), /clos|end/i);
+    const noHeader = await SmtpTestClient.connect(directPort(a, 'SMTP'));
+    noHeader.send('EHLO client.example.org\r\n');
+    await assert.rejects(noHeader.reply(), /clos|end/i);
+    // The node logs each refusal (its log line may follow the close by a moment).
+    await waitFor(() => a.logs().some((l) => l.event === 'proxy_peer_refused' && l.peer === '127.0.0.2') || undefined, 'proxy_peer_refused logged', 10_000);
+    await waitFor(() => a.logs().some((l) => l.event === 'proxy_header_rejected' && l.peer === '127.0.0.1') || undefined, 'proxy_header_rejected logged', 10_000);
   });
 
   it('holds the maildrop lock of a session on node A against node B', async () => {

@@ -233,6 +233,8 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         /** 25 in production; 2525 lets the embedded default run without root. */
         port: port.default(2525),
+        /** Expect a HAProxy PROXY v1/v2 header, from [auth] proxy_trusted_networks only; other peers are closed. */
+        proxy_protocol: z.boolean().default(false),
         /** Domains whose mail is stored here, besides `hostname` and the domains of address-form users and aliases. */
         local_domains: z.array(z.string().min(1)).default(['localhost']),
         /** Postfix virtual-style aliases file, relative to data_dir; a missing file means no aliases. */
@@ -256,6 +258,8 @@ export const configSchema = z
             port: port.default(2424),
             /** A unix socket path (relative to data_dir); when set, LMTP listens there instead of host:port. */
             socket: z.string().default(''),
+            /** As [smtp] proxy_protocol, for LMTP on TCP (not on a unix socket). */
+            proxy_protocol: z.boolean().default(false),
           })
           .strict()
           .prefault({}),
@@ -271,6 +275,8 @@ export const configSchema = z
             implicit_tls: z.boolean().default(false),
             /** 465 in production. */
             implicit_tls_port: port.default(1465),
+            /** As [smtp] proxy_protocol, for both submission ports. */
+            proxy_protocol: z.boolean().default(false),
             /** Failed AUTH attempts in one session before it is closed ([auth] has the budgets across sessions). */
             max_auth_failures: positive.default(3),
             /**

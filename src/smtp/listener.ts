@@ -1,7 +1,8 @@
 import { lstat, unlink } from 'node:fs/promises';
-import type { AddressInfo, Socket } from 'node:net';
-import { plainAddress } from '../net/trusted-networks.js';
-import type { SecureContext } from 'node:tls';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { plainAddress, type NetworkSet } from '../net/trusted-networks.js';
+import { readProxyHeader } from '../net/proxy-protocol.js';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { SMTPServerOptions } from 'smtp-server';
 import { Intake, type IntakeDeps, type IntakeKind, type IntakePolicy } from './intake.js';
@@ -26,6 +27,11 @@ export interface SmtpListenerSpec {
   readonly socketPath?: string;
   /** RFC 8314 implicit TLS (submissions, port 465). */
   readonly implicitTls: boolean;
+  /**
+   * Expect a PROXY protocol (v1 or v2) header, believed only from these peers
+   * ([auth] proxy_trusted_networks); connections from anywhere else are closed. Absent: none.
+   */
+  readonly proxyFrom?: NetworkSet;
 }
 
 export interface SmtpLimits {
@@ -57,6 +63,8 @@ export interface BoundSmtpListener {
 
 /** How long close() lets sessions finish (a DATA being stored) before cutting them off. */
 const CLOSE_GRACE_MS = 5000;
+/** How long a trusted proxy may take to send its header (it sends it at once). */
+const PROXY_HEADER_TIMEOUT_MS = 10_000;
 
 /** One SMTP, LMTP or submission listener: smtp-server for the protocol, Intake for the mail. */
 export class SmtpListener {
@@ -64,6 +72,14 @@ export class SmtpListener {
   private readonly intake: Intake;
   private readonly log: Logger;
   private readonly counters = new SmtpSessionCounters();
+  /**
+   * The socket that accepts connections: smtp-server's own, or with a PROXY listener one of
+   * ours that reads the header before handing the connection to smtp-server's public
+   * connect(). The library's useProxy reads v1 only and trusts exact addresses, not networks.
+   */
+  private readonly front: Server;
+  private readonly tls: SmtpTls | undefined;
+  private readonly deadlines: LoginDeadlines | undefined;
 
   constructor(
     readonly spec: SmtpListenerSpec,
@@ -88,6 +104,7 @@ export class SmtpListener {
     };
     this.log = deps.logger.child({ listener: spec.kind });
     const deadlines = submission ? new LoginDeadlines(auth.loginTimeoutMs, this.log) : undefined;
+    this.deadlines = deadlines;
     this.intake = new Intake(policy, deps, deadlines ? { loggedIn: (session) => deadlines.loggedIn(session.remoteAddress, session.remotePort) } : {});
     const options: SMTPServerOptions = {
       name: hostname,
@@ -118,15 +135,69 @@ export class SmtpListener {
     };
     this.server = new PostelSmtpServer(options, { maxRefusals: limits.maxBadCommands, counters: this.counters });
     this.server.on('error', (err: Error) => this.log.warn({ err }, 'connection or listener error'));
+    this.tls = tls;
+    const proxyFrom = spec.proxyFrom;
+    this.front = proxyFrom ? createServer((socket) => void this.acceptProxied(socket, proxyFrom)) : this.server.server;
     // Counted from accept, before any TLS handshake (smtp-server counts sessions after it).
-    this.server.server.maxConnections = limits.maxConnections;
-    if (deadlines) this.server.server.prependListener('connection', (socket: Socket) => deadlines.accepted(socket));
+    this.front.maxConnections = limits.maxConnections;
+    if (deadlines) this.front.prependListener('connection', (socket: Socket) => deadlines.accepted(socket));
     if (tls) {
       // smtp-server gives clients without SNI its '*' context, built once from key/cert
       // options; keeping it current per connection makes certificate reloads apply.
       // (`secureContext` and `server` are public properties of SMTPServer's typings.)
-      this.server.server.prependListener('connection', () => this.server.secureContext.set('*', tls.contextFor('')));
+      this.front.prependListener('connection', () => this.server.secureContext.set('*', tls.contextFor('')));
     }
+  }
+
+  /**
+   * A connection to a PROXY listener: from a trusted peer, the header names the client, and
+   * the session (limits per address, trusted networks, Received, logs) sees that address;
+   * from anyone else, or without a valid header, the connection is closed unanswered, as
+   * POP3 does: an untrusted peer could claim any address.
+   */
+  private async acceptProxied(raw: Socket, proxyFrom: NetworkSet): Promise<void> {
+    raw.on('error', (err) => this.log.debug({ err, peer: raw.remoteAddress }, 'socket error before the session'));
+    const peer = plainAddress(raw.remoteAddress ?? '');
+    if (!proxyFrom.has(peer)) {
+      this.log.warn({ event: 'proxy_peer_refused', peer }, 'PROXY listener: peer outside proxy_trusted_networks; closed');
+      raw.destroy();
+      return;
+    }
+    let header: Awaited<ReturnType<typeof readProxyHeader>>;
+    try {
+      header = await readProxyHeader(raw, PROXY_HEADER_TIMEOUT_MS);
+    } catch (err) {
+      this.log.warn({ event: 'proxy_header_rejected', peer, reason: (err as Error).message }, 'connection without a valid PROXY header closed');
+      raw.destroy();
+      return;
+    }
+    // Bytes after the header (a TLS ClientHello, an early command) go back to be read again.
+    if (header.rest.length > 0) raw.unshift(header.rest);
+    // LOCAL (a health check) names no client: the proxy's own address stands.
+    const client = header.source ? { remoteAddress: header.source.address, remotePort: header.source.port } : {};
+    const where = { localAddress: raw.localAddress ?? '', localPort: raw.localPort ?? 0, ...client };
+    if (header.source) this.deadlines?.proxied(raw, header.source.address, header.source.port);
+    if (!this.spec.implicitTls) {
+      this.server.connect(raw, where);
+      raw.resume();
+      return;
+    }
+    const tls = this.tls as SmtpTls;
+    const secure = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: tls.contextFor(''),
+      SNICallback: (name, cb) => cb(null, tls.contextFor(name)),
+    });
+    const timer = setTimeout(() => secure.destroy(), PROXY_HEADER_TIMEOUT_MS * 3);
+    secure.once('error', (err) => {
+      clearTimeout(timer);
+      this.log.info({ event: 'tls_handshake_failed', remote: where.remoteAddress ?? peer, reason: err.message }, 'TLS handshake failed');
+      secure.destroy();
+    });
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      this.server.connect(secure, where);
+    });
   }
 
   get connections(): number {
@@ -139,15 +210,15 @@ export class SmtpListener {
     await new Promise<void>((resolve, reject) => {
       // Labelled, so that "port in use" names the listener that could not start.
       const onError = (err: Error): void => reject(Object.assign(err, { listener: this.spec.implicitTls ? `${this.spec.kind}s` : this.spec.kind }));
-      this.server.server.once('error', onError);
+      this.front.once('error', onError);
       const done = (): void => {
-        this.server.server.off('error', onError);
+        this.front.off('error', onError);
         resolve();
       };
-      if (path) this.server.listen(path, done);
-      else this.server.listen(this.spec.port, this.spec.host, done);
+      if (path) this.front.listen(path, done);
+      else this.front.listen(this.spec.port, this.spec.host, done);
     });
-    const address = this.server.server.address();
+    const address = this.front.address();
     if (typeof address === 'string' || address === null) {
       return { kind: this.spec.kind, implicitTls: this.spec.implicitTls, where: address ?? path ?? '', port: undefined };
     }
@@ -176,6 +247,8 @@ export class SmtpListener {
    * message: they get CLOSE_GRACE_MS to finish, then are cut off.
    */
   close(): Promise<void> {
+    // A PROXY listener's own socket stops accepting; smtp-server then ends the sessions.
+    if (this.front !== this.server.server) this.front.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const bye = replies.shuttingDown();
     for (const connection of this.server.connections) {
@@ -193,6 +266,8 @@ export class SmtpListener {
  */
 class LoginDeadlines {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Each waiting socket's key, which a PROXY header changes to the client's address. */
+  private readonly keys = new WeakMap<Socket, string>();
 
   constructor(
     private readonly timeoutMs: number,
@@ -200,23 +275,42 @@ class LoginDeadlines {
   ) {}
 
   accepted(socket: Socket): void {
-    const key = LoginDeadlines.key(socket.remoteAddress ?? '', socket.remotePort ?? 0);
     const timer = setTimeout(() => {
-      this.timers.delete(key);
+      this.forget(socket);
       this.log.info({ event: 'login_timeout', remote: plainAddress(socket.remoteAddress ?? ''), port: socket.remotePort }, 'closed: no login within login_timeout');
       socket.destroy();
     }, this.timeoutMs);
-    this.timers.set(key, timer);
+    this.track(socket, LoginDeadlines.key(socket.remoteAddress ?? '', socket.remotePort ?? 0), timer);
     socket.once('close', () => {
       clearTimeout(timer);
-      if (this.timers.get(key) === timer) this.timers.delete(key);
+      this.forget(socket);
     });
+  }
+
+  /** The session will report the client a PROXY header named: find the socket under that. */
+  proxied(socket: Socket, remoteAddress: string, remotePort: number): void {
+    const key = this.keys.get(socket);
+    const timer = key === undefined ? undefined : this.timers.get(key);
+    if (timer === undefined) return;
+    this.forget(socket);
+    this.track(socket, LoginDeadlines.key(remoteAddress, remotePort), timer);
   }
 
   loggedIn(remoteAddress: string, remotePort: number): void {
     const key = LoginDeadlines.key(remoteAddress, remotePort);
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
+  }
+
+  private track(socket: Socket, key: string, timer: NodeJS.Timeout): void {
+    this.keys.set(socket, key);
+    this.timers.set(key, timer);
+  }
+
+  private forget(socket: Socket): void {
+    const key = this.keys.get(socket);
+    if (key !== undefined) this.timers.delete(key);
+    this.keys.delete(socket);
   }
 
   private static key(address: string, port: number): string {

@@ -28,9 +28,10 @@ export class LineClient {
   }
 
   /** A TCP connection (or a Unix socket when `port` is a path). */
-  protected static socketTo(port: number | string, host = '127.0.0.1'): Promise<Socket> {
+  /** `localAddress`: another loopback source (127.0.0.2), to be a different client. */
+  protected static socketTo(port: number | string, host = '127.0.0.1', localAddress?: string): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const socket = typeof port === 'string' ? connect({ path: port }) : connect({ port, host });
+      const socket = typeof port === 'string' ? connect({ path: port }) : connect({ port, host, ...(localAddress ? { localAddress } : {}) });
       socket.once('connect', () => resolve(socket));
       socket.once('error', reject);
     });

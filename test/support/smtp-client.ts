@@ -16,13 +16,21 @@ const REPLY = /^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/;
  * into code and text, so the server's replies are checked as a client sees them.
  */
 export class SmtpTestClient extends LineClient {
-  static async connect(port: number | string, host = '127.0.0.1'): Promise<SmtpTestClient> {
-    return new SmtpTestClient(await LineClient.socketTo(port, host));
+  static async connect(port: number | string, host = '127.0.0.1', localAddress?: string): Promise<SmtpTestClient> {
+    return new SmtpTestClient(await LineClient.socketTo(port, host, localAddress));
   }
 
-  /** Connects and reads the 220 greeting. */
-  static async open(port: number | string): Promise<SmtpTestClient> {
-    const client = await SmtpTestClient.connect(port);
+  /** Connects (from `localAddress` if given) and reads the 220 greeting. */
+  static async open(port: number | string, localAddress?: string): Promise<SmtpTestClient> {
+    const client = await SmtpTestClient.connect(port, '127.0.0.1', localAddress);
+    const greeting = await client.reply();
+    if (greeting.code !== 220) throw new Error(`greeting: ${greeting.raw}`);
+    return client;
+  }
+
+  /** RFC 8314 implicit TLS (the server's certificate is not checked), then the 220 greeting. */
+  static async openTls(port: number, options: ConnectionOptions = {}): Promise<SmtpTestClient> {
+    const client = new SmtpTestClient(await LineClient.tlsSocketTo(port, { rejectUnauthorized: false, ...options }));
     const greeting = await client.reply();
     if (greeting.code !== 220) throw new Error(`greeting: ${greeting.raw}`);
     return client;
