@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessEnd } from './exit-cleanup.js';
 import { freePort, stopChild, waitForGreeting } from './processes.js';
 import { waitFor } from './wait-for.js';
 
@@ -154,6 +155,9 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       let gone = false;
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => ((gone = true), resolve(code))));
+      // SIGTERM: the master takes its login and mail processes down with it.
+      const killAtExit = onProcessEnd(() => child.kill('SIGTERM'));
+      void exited.then(killAtExit);
       if (await waitForGreeting(pop3Port, READY_TIMEOUT_MS, () => gone)) {
         return instance({ dir, mailRoot, child, exited, pop3Port, pop3sPort, certificatePath, uid, gid, keepDir: bench !== undefined, stopTimeoutMs: options.stopTimeoutMs ?? 5000 });
       }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessEnd } from './exit-cleanup.js';
 import { freePort } from './processes.js';
 
 /*
@@ -41,6 +42,8 @@ export async function startHaproxy(frontends: readonly HaproxyFrontend[]): Promi
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const killAtExit = onProcessEnd(() => child.kill('SIGKILL'));
+  void exited.then(killAtExit);
   for (const port of ports) await waitListening(port, () => (child.exitCode !== null ? `haproxy exited: ${stderr}` : undefined));
   return {
     ports,

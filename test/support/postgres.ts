@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessEnd } from './exit-cleanup.js';
 import { freePort } from './processes.js';
 
 /*
@@ -75,6 +76,14 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const stopWith = async (mode: string): Promise<void> => {
     asOwner(join(BIN, 'pg_ctl'), ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
   };
+  // Registered before the start: a file killed while pg_ctl waits still loses its cluster.
+  const dropAtExit = onProcessEnd(() => {
+    try {
+      asOwner(join(BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   await start();
   const url = (database = 'postgres'): string => `postgres://postgres@127.0.0.1:${port}/${database}`;
   let stopped = false;
@@ -95,6 +104,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      dropAtExit();
       try {
         await stopWith('immediate');
       } catch {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onProcessEnd } from './exit-cleanup.js';
 
 /** The checkout's bin/postel, from dist/test/support/. */
 export const POSTEL_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/postel');
@@ -49,6 +50,8 @@ export async function startServerProcess(args: readonly string[], command: 'serv
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const killAtExit = onProcessEnd(() => child.kill('SIGKILL'));
+  void exited.then(killAtExit);
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 20000);
     child.stderr?.on('data', (d: Buffer) => {
