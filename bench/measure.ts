@@ -22,6 +22,8 @@ export interface CpuShares {
   readonly loadgen: number;
   /** Everything else on the machine (other people's work: the noise). */
   readonly other: number;
+  /** The server's PostgreSQL cluster (bench --store postgres), not in `server` or `other`. */
+  readonly database?: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number | null {
@@ -51,7 +53,11 @@ export function addLoadgenCpu(seconds: number): void {
  * machine. The server's figure covers every process in its tree, also those that ended
  * during the run (their time is in their parent's cutime/cstime once reaped).
  */
-export async function withCpu<T>(serverPid: number, work: () => Promise<T>): Promise<{ result: T; cpu: CpuShares; serverCpuSeconds: number }> {
+export async function withCpu<T>(server: { readonly pid: number; readonly databasePid?: number }, work: () => Promise<T>): Promise<{ result: T; cpu: CpuShares; serverCpuSeconds: number }> {
+  const serverPid = server.pid;
+  // utime+stime (and reaped children's) summed over the postmaster's tree, from /proc.
+  const databaseSeconds = (): number => (server.databasePid === undefined ? 0 : treeCpuSeconds(server.databasePid));
+  const d0 = databaseSeconds();
   const s0 = treeCpuSeconds(serverPid);
   const g0 = process.cpuUsage();
   const c0 = childLoadgenSeconds;
@@ -60,6 +66,7 @@ export async function withCpu<T>(serverPid: number, work: () => Promise<T>): Pro
   const result = await work();
   const wallSeconds = (performance.now() - t0) / 1000;
   const serverCpuSeconds = treeCpuSeconds(serverPid) - s0;
+  const dbSeconds = databaseSeconds() - d0;
   const g = process.cpuUsage(g0);
   const loadgenSeconds = (g.user + g.system) / 1e6 + (childLoadgenSeconds - c0);
   const machineSeconds = machineBusySeconds() - m0;
@@ -67,7 +74,13 @@ export async function withCpu<T>(serverPid: number, work: () => Promise<T>): Pro
   return {
     result,
     serverCpuSeconds,
-    cpu: { wallSeconds, server: pct(serverCpuSeconds), loadgen: pct(loadgenSeconds), other: Math.max(0, pct(machineSeconds - serverCpuSeconds - loadgenSeconds)) },
+    cpu: {
+      wallSeconds,
+      server: pct(serverCpuSeconds),
+      loadgen: pct(loadgenSeconds),
+      other: Math.max(0, pct(machineSeconds - serverCpuSeconds - loadgenSeconds - dbSeconds)),
+      ...(server.databasePid === undefined ? {} : { database: pct(dbSeconds) }),
+    },
   };
 }
 

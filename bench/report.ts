@@ -107,7 +107,9 @@ export function fmt(v: number | null): string {
 export function table(all: readonly Row[], runs: readonly ScenarioRun[]): string {
   const cpuOf = (scenario: string, server: ServerName): string => {
     const c = runs.find((r) => r.scenario === scenario && r.server === server)?.cpu;
-    return c ? `${Math.round(c.server)}/${Math.round(c.loadgen)}/${Math.round(c.other)}` : '';
+    if (!c) return '';
+    const shares = `${Math.round(c.server)}/${Math.round(c.loadgen)}/${Math.round(c.other)}`;
+    return c.database === undefined ? shares : `${shares} + db ${Math.round(c.database)}`;
   };
   const header = ['scenario', 'metric', 'postel', 'Dovecot', 'postel/Dovecot', 'target', 'met', 'CPU % postel', 'CPU % Dovecot'];
   const body = all.map((r, i) => {

@@ -58,6 +58,9 @@ export const FULL: Settings = {
   settleMs: 3000,
 };
 
+/** large_message's size in a full run with --store postgres (1 GB, as issue 11 asks the store to stream). */
+export const POSTGRES_LARGE_MESSAGE = 1_000_000_000;
+
 export const QUICK: Settings = {
   ...FULL,
   mode: 'quick',

@@ -23,7 +23,7 @@ export const bulkRetr: Scenario = {
     const [one] = (await load.retr(server.pop3, [account(0)], settings.bulkMessages, RETR_TIMEOUT_MS)) as [RetrResult];
     if (one.messages !== settings.bulkMessages) throw new Error(`one client got ${one.messages} of ${settings.bulkMessages} messages`);
 
-    const { result: many, cpu } = await withCpu(server.pid, () =>
+    const { result: many, cpu } = await withCpu(server, () =>
       load.retr(server.pop3, world.bulk.map((_, i) => account(i)), settings.bulkMessages, RETR_TIMEOUT_MS),
     );
     const bytes = many.reduce((n, r) => n + r.bytes, 0);

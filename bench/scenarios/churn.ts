@@ -17,7 +17,7 @@ export function churnScenario(name: string, scheme: Scheme, tls: boolean, only?:
       const users = ctx.world.churn[scheme];
       const seconds = ctx.settings.churnSeconds / ctx.rounds;
       const clients = users.map((u) => ({ user: u.user, password: u.password }));
-      const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server.pid, () => ctx.load.churn(endpoint, clients, seconds * 1000, ctx.settings.churnMaxSessions));
+      const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server, () => ctx.load.churn(endpoint, clients, seconds * 1000, ctx.settings.churnMaxSessions));
       const latencies = [...result.latenciesMs].sort((a, b) => a - b);
       const sessions = latencies.length;
       const { errors, resumed, firstError } = result;

@@ -24,7 +24,7 @@ export const largeMessage: Scenario = {
     await sleep(500);
     const before = treePssBytes(ctx.server.pid);
     const { result, peakBytes } = await withPeakPss(ctx.server.pid, 10, () =>
-      withCpu(ctx.server.pid, () => ctx.load.retr(endpoint, [account], 1, 120_000)),
+      withCpu(ctx.server, () => ctx.load.retr(endpoint, [account], 1, 120_000)),
     );
     const retr = result.result[0] as RetrResult;
     if (retr.messages !== 1) throw new Error('the large message was not retrieved');

@@ -17,7 +17,7 @@ export const smtpIntake: Scenario = {
     const run = (seconds: number): Promise<SmtpResult[]> =>
       pool.all<SmtpResult>((i) => ({ kind: 'smtp', host: smtp.host, port: smtp.port, senders: senders(i), recipients, message, durationMs: seconds * 1000, maxMessages: 1_000_000 }));
     await run(settings.warmupSeconds);
-    const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server.pid, () => run(settings.smtpSeconds));
+    const { result, cpu, serverCpuSeconds } = await withCpu(ctx.server, () => run(settings.smtpSeconds));
     const latencies = result.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
     const errors = result.reduce((n, r) => n + r.errors, 0);
     if (latencies.length === 0) throw new Error(`no message accepted: ${result.find((r) => r.firstError)?.firstError}`);

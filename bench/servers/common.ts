@@ -8,6 +8,8 @@ export interface ServerUnderTest {
   readonly name: ServerName;
   /** Root of the server's process tree: CPU and memory are summed over it. */
   readonly pid: number;
+  /** The PostgreSQL postmaster this server stores into (bench --store postgres): its CPU is reported beside. */
+  readonly databasePid?: number;
   readonly pop3: Endpoint;
   readonly pop3s: Endpoint;
   /** SMTP intake, when the server has one. */

@@ -92,6 +92,7 @@ ${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` 
   return {
     name: options.name ?? 'postel',
     pid: child.pid as number,
+    ...(options.database ? { databasePid: options.database.pid() } : {}),
     pop3: { host: '127.0.0.1', port: pop3Port, tls: false },
     pop3s: { host: '127.0.0.1', port: pop3sPort, tls: true, ca },
     smtp: hasSmtp ? { host: '127.0.0.1', port: smtpPort } : null,

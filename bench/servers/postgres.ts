@@ -13,13 +13,16 @@ export interface BenchDatabase {
   readonly url: string;
   /** For the report. */
   readonly note: string;
+  /** The postmaster: the root of the cluster's processes (backends are its children). */
+  pid(): number;
   stop(): Promise<void>;
 }
 
 /**
  * bench --store postgres: a PostgreSQL 15 cluster of the tests' kind (fsync off, on loopback)
  * holding the run's mail, imported from the Maildirs the run made with `db import-maildir`'s
- * code. The database's CPU is not in postel's figures: it runs outside postel's process tree.
+ * code. The database runs outside postel's process tree: its CPU (the postmaster's tree:
+ * backends, and the time of backends that ended) is measured and reported on its own.
  */
 export async function postgresForBench(dataDir: string, progress: (msg: string) => void): Promise<BenchDatabase> {
   const why = postgresUnavailable();
@@ -46,7 +49,8 @@ export async function postgresForBench(dataDir: string, progress: (msg: string) 
     }
     return {
       url,
-      note: 'store: PostgreSQL 15 on loopback (fsync off, as in the tests); its CPU is not counted in postel\'s',
+      note: "store: PostgreSQL 15 on loopback (fsync off, as in the tests); its CPU is reported beside postel's (db)",
+      pid: () => cluster.pid(),
       stop: () => cluster.stop(),
     };
   } catch (err) {

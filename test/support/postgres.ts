@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onProcessEnd } from './exit-cleanup.js';
@@ -26,6 +26,8 @@ export interface PostgresCluster {
   url(database?: string): string;
   /** A new empty database; its URL. */
   createDatabase(name?: string): Promise<string>;
+  /** The postmaster's pid (from postmaster.pid): the root of the cluster's processes. */
+  pid(): number;
   /** pg_ctl stop -m fast (sessions are cut), then start again on the same port. */
   restart(): Promise<void>;
   /** pg_ctl stop -m immediate: the server is gone until start(). */
@@ -91,6 +93,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     port,
     dir,
     url,
+    pid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'latin1').split('\n')[0]),
     async createDatabase(name = `t${process.pid}_${++databases}`): Promise<string> {
       asOwner(join(BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-qAtc', `CREATE DATABASE "${name}"`]);
       return url(name);
