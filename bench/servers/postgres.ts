@@ -20,9 +20,10 @@ export interface BenchDatabase {
 
 /**
  * bench --store postgres: a PostgreSQL 15 cluster of the tests' kind (fsync off, on loopback)
- * holding the run's mail, imported from the Maildirs the run made with `db import-maildir`'s
- * code. The database runs outside postel's process tree: its CPU (the postmaster's tree:
- * backends, and the time of backends that ended) is measured and reported on its own.
+ * holding the run's mail and users, imported from the Maildirs and users file the run made with
+ * `db import-maildir`'s and `db import-users`' code. The database runs outside postel's
+ * process tree: its CPU (the postmaster's tree: backends, and the time of backends that
+ * ended) is measured and reported on its own.
  */
 export async function postgresForBench(dataDir: string, progress: (msg: string) => void): Promise<BenchDatabase> {
   const why = postgresUnavailable();
