@@ -28,7 +28,7 @@ describe('chaos: faults on demand', () => {
 
   before(async () => {
     server = await startTestServer({ users: { alice: 'alice-pw', bob: 'bob-pw' } });
-    schema = new SchemaChecker((await api(server, 'GET', '/api/v1/openapi.json', { auth: null })).json as Record<string, unknown>);
+    schema = await SchemaChecker.of(server);
     work = await mkdtemp(join(tmpdir(), 'postel-chaos-'));
   });
   after(async () => {

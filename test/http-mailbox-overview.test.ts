@@ -10,7 +10,7 @@ describe('GET /api/v1/mailboxes/overview', () => {
 
   before(async () => {
     server = await startTestServer({ users: { bob: 'bob-pw', ann: 'ann-pw' } });
-    schema = new SchemaChecker((await api(server, 'GET', '/api/v1/openapi.json', { auth: null })).json as Record<string, unknown>);
+    schema = await SchemaChecker.of(server);
     await server.deliver('bob', 'Subject: one\r\n\r\nfirst\r\n');
     await server.deliver('bob', 'Subject: two\r\n\r\nsecond\r\n');
     await api(server, 'PUT', '/api/v1/users/ann/quota', { body: { bytes: 5000 } });

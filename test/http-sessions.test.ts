@@ -15,7 +15,7 @@ describe('sessions API and POP3 metrics', () => {
 
   before(async () => {
     server = await startTestServer({ users: { sam: 'sam-pw' } });
-    schema = new SchemaChecker((await api(server, 'GET', '/api/v1/openapi.json', { auth: null })).json as Record<string, unknown>);
+    schema = await SchemaChecker.of(server);
     await server.deliver('sam', 'Subject: one\n\nbody one\n');
     await server.deliver('sam', 'Subject: two\n\nbody two\n');
   });

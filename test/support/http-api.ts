@@ -54,6 +54,13 @@ export class SchemaChecker {
     this.ajv.addSchema({ ...document, $id: 'api' });
   }
 
+  /** The checker for a running server's own document, read without credentials as any client would. */
+  static async of(server: TestServer): Promise<SchemaChecker> {
+    const doc = await api(server, 'GET', '/api/v1/openapi.json', { auth: null });
+    assert.equal(doc.status, 200, 'GET /api/v1/openapi.json');
+    return new SchemaChecker(doc.json as Record<string, unknown>);
+  }
+
   /** Throws with ajv's errors when `body` does not fit the documented response. */
   check(method: string, path: string, status: number, body: unknown, contentType = 'application/json'): void {
     const pointer = ['paths', path, method.toLowerCase(), 'responses', String(status), 'content', contentType, 'schema']
