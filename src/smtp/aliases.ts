@@ -37,7 +37,6 @@ export interface AliasProblem {
 
 export function parseAliases(text: string): { table: AliasTable; problems: AliasProblem[] } {
   const entries = new Map<string, string[]>();
-  const domains = new Set<string>();
   const problems: AliasProblem[] = [];
   const logical: { line: number; text: string }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
