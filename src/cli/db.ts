@@ -3,9 +3,8 @@ import { createLogger } from '../log/logger.js';
 import { connectPostgres, PostgresStore } from '../store/postgres/postgres-store.js';
 import { importMaildirs } from '../store/postgres/import-maildir.js';
 import { MaildropLockedError } from '../store/errors.js';
-import { readFile } from 'node:fs/promises';
 import { dataPaths, openMaildirStore, smtpSettings } from '../runtime.js';
-import { isErrno } from '../fs/errno.js';
+import { readFileIfExists } from '../fs/read-if-exists.js';
 import { parseAliases } from '../smtp/aliases.js';
 import { PostgresAliases } from '../store/postgres/aliases.js';
 import { PostgresUsers } from '../store/postgres/users.js';
@@ -59,10 +58,7 @@ export function registerDb(program: Command): void {
         const added = await users.importEntries(entries);
         process.stderr.write(`postel: ${added} users imported, ${entries.length - added} already there\n`);
         const file = smtpSettings(config).aliasesFile;
-        const { table, problems } = parseAliases(await readFile(file, 'utf8').catch((err: unknown) => {
-          if (isErrno(err, 'ENOENT')) return '';
-          throw err;
-        }));
+        const { table, problems } = parseAliases((await readFileIfExists(file, 'utf8')) ?? '');
         for (const p of problems) process.stderr.write(`postel: ${file} line ${p.line}: ${p.problem}; not imported\n`);
         const aliased = await aliases.importTable(table);
         process.stderr.write(`postel: ${aliased} aliases imported, ${table.entries.size - aliased} already there\n`);

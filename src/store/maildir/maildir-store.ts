@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, O
 import { deliverToMaildir } from './deliver.js';
 import { escapeHostname } from './file-names.js';
 import { isErrno } from '../../fs/errno.js';
+import { readFileIfExists } from '../../fs/read-if-exists.js';
 import { heldWithTag, LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { MaildirMaildrop } from './maildrop.js';
@@ -293,13 +294,8 @@ function positive(value: number, name: string): number {
 }
 
 async function readLastLogin(layout: MaildirLayout): Promise<Date | null> {
-  let text: string;
-  try {
-    text = await readFile(join(layout.dir, layout.lastLoginName), 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    throw err;
-  }
+  const text = await readFileIfExists(join(layout.dir, layout.lastLoginName), 'utf8');
+  if (text === null) return null;
   const trimmed = text.trim();
   return /^\d{1,15}$/.test(trimmed) ? new Date(Number(trimmed)) : null;
 }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFileAtomic } from '../../fs/durable.js';
-import { isErrno } from '../../fs/errno.js';
+import { readFileIfExists } from '../../fs/read-if-exists.js';
 import type { MessageInfo } from '../types.js';
 import type { MaildirLayout } from './layout.js';
 import { messageInfo, rememberInfos } from './message-infos.js';
@@ -93,13 +92,8 @@ export async function saveSnapshotFile(layout: MaildirLayout, identity: string, 
  * otherwise (the caller lists the maildrop). The session's MessageInfos are made with it.
  */
 export async function loadSnapshotFile(layout: MaildirLayout, identity: string): Promise<Snapshot | null> {
-  let file: Buffer;
-  try {
-    file = await readFile(join(layout.dir, SNAPSHOT_FILE));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    throw err;
-  }
+  const file = await readFileIfExists(join(layout.dir, SNAPSHOT_FILE));
+  if (file === null) return null;
   if (file.length < MAGIC.length + 4 || !file.subarray(0, MAGIC.length).equals(MAGIC)) return null;
   const headerBytes = file.readUInt32LE(MAGIC.length);
   if (MAGIC.length + 4 + headerBytes > file.length) return null;

@@ -1,8 +1,8 @@
-import { readFile, rename, stat } from 'node:fs/promises';
+import { rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { replaceFileAtomic } from '../../fs/durable.js';
-import { isErrno } from '../../fs/errno.js';
+import { readFileIfExists } from '../../fs/read-if-exists.js';
 
 /**
  * `postel-uidlist`: the UID, wire size and retrieval time of every message, so an open
@@ -163,13 +163,8 @@ export interface LoadedIndex {
  */
 export async function loadUidIndex(dir: string, name: string, logger: Logger): Promise<LoadedIndex> {
   const path = join(dir, name);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return { index: freshIndex(0), created: true };
-    throw err;
-  }
+  const text = await readFileIfExists(path, 'utf8');
+  if (text === null) return { index: freshIndex(0), created: true };
   try {
     return { index: parseUidIndex(text), created: false };
   } catch (err) {

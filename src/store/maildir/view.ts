@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import { isErrno } from '../../fs/errno.js';
+import { readFileIfExists } from '../../fs/read-if-exists.js';
 import { MessageGoneError, toStoreError } from '../errors.js';
 import type { MaildropView, ViewMessage } from '../types.js';
 import { hasFlag, storedSizeFromName } from './file-names.js';
@@ -81,13 +81,8 @@ export function provisionalId(basename: string): string {
 
 /** The index as it is on disk; null when there is none or it cannot be read (the next open rebuilds it). */
 async function readIndexQuietly(layout: MaildirLayout): Promise<UidIndex | null> {
-  let text: string;
-  try {
-    text = await readFile(join(layout.dir, layout.indexName), 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    throw err;
-  }
+  const text = await readFileIfExists(join(layout.dir, layout.indexName), 'utf8');
+  if (text === null) return null;
   try {
     return parseUidIndex(text);
   } catch (err) {
