@@ -45,11 +45,12 @@ export class DotStuffer {
 
   /**
    * The wire bytes for the next chunk of the message. With the kernel (RETR), they are put
-   * into `into` when it is large enough (FRAMED_CAPACITY), so a caller can reuse buffers.
+   * into `into` from offset `at` when it has room (FRAMED_CAPACITY), so a caller can reuse
+   * buffers.
    */
-  push(chunk: Buffer, into?: Buffer): Buffer {
+  push(chunk: Buffer, into?: Buffer, at = 0): Buffer {
     if (this.finished || chunk.length === 0) return EMPTY;
-    if (this.useKernel) return this.pushWhole(chunk, into);
+    if (this.useKernel) return this.pushWhole(chunk, into, at);
     const length = chunk.length;
     // Worst case doubles: every byte an LF (becomes CRLF) or a '.' line start + LF. The input
     // goes into the upper part of the output buffer and each line is moved down with
@@ -89,8 +90,8 @@ export class DotStuffer {
   }
 
   /** RETR: the whole chunk through the WebAssembly kernel (framing-kernel.ts). */
-  private pushWhole(chunk: Buffer, into: Buffer | undefined): Buffer {
-    const out = frameLines(chunk, this.atLineStart ? LF : this.last, into);
+  private pushWhole(chunk: Buffer, into: Buffer | undefined, at: number): Buffer {
+    const out = frameLines(chunk, this.atLineStart ? LF : this.last, into, at);
     this.last = chunk[chunk.length - 1] as number;
     this.atLineStart = this.last === LF;
     return out;

@@ -65,27 +65,27 @@ export const FRAMED_CAPACITY = 2 * CAPACITY + 2;
 /**
  * Frames `chunk` for the wire: CR before every LF not already preceded by one, '.' before
  * every '.' that starts a line. `previous` is the byte before the chunk (LF at the start of
- * a message). The result goes into `into` when it fits (a view of it is returned), else
- * into a new buffer. Throws if the kernel is unavailable.
+ * a message). The result goes into `into` from offset `at` when it fits (a view of it is
+ * returned), else into a new buffer. Throws if the kernel is unavailable.
  */
-export function frameLines(chunk: Uint8Array, previous: number, into?: Buffer): Buffer {
+export function frameLines(chunk: Uint8Array, previous: number, into?: Buffer, at = 0): Buffer {
   const k = load();
   if (k === null) throw new Error('framing kernel unavailable');
-  if (chunk.length <= CAPACITY) return framePiece(k, chunk, previous, into);
+  if (chunk.length <= CAPACITY) return framePiece(k, chunk, previous, into, at);
   const pieces: Buffer[] = [];
-  for (let at = 0; at < chunk.length; at += CAPACITY) {
-    pieces.push(framePiece(k, chunk.subarray(at, at + CAPACITY), at === 0 ? previous : (chunk[at - 1] as number)));
+  for (let from = 0; from < chunk.length; from += CAPACITY) {
+    pieces.push(framePiece(k, chunk.subarray(from, from + CAPACITY), from === 0 ? previous : (chunk[from - 1] as number)));
   }
   return Buffer.concat(pieces);
 }
 
-function framePiece(k: Kernel, piece: Uint8Array, previous: number, into?: Buffer): Buffer {
+function framePiece(k: Kernel, piece: Uint8Array, previous: number, into?: Buffer, at = 0): Buffer {
   k.bytes[IN - 1] = previous;
   k.bytes.set(piece, IN);
   const length = k.frame(IN, piece.length, OUT);
   // A copy: the kernel's memory is reused by the next call while this may still be queued.
   const framed = k.bytes.subarray(OUT, OUT + length);
-  if (into === undefined || into.length < length) return Buffer.from(framed);
-  into.set(framed);
-  return into.subarray(0, length);
+  if (into === undefined || into.length - at < length) return Buffer.from(framed);
+  into.set(framed, at);
+  return into.subarray(at, at + length);
 }

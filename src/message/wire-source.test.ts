@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { framingKernelAvailable } from './framing-kernel.js';
-import { MultilineFramer, type WireSource } from './wire-source.js';
+import { DotStuffer } from './dot-stuffer.js';
+import { MultilineFramer, type WireChunk, type WireSource } from './wire-source.js';
 
 async function collect(source: WireSource): Promise<{ bytes: string; releases: (() => void)[] }> {
   const parts: Buffer[] = [];
@@ -28,12 +29,25 @@ describe('MultilineFramer.frameWhole', { skip: !framingKernelAvailable() && 'no 
     assert.ok(firstChunk?.release, 'the framed bytes come in a pooled buffer');
     // Not released yet: a second RETR must not write into the first one's bytes.
     const second = await collect(new MultilineFramer().frameWhole(Buffer.from('two\n')));
-    assert.equal(firstChunk.bytes.toString('latin1'), 'one\r\n');
+    assert.equal(firstChunk.bytes.toString('latin1'), 'one\r\n.\r\n');
     assert.equal(second.bytes, 'two\r\n.\r\n');
     firstChunk.release();
     const third = new MultilineFramer().frameWhole(Buffer.from('three\n'));
     const thirdChunk = [...(third.chunks as Iterable<{ bytes: Buffer }>)][0];
     assert.equal(thirdChunk?.bytes.buffer, firstChunk.bytes.buffer, 'the released buffer is used again');
-    assert.equal(thirdChunk?.bytes.toString('latin1'), 'three\r\n');
+    assert.equal(thirdChunk?.bytes.toString('latin1'), 'three\r\n.\r\n');
+  });
+
+  it('gives one chunk, terminator included, with room before it that belongs to nobody else', async () => {
+    for (const text of ['', 'no final newline', '.\n', 'a\r\n.b\n\n']) {
+      const chunks = [...(new MultilineFramer().frameWhole(Buffer.from(text)).chunks as Iterable<WireChunk>)];
+      assert.equal(chunks.length, 1, JSON.stringify(text));
+      const [chunk] = chunks as [WireChunk];
+      assert.ok(chunk.headroom !== undefined && chunk.headroom >= 64 && chunk.bytes.byteOffset >= chunk.headroom);
+      const expected = new DotStuffer(undefined, { kernel: false });
+      const pushed = expected.push(Buffer.from(text));
+      assert.equal(chunk.bytes.toString('latin1'), Buffer.concat([pushed, expected.end()]).toString('latin1'));
+      chunk.release?.();
+    }
   });
 });

@@ -11,6 +11,11 @@ export interface WireChunk {
   readonly release?: () => void;
   /** Send this chunk at once rather than gathering it with the next (the chaos switch's trickle). */
   readonly flush?: boolean;
+  /**
+   * Bytes of `bytes.buffer` just before `bytes` that belong to this chunk and that the writer
+   * may fill: the status line goes there, and the reply leaves as one write of one buffer.
+   */
+  readonly headroom?: number;
 }
 
 /**
@@ -35,16 +40,22 @@ export interface StoredBytes {
 /** Chunks this large are framed into reused buffers instead of new ones. */
 const POOLED_CHUNK = 64 * 1024;
 
+/** Room kept before a whole message's framing for the status line (responses.ts writes it). */
+const STATUS_ROOM = 128;
+/** Room after it for the terminator, CRLF and ".\r\n". */
+const TERMINATOR_ROOM = 5;
+
 /**
- * Output buffers of the kernel, each FRAMED_CAPACITY bytes, shared by every RETR of the
- * process: a buffer comes back once its bytes are written. A RETR that allocated its own
+ * Output buffers of the kernel, each with room for the framing of one chunk
+ * (FRAMED_CAPACITY) and the status line and terminator around it, shared by every RETR of
+ * the process: a buffer comes back once its bytes are written. A RETR that allocated its own
  * would make ~100 KB of garbage per 50 KB message; in a young process, whose heap limits
  * are still small, collecting that was a quarter of the CPU of the first thousand RETRs.
  * At most KEPT_BUFFERS wait here (the RETRs in flight at once beyond that allocate).
  */
 const KEPT_BUFFERS = 8;
 const framedBuffers: Buffer[] = [];
-const takeBuffer = (): Buffer => framedBuffers.pop() ?? Buffer.allocUnsafe(FRAMED_CAPACITY);
+const takeBuffer = (): Buffer => framedBuffers.pop() ?? Buffer.allocUnsafe(STATUS_ROOM + FRAMED_CAPACITY + TERMINATOR_ROOM);
 const giveBack = (buffer: Buffer): void => {
   if (framedBuffers.length < KEPT_BUFFERS) framedBuffers.push(buffer);
 };
@@ -70,17 +81,23 @@ export class MultilineFramer {
   /**
    * A whole message read in one piece, framed at once (no stream, no generator: the RETR of
    * a small message is this and one write). `stored` may be reused as soon as this returns.
+   * With the kernel the framing and its terminator are one chunk in a pooled buffer, with
+   * room before it for the status line.
    */
   frameWhole(stored: Buffer): WireSource {
     const stuffer = this.stuffer;
     const buffer = stuffer.fillsBuffers ? takeBuffer() : undefined;
-    const bytes = stuffer.push(stored, buffer);
-    const chunks: WireChunk[] = [];
-    const inBuffer = buffer !== undefined && bytes.buffer === buffer.buffer;
-    if (bytes.length > 0) chunks.push(inBuffer ? { bytes, release: () => giveBack(buffer) } : { bytes });
-    else if (buffer) giveBack(buffer);
-    chunks.push({ bytes: stuffer.end() });
-    return { chunks, close: () => undefined };
+    const bytes = stuffer.push(stored, buffer, STATUS_ROOM);
+    const end = stuffer.end();
+    if (buffer !== undefined && (bytes.length === 0 || bytes.buffer === buffer.buffer)) {
+      const stop = STATUS_ROOM + bytes.length;
+      buffer.set(end, stop);
+      const chunk = { bytes: buffer.subarray(STATUS_ROOM, stop + end.length), release: () => giveBack(buffer), headroom: STATUS_ROOM };
+      return { chunks: [chunk], close: () => undefined };
+    }
+    // JavaScript framing (no kernel), or a message too large for one buffer.
+    if (buffer !== undefined) giveBack(buffer);
+    return { chunks: bytes.length > 0 ? [{ bytes }, { bytes: end }] : [{ bytes: end }], close: () => undefined };
   }
 
   frame(stored: StoredBytes): WireSource {

@@ -260,7 +260,9 @@ export class MaildirMaildrop implements Maildrop {
   }
 
   private pathOf(entry: MessageEntry): string {
-    return join(this.context.layout[entry.dir], entry.fileName);
+    // Not join(): the directories are normalized already and a Maildir name has no slash,
+    // and normalizing them again showed in profiles of RETR.
+    return `${this.context.layout[entry.dir]}/${entry.fileName}`;
   }
 
   /** Finds a moved file by its base name; false when it is no longer in new/ or cur/. */
