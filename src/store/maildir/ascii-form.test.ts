@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { wireSize } from '../../message/wire-size.js';
-import { asciiSizeOfFile, asciiStoredBytes } from './ascii-form.js';
+import { asciiSizeOfFile, asciiStoredBytes, inspectFile } from './ascii-form.js';
 
 async function formOf(stored: Buffer, chunk: number): Promise<Buffer> {
   const chunks = async function* (): AsyncGenerator<Buffer> {
@@ -24,6 +24,8 @@ describe('the ASCII form of a stored message', () => {
     'not UTF-8 (notice)': Buffer.from('Subject: caf\xe9\n\nbody\nlast line open', 'latin1'),
     'large, not UTF-8 (notice)': Buffer.concat([Buffer.from('Subject: \xe9\n\n', 'latin1'), Buffer.alloc(200_000, 'x\n')]),
     'header over the limit (notice)': Buffer.from(`Subject: \u00e9${'x'.repeat(70_000)}\n\nbody\n`),
+    'UTF-8 header, body past the first read': Buffer.from(`Subject: caf\u00e9\n\n${'body line\n'.repeat(3000)}`),
+    'UTF-8 header longer than the first read': Buffer.from(`Subject: caf\u00e9\nX-Long: ${'y'.repeat(9000)}\n\n${'body line\n'.repeat(3000)}`),
   };
   for (const [name, stored] of Object.entries(cases)) {
     it(`${name}: the size recorded is the size sent, however the store reads`, async () => {
@@ -53,5 +55,23 @@ describe('the ASCII form of a stored message', () => {
     assert.deepEqual(Buffer.from(base64.replace(/\r\n/g, ''), 'base64'), Buffer.from('Subject: caf\xe9\r\n\r\nbody\r\nlast line open\r\n', 'latin1'));
     assert.match(form, /^From: Mail System <MAILER-DAEMON>\r\n/);
     assert.ok(form.endsWith('--=_postel_utf8_original--\r\n'));
+  });
+
+  it('tells whether a file ends with LF at every size around its reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'postel-ascii-'));
+    try {
+      for (const size of [1, 8191, 8192, 8193, 50_000, 65_535, 65_536, 65_537, 100_000]) {
+        for (const last of ['\n', 'x']) {
+          const text = Buffer.alloc(size, 'a');
+          text.write('Subject: s\n\n', 0);
+          text.write(last, size - 1);
+          await writeFile(join(dir, 'm'), text.subarray(0, size));
+          const seen = inspectFile(join(dir, 'm'), (endsWithLf) => (endsWithLf ? 1 : 0));
+          assert.equal(seen?.wire, last === 'x' ? 0 : 1, `${size} bytes ending with ${JSON.stringify(last)}`);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
