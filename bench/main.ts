@@ -21,7 +21,7 @@ import { dovecotUnavailable, mailOwner, startDovecot } from './servers/dovecot.j
 import { postelDataLayout, startPostel } from './servers/postel.js';
 import { postgresForBench, type BenchDatabase } from './servers/postgres.js';
 import { FULL, POSTGRES_LARGE_MESSAGE, QUICK } from './settings.js';
-import { buildWorld, passwdText, populate } from './world.js';
+import { ALL_PARTS, buildWorld, passwdText, populate } from './world.js';
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -104,7 +104,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
   try {
     const owner = noDovecot ? null : mailOwner();
     progress(`${settings.mode} run in ${work}`);
-    const world = buildWorld(join(work, 'corpus'), settings, owner, progress);
+    const parts = ALL_PARTS.filter((part) => scenarios.some((s) => s.uses.includes(part)));
+    const world = buildWorld(join(work, 'corpus'), settings, owner, progress, parts);
     progress('hashing passwords and making Maildirs');
     const passwd = await passwdText(world);
     const postelDir = join(work, 'postel');

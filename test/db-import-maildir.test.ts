@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MaildirStore } from '../src/store/maildir/maildir-store.js';
+import { silentLogger } from '../src/log/logger.js';
+import { CHUNK_SIZE } from '../src/store/postgres/blobs.js';
+import { importMaildirs } from '../src/store/postgres/import-maildir.js';
+import { migrate } from '../src/store/postgres/migrations.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import type { MailStore } from '../src/store/types.js';
 import { postgresUnavailable, startPostgres, type PostgresCluster } from './support/postgres.js';
@@ -58,6 +62,31 @@ describe('postel db import-maildir', { skip }, () => {
       await store.deliver('alice', Buffer.from('Subject: new\n\nn\n'));
       const after = await listing(store, 'alice');
       assert.equal(new Set(after.map((m) => m.uid)).size, 5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the order across batches and messages larger than a chunk, the same body twice stored once', async () => {
+    const url = await cluster.createDatabase();
+    const data = join(dir, 'order');
+    const maildir = new MaildirStore({ root: join(data, 'mail'), hostname: 'import.test' });
+    const sizes = [10, CHUNK_SIZE - 100, CHUNK_SIZE + 5000, 20, 3 * CHUNK_SIZE, 0, 30];
+    for (const [i, size] of sizes.entries()) await maildir.deliver('carol', Buffer.from(`Subject: c${i}\n\n${'y'.repeat(size)}\n`));
+    // 1,200 small messages: more than one batch; every tenth repeats one body.
+    for (let i = 0; i < 1200; i++) await maildir.deliver('dave', Buffer.from(`Subject: d${i % 10 === 0 ? 'same' : i}\n\nbody\n`));
+    const store = new PostgresStore({ url });
+    try {
+      await migrate(store.sql);
+      const counts = await importMaildirs(maildir, store, { logger: silentLogger(), concurrency: 2 });
+      assert.deepEqual(counts, { users: 2, imported: sizes.length + 1200, skipped: 0 });
+      assert.deepEqual(await listing(store, 'carol'), await listing(maildir, 'carol'));
+      assert.deepEqual(await listing(store, 'dave'), await listing(maildir, 'dave'));
+      const [blobs] = await store.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM blobs b WHERE EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash AND m.user_name = 'dave')`;
+      assert.equal(blobs?.n, 1200 - 120 + 1);
+      assert.equal(await store.usage('dave'), await maildir.usage('dave'));
+      const again = await importMaildirs(maildir, store, { logger: silentLogger() });
+      assert.deepEqual(again, { users: 2, imported: 0, skipped: sizes.length + 1200 });
     } finally {
       await store.close();
     }

@@ -15,6 +15,7 @@ const WARM_SESSIONS = 3;
  */
 export const bigMaildrop: Scenario = {
   name: 'big_maildrop',
+  uses: ['big'],
   async run(ctx): Promise<ScenarioResult> {
     const account = { user: ctx.world.big.user, password: ctx.world.big.password };
     const expected = ctx.settings.bigMessages;

@@ -10,6 +10,7 @@ const RETR_TIMEOUT_MS = 120_000;
  */
 export const bulkRetr: Scenario = {
   name: 'bulk_retr',
+  uses: ['bulk'],
   rounds: (settings) => settings.throughputRounds,
   async run(ctx): Promise<ScenarioResult> {
     const { load, server, world, settings } = ctx;

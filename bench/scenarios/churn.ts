@@ -10,6 +10,7 @@ import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
 export function churnScenario(name: string, scheme: Scheme, tls: boolean, only?: 'postel'): Scenario {
   return {
     name,
+    uses: ['churn'],
     ...(only ? { only } : {}),
     rounds: (settings) => settings.rounds,
     async run(ctx: ScenarioContext): Promise<ScenarioResult> {

@@ -17,6 +17,7 @@ const STEPS = 4;
  */
 export const idleConns: Scenario = {
   name: 'idle_conns',
+  uses: ['idle'],
   async run(ctx): Promise<ScenarioResult> {
     const { pool, server, world, settings } = ctx;
     const threads = pool.size;

@@ -10,6 +10,7 @@ import type { Scenario, ScenarioResult } from './types.js';
  */
 export const largeMessage: Scenario = {
   name: 'large_message',
+  uses: ['large'],
   rounds: (settings) => settings.throughputRounds,
   async run(ctx): Promise<ScenarioResult> {
     const account = { user: ctx.world.large.user, password: ctx.world.large.password };

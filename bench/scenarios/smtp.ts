@@ -5,6 +5,7 @@ import type { Scenario, ScenarioResult } from './types.js';
 /** smtp_intake: 16 senders, each on its own connection, send 10 KB messages to local users. */
 export const smtpIntake: Scenario = {
   name: 'smtp_intake',
+  uses: ['smtp'],
   skipReason: (server) => (server.smtp ? undefined : server.name === 'dovecot' ? 'n/a: Dovecot has no SMTP listener' : 'skipped: no SMTP'),
   async run(ctx): Promise<ScenarioResult> {
     const smtp = ctx.server.smtp;

@@ -3,7 +3,7 @@ import type { PopLoad } from '../load/pop-load.js';
 import type { CpuShares, Metric } from '../measure.js';
 import type { ServerName, ServerUnderTest } from '../servers/common.js';
 import type { Settings } from '../settings.js';
-import type { World } from '../world.js';
+import type { World, WorldPart } from '../world.js';
 
 export interface ScenarioContext {
   readonly server: ServerUnderTest;
@@ -29,6 +29,8 @@ export interface ScenarioResult {
 
 export interface Scenario {
   readonly name: string;
+  /** The users and corpora it needs: a run makes only what its scenarios use. */
+  readonly uses: readonly WorldPart[];
   /** Servers this scenario applies to (default: both). */
   readonly only?: ServerName;
   /** Why a server is not measured (e.g. Dovecot has no SMTP listener). */

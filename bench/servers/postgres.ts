@@ -36,7 +36,7 @@ export async function postgresForBench(dataDir: string, progress: (msg: string) 
       await migrate(store.sql);
       progress('importing the Maildirs into PostgreSQL');
       const source = new MaildirStore({ root: join(dataDir, 'mail'), logger: silentLogger(), snapshotCacheMessages: 0 });
-      const counts = await importMaildirs(source, store, { logger: silentLogger() });
+      const counts = await importMaildirs(source, store, { logger: silentLogger(), concurrency: 4 });
       progress(`imported ${counts.imported} messages of ${counts.users} users`);
       // With a PostgreSQL store postel reads its users from the database, as `db import-users` puts them there.
       const users = new PostgresUsers(url);

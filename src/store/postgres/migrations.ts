@@ -110,6 +110,16 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
         FOR EACH STATEMENT EXECUTE FUNCTION aliases_changed();
     `,
   },
+  {
+    version: 4,
+    name: 'maildrop versions',
+    sql: `
+      -- Moved by every change to a maildrop's message list (delivery, import, deletion,
+      -- expiry) in the statement that makes it: a node keeps the list it read last and, under
+      -- the lease, reads it again only when this number moved.
+      ALTER TABLE maildrops ADD COLUMN version bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -3,11 +3,11 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import postgres, { type Sql } from 'postgres';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { WireSizeCounter } from '../../message/wire-size.js';
+import { wireSize, WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
 import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, NewMailHandlers, OpenOptions } from '../types.js';
 import { assertValidUserName } from '../maildir/user-name.js';
-import { writeBody } from './blobs.js';
+import { writeBody, writeSmallBodies } from './blobs.js';
 import { Lease } from './lease.js';
 import { assertSchemaCurrent } from './migrations.js';
 import { PostgresMaildrop, PostgresView } from './postgres-maildrop.js';
@@ -34,6 +34,12 @@ export interface ImportedState {
   readonly receivedAt: Date | null;
   readonly retrievedAt: Date | null;
   readonly seen: boolean;
+}
+
+/** A message of db import-maildir's batches: its bytes in memory, and what it keeps. */
+export interface ImportedMessage {
+  readonly body: Buffer;
+  readonly kept: ImportedState;
 }
 
 /** Opens a connection pool; nothing is connected until the first query. */
@@ -108,6 +114,60 @@ export class PostgresStore implements MailStore {
       throw toStoreError(err, 'import failed');
     }
     return this.store(user, await message(), kept.receivedAt ? { receivedAt: kept.receivedAt } : {}, kept);
+  }
+
+  /**
+   * Copies messages of one maildrop, each at most one chunk (CHUNK_SIZE), in one transaction
+   * and in their order, keeping UIDLs and seen state as importMessage does: what db
+   * import-maildir does with most mail, at one transaction per batch instead of per
+   * message. Messages whose UIDL the maildrop has are skipped; returns how many were copied.
+   */
+  async importMessages(user: string, batch: readonly ImportedMessage[]): Promise<number> {
+    assertValidUserName(user);
+    try {
+      await this.ready();
+      const copied = await this.sql.begin(async (tx) => {
+        await tx`INSERT INTO maildrops (user_name, uidl_prefix) VALUES (${user}, ${newUidlPrefix()}) ON CONFLICT (user_name) DO NOTHING`;
+        const uidls = batch.map((m) => m.kept.uidl);
+        const known = new Set((await tx<{ uidl: string }[]>`SELECT uidl FROM messages WHERE user_name = ${user} AND uidl = ANY(${uidls}::text[])`).map((r) => r.uidl));
+        const fresh: ImportedMessage[] = [];
+        for (const m of batch) {
+          if (known.has(m.kept.uidl)) continue;
+          known.add(m.kept.uidl);
+          fresh.push(m);
+        }
+        if (fresh.length === 0) return 0;
+        const hashes = await writeSmallBodies(tx, fresh.map((m) => m.body));
+        const stored = fresh.reduce((sum, m) => sum + m.body.length, 0);
+        const [row] = await tx<{ first: string }[]>`
+          UPDATE maildrops SET next_uid = next_uid + ${fresh.length}, usage = usage + ${stored}, version = version + 1
+          WHERE user_name = ${user} RETURNING (next_uid - ${fresh.length})::text AS first`;
+        if (row === undefined) throw new StoreError(`the maildrop row of ${user} is missing`, true);
+        const first = BigInt(row.first);
+        const now = new Date();
+        const rows = fresh.map((m, i) => ({
+          user_name: user,
+          uid: (first + BigInt(i)).toString(),
+          uidl: m.kept.uidl,
+          size: wireSize(m.body),
+          stored_size: m.body.length,
+          trace: Buffer.alloc(0),
+          blob: hashes[i] as Buffer,
+          received_at: m.kept.receivedAt ?? now,
+          retrieved_at: m.kept.retrievedAt,
+          seen: m.kept.seen,
+        }));
+        await tx`INSERT INTO messages ${tx(rows, 'user_name', 'uid', 'uidl', 'size', 'stored_size', 'trace', 'blob', 'received_at', 'retrieved_at', 'seen')}`;
+        const notices = rows.map((r) => formatNotice({ user, size: r.size, origin: this.origin }));
+        await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, n) FROM unnest(${notices}::text[]) AS n`;
+        return fresh.length;
+      });
+      this.logger.debug({ user, copied }, 'imported');
+      return copied;
+    } catch (err) {
+      this.logger.warn({ err, user }, 'import failed');
+      throw toStoreError(err, 'import failed');
+    }
   }
 
   private async store(user: string, message: Readable | Uint8Array, meta: DeliveryMeta, imported?: ImportedState): Promise<DeliveryResult> {
