@@ -30,7 +30,10 @@ export class LocalDelivery {
 
   /** A refusal when `user` is over quota, or would be with `incoming` more stored octets. */
   async checkQuota(user: string, incoming: number): Promise<SmtpReplyError | undefined> {
-    const limit = await this.limitOf(user);
+    return this.quotaRefusal(user, await this.limitOf(user), incoming);
+  }
+
+  private async quotaRefusal(user: string, limit: number | null, incoming: number): Promise<SmtpReplyError | undefined> {
     if (limit === null) return undefined;
     const used = await this.deps.store.usage(user);
     if (used >= limit || used + incoming > limit) {
@@ -46,9 +49,10 @@ export class LocalDelivery {
    */
   async deliver(user: string, open: () => Readable, trace: string, storedSize: number, receivedAt: Date): Promise<CopyOutcome> {
     try {
-      const refusal = await this.checkQuota(user, storedSize);
-      if (refusal) return { ok: false, reply: refusal };
+      // One lookup for both checks: with users in PostgreSQL each is a query.
       const limit = await this.limitOf(user);
+      const refusal = await this.quotaRefusal(user, limit, storedSize);
+      if (refusal) return { ok: false, reply: refusal };
       await this.deps.store.deliver(user, open(), { receivedAt, trace, ...(limit === null ? {} : { quotaLimit: limit }) });
       return { ok: true };
     } catch (err) {

@@ -16,32 +16,39 @@ export interface StoredBody {
   readonly size: number;
 }
 
+/** A body whose full chunks are written; the delivery's statement writes the rest. */
+export interface BodyInFlight extends StoredBody {
+  /** Every chunk's hash, in order (the last included). */
+  readonly chunks: readonly Buffer[];
+  /** The last chunk when it is not full, not written yet; null when there is none. */
+  readonly last: { readonly hash: Buffer; readonly data: Buffer } | null;
+}
+
 /**
- * Writes a body as it streams in, inside the delivery's transaction: each full chunk is
+ * Reads a body as it streams in, inside the delivery's transaction: each full chunk is
  * hashed and upserted at once, so memory holds one chunk whatever the message's size. The
- * blob row (keyed by the hash of the whole body) is written once; a second copy of the same
- * body only touches it. `counter` sees every byte, for the wire size.
+ * last chunk when it is not full (for most mail the only one), the blob row (keyed by the
+ * hash of the whole body: written once, a second copy only touches it) and its chunk list
+ * are left to the statement that records the message (PostgresStore's delivery), which
+ * saves round trips. `counter` sees every byte, for the wire size.
  */
-export async function writeBody(
+export async function streamBody(
   tx: TransactionSql,
   input: Readable | Uint8Array,
   counter: WireSizeCounter,
-): Promise<StoredBody> {
+): Promise<BodyInFlight> {
   const whole = createHash('sha256');
   const chunkHashes: Buffer[] = [];
   let size = 0;
   let pending: Buffer[] = [];
   let pendingLength = 0;
-  const flush = async (): Promise<void> => {
-    if (pendingLength === 0) return;
+  const cut = (): { hash: Buffer; data: Buffer } => {
     const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingLength);
     pending = [];
     pendingLength = 0;
     const hash = createHash('sha256').update(data).digest();
-    // clock_timestamp(), not now(): the touch must be as late as possible (see collectGarbage).
-    await tx`INSERT INTO chunks (hash, data) VALUES (${hash}, ${data})
-             ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()`;
     chunkHashes.push(hash);
+    return { hash, data };
   };
   const take = async (bytes: Buffer): Promise<void> => {
     let at = 0;
@@ -54,27 +61,22 @@ export async function writeBody(
       whole.update(piece);
       counter.push(piece);
       size += piece.length;
-      if (pendingLength === CHUNK_SIZE) await flush();
+      if (pendingLength === CHUNK_SIZE) {
+        const { hash, data } = cut();
+        // clock_timestamp(), not now(): the touch must be as late as possible (see collectGarbage).
+        await tx`INSERT INTO chunks (hash, data) VALUES (${hash}, ${data})
+                 ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()`;
+      }
     }
   };
   if (input instanceof Uint8Array) await take(Buffer.from(input.buffer, input.byteOffset, input.length));
   else for await (const chunk of input as AsyncIterable<unknown>) await take(toBuffer(chunk));
-  await flush();
-  const hash = whole.digest();
-  const [blob] = await tx<{ inserted: boolean }[]>`
-    INSERT INTO blobs (hash, size) VALUES (${hash}, ${size})
-    ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
-    RETURNING (xmax = 0) AS inserted`;
-  if (blob?.inserted && chunkHashes.length > 0) {
-    const rows = chunkHashes.map((chunk, seq) => ({ blob: hash, seq, chunk }));
-    await tx`INSERT INTO blob_chunks ${tx(rows, 'blob', 'seq', 'chunk')}`;
-  }
-  return { hash, size };
+  return { hash: whole.digest(), size, chunks: chunkHashes, last: pendingLength > 0 ? cut() : null };
 }
 
 /**
  * Bodies of at most one chunk each, already in memory, written with one statement per table
- * (db import-maildir's batches): the same rows writeBody writes for each, since a body of one
+ * (db import-maildir's batches): the same rows a delivery writes for each, since a body of one
  * chunk is that chunk. Returns each body's hash, in order.
  */
 export async function writeSmallBodies(tx: TransactionSql, bodies: readonly Buffer[]): Promise<Buffer[]> {

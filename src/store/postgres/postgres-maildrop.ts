@@ -6,18 +6,15 @@ import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import type { CommitChanges, Maildrop, MaildropView, MessageInfo, ViewMessage, WireOptions } from '../types.js';
 import { readBody } from './blobs.js';
 import type { Lease } from './lease.js';
+import type { Listing } from './listing.js';
 import { newUidlPrefix } from './uidl.js';
-
-export interface PostgresEntry extends MessageInfo {
-  /** The message's row key (messages.uid), as text to keep bigint exact. */
-  readonly key: string;
-}
 
 export interface PostgresMaildropContext {
   readonly sql: Sql;
   readonly user: string;
   readonly lease: Lease;
-  readonly entries: readonly PostgresEntry[];
+  /** Shared with other sessions through the ListingCache: never changed. */
+  readonly listing: Listing;
   readonly lastLoginAt: Date | null;
   readonly clock: () => Date;
   readonly logger: Logger;
@@ -32,7 +29,7 @@ export class PostgresMaildrop implements Maildrop {
 
   constructor(private readonly context: PostgresMaildropContext) {
     this.user = context.user;
-    this.messages = context.entries.map((e) => ({ uid: e.uid, size: e.size }));
+    this.messages = context.listing.messages;
     this.lastLoginAt = context.lastLoginAt;
   }
 
@@ -49,7 +46,7 @@ export class PostgresMaildrop implements Maildrop {
 
   async openMessage(index: number): Promise<Readable> {
     this.assertOpen();
-    return openStoredMessage(this.context.sql, this.user, this.entryAt(index).key, index);
+    return openStoredMessage(this.context.sql, this.user, this.keyAt(index), index);
   }
 
   async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
@@ -64,12 +61,12 @@ export class PostgresMaildrop implements Maildrop {
 
   async commit(changes: CommitChanges): Promise<void> {
     this.assertOpen();
-    for (const i of changes.deleted) this.entryAt(i);
-    for (const i of changes.retrieved) this.entryAt(i);
+    for (const i of changes.deleted) this.keyAt(i);
+    for (const i of changes.retrieved) this.keyAt(i);
     this.closed = true;
     const { sql, lease, logger } = this.context;
-    const deleted = [...changes.deleted].map((i) => this.entryAt(i).key);
-    const retrieved = [...changes.retrieved].filter((i) => !changes.deleted.has(i)).map((i) => this.entryAt(i).key);
+    const deleted = [...changes.deleted].map((i) => this.keyAt(i));
+    const retrieved = [...changes.retrieved].filter((i) => !changes.deleted.has(i)).map((i) => this.keyAt(i));
     try {
       const ended = await sql.begin(async (tx) => {
         // The fence: with the lease row locked and our token in it, no other session can
@@ -79,10 +76,11 @@ export class PostgresMaildrop implements Maildrop {
           throw new StoreError(`maildrop lease of ${this.user} was lost; changes not applied`, true);
         }
         if (deleted.length > 0) {
-          const [gone] = await tx<{ freed: string | null }[]>`
+          // The version moves with the deletion, in the same statement (see ListingCache).
+          await tx`
             WITH gone AS (DELETE FROM messages WHERE user_name = ${this.user} AND uid = ANY(${deleted}::bigint[]) RETURNING stored_size)
-            SELECT sum(stored_size)::text AS freed FROM gone`;
-          if (gone?.freed) await tx`UPDATE maildrops SET usage = usage - ${gone.freed}::bigint WHERE user_name = ${this.user}`;
+            UPDATE maildrops SET usage = usage - (SELECT coalesce(sum(stored_size), 0) FROM gone), version = version + 1
+            WHERE user_name = ${this.user}`;
         }
         if (retrieved.length > 0) {
           // The first retrieval starts the EXPIRE clock; fetching again does not restart it.
@@ -110,10 +108,10 @@ export class PostgresMaildrop implements Maildrop {
     if (this.closed) throw new StoreError(`maildrop of ${this.user} is already closed`, false);
   }
 
-  private entryAt(index: number): PostgresEntry {
-    const entry = Number.isInteger(index) ? this.context.entries[index] : undefined;
-    if (entry === undefined) throw new RangeError(`no message ${index + 1} in the maildrop of ${this.user}`);
-    return entry;
+  private keyAt(index: number): string {
+    const key = Number.isInteger(index) ? this.context.listing.keys[index] : undefined;
+    if (key === undefined) throw new RangeError(`no message ${index + 1} in the maildrop of ${this.user}`);
+    return key;
   }
 }
 

@@ -7,9 +7,10 @@ import { wireSize, WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
 import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, NewMailHandlers, OpenOptions } from '../types.js';
 import { assertValidUserName } from '../maildir/user-name.js';
-import { writeBody, writeSmallBodies } from './blobs.js';
+import { streamBody, writeSmallBodies } from './blobs.js';
 import { Lease } from './lease.js';
 import { assertSchemaCurrent } from './migrations.js';
+import { EMPTY_LISTING, ListingCache, readHead, readListing, type Listing, type MaildropHead } from './listing.js';
 import { PostgresMaildrop, PostgresView } from './postgres-maildrop.js';
 import { formatNotice, NEW_MAIL_CHANNEL, watchNewMail } from './notifications.js';
 import { newUidlPrefix } from './uidl.js';
@@ -21,12 +22,19 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** Seconds a maildrop lease lasts without renewal (a dead node's sessions end after it). Default 30. */
   readonly leaseSeconds?: number;
+  /**
+   * Messages whose listings (UIDL, size) are kept in memory over all maildrops, so that a
+   * login to a maildrop that has not changed does not read its message rows again. Default
+   * 200,000 (about 20 MB); 0 keeps none.
+   */
+  readonly listingCacheMessages?: number;
   /** Names this process in lease rows, for operators; defaults to host name and pid. */
   readonly nodeName?: string;
   readonly logger?: Logger;
 }
 
 export const DEFAULT_LEASE_SECONDS = 30;
+const DEFAULT_LISTING_CACHE_MESSAGES = 200_000;
 
 /** What an imported message keeps from its old store. */
 export interface ImportedState {
@@ -69,6 +77,7 @@ export class PostgresStore implements MailStore {
   private readonly leaseSeconds: number;
   private readonly nodeName: string;
   private readonly logger: Logger;
+  private readonly listings: ListingCache;
   private checked: Promise<void> | undefined;
   /** Names this store object in its new-mail notices, so that it skips its own. */
   private readonly origin = randomBytes(9).toString('base64url');
@@ -79,6 +88,7 @@ export class PostgresStore implements MailStore {
     this.leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
     if (!(this.leaseSeconds > 0)) throw new RangeError('leaseSeconds must be positive');
     this.nodeName = options.nodeName ?? `${hostname()}:${process.pid}`;
+    this.listings = new ListingCache(options.listingCacheMessages ?? DEFAULT_LISTING_CACHE_MESSAGES);
   }
 
   /** The database answers a query now, at this postel's schema version. */
@@ -182,23 +192,44 @@ export class PostgresStore implements MailStore {
       const result = await this.sql.begin(async (tx) => {
         const counter = new WireSizeCounter();
         counter.push(trace);
-        const body = await writeBody(tx, message, counter);
+        const body = await streamBody(tx, message, counter);
         const storedSize = trace.length + body.size;
-        await tx`INSERT INTO maildrops (user_name, uidl_prefix) VALUES (${user}, ${newUidlPrefix()}) ON CONFLICT (user_name) DO NOTHING`;
-        // The maildrop row is locked from here to COMMIT: concurrent deliveries to one user
-        // take their turns for the quota check and the UID, and only for this short part.
         const limit = meta.quotaLimit ?? null;
-        const [row] = await tx<{ uid: string; uidl_prefix: string }[]>`
-          UPDATE maildrops SET next_uid = next_uid + 1, usage = usage + ${storedSize}
-          WHERE user_name = ${user} AND (${limit}::bigint IS NULL OR usage + ${storedSize} <= ${limit}::bigint)
-          RETURNING (next_uid - 1)::text AS uid, uidl_prefix`;
+        const notice = formatNotice({ user, size: counter.size, origin: this.origin });
+        // The rest in one statement (one round trip): the body's last chunk, the blob and its
+        // chunk list (clock_timestamp() touches: see collectGarbage), the maildrop row (new,
+        // or UID, usage and version moved, with the quota check in its WHERE: concurrent
+        // deliveries to one user take turns on that row, the check and the UID atomic with
+        // them), the message row and the notice. Over quota, the maildrop part returns no row,
+        // nothing refers to the body, and the transaction is rolled back.
+        const [row] = await tx<{ uid: string; uidl: string }[]>`
+          WITH last_chunk AS (
+            INSERT INTO chunks (hash, data) SELECT ${body.last?.hash ?? null}::bytea, ${body.last?.data ?? null}::bytea WHERE ${body.last !== null}
+            ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
+          ), blob AS (
+            INSERT INTO blobs (hash, size) VALUES (${body.hash}, ${body.size})
+            ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
+            RETURNING (xmax = 0) AS inserted
+          ), chunk_list AS (
+            INSERT INTO blob_chunks (blob, seq, chunk)
+            SELECT ${body.hash}, c.seq - 1, decode(c.hash, 'hex') FROM blob, unnest(${body.chunks.map((h) => h.toString('hex'))}::text[]) WITH ORDINALITY AS c(hash, seq)
+            WHERE blob.inserted
+          ), maildrop AS (
+            INSERT INTO maildrops AS d (user_name, uidl_prefix, next_uid, usage, version)
+            SELECT ${user}, ${newUidlPrefix()}, 2, ${storedSize}, 1 WHERE ${limit}::bigint IS NULL OR ${storedSize} <= ${limit}::bigint
+            ON CONFLICT (user_name) DO UPDATE SET next_uid = d.next_uid + 1, usage = d.usage + EXCLUDED.usage, version = d.version + 1
+              WHERE ${limit}::bigint IS NULL OR d.usage + EXCLUDED.usage <= ${limit}::bigint
+            RETURNING d.next_uid - 1 AS uid, d.uidl_prefix
+          ), message AS (
+            INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
+            SELECT ${user}, maildrop.uid, coalesce(${imported?.uidl ?? null}::text, maildrop.uidl_prefix || '.' || maildrop.uid), ${counter.size}, ${storedSize},
+                   ${trace}, ${body.hash}, ${receivedAt}, ${imported?.retrievedAt ?? null}::timestamptz, ${imported?.seen ?? false}
+            FROM maildrop
+            RETURNING uid, uidl
+          )
+          SELECT uid::text, uidl, pg_notify(${NEW_MAIL_CHANNEL}, ${notice}) FROM message`;
         if (row === undefined) throw new QuotaExceededError(user);
-        const uidl = imported?.uidl ?? `${row.uidl_prefix}.${row.uid}`;
-        await tx`INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
-                 VALUES (${user}, ${row.uid}, ${uidl}, ${counter.size}, ${storedSize}, ${trace}, ${body.hash}, ${receivedAt},
-                         ${imported?.retrievedAt ?? null}, ${imported?.seen ?? false})`;
-        await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, ${formatNotice({ user, size: counter.size, origin: this.origin })})`;
-        return { id: uidl, size: counter.size };
+        return { id: row.uidl, size: counter.size };
       });
       this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
       return result;
@@ -246,20 +277,26 @@ export class PostgresStore implements MailStore {
       const fixedNow = options.now;
       const clock = fixedNow === undefined ? () => new Date() : () => fixedNow;
       if (options.expireDays !== undefined) await this.expire(lease, clock(), options.expireDays);
-      // One index-only scan on the primary key: what STAT, LIST and UIDL need.
-      const rows = await this.sql<{ uid: string; uidl: string; size: string }[]>`
-        SELECT uid::text, uidl, size::text FROM messages WHERE user_name = ${user} ORDER BY messages.uid`;
-      let lastLoginAt: Date | null = null;
-      if (options.lastLogin !== false) {
-        const [row] = await this.sql<{ last_login: Date | null }[]>`SELECT last_login FROM maildrops WHERE user_name = ${user}`;
-        lastLoginAt = row?.last_login ?? null;
+      // Under the lease: the identity read here is the session's snapshot (see ListingCache).
+      let head: MaildropHead | null = null;
+      let listing: Listing | undefined;
+      if (this.listings.has(user)) {
+        head = await readHead(this.sql, user);
+        listing = head === null ? EMPTY_LISTING : this.listings.get(user, head.identity);
+      }
+      if (listing === undefined) {
+        // One index-only scan on the primary key: what STAT, LIST and UIDL need.
+        const read = await readListing(this.sql, user);
+        head = read;
+        listing = read?.listing ?? EMPTY_LISTING;
+        if (read !== null) this.listings.keep(user, read.identity, read.listing);
       }
       return new PostgresMaildrop({
         sql: this.sql,
         user,
         lease,
-        entries: rows.map((r) => ({ uid: r.uidl, size: Number(r.size), key: r.uid })),
-        lastLoginAt,
+        listing,
+        lastLoginAt: options.lastLogin === false ? null : (head?.lastLogin ?? null),
         clock,
         logger: this.logger,
       });
@@ -293,12 +330,13 @@ export class PostgresStore implements MailStore {
     await this.sql.begin(async (tx) => {
       if (!(await lease.holdsIn(tx))) throw new StoreError(`maildrop lease of ${lease.user} was lost`, true);
       const cutoff = new Date(now.getTime() - days * 86_400_000);
-      const [gone] = await tx<{ freed: string | null }[]>`
+      // The version moves with the deletion, in the same statement (see ListingCache).
+      await tx`
         WITH gone AS (
           DELETE FROM messages WHERE user_name = ${lease.user} AND retrieved_at IS NOT NULL AND retrieved_at <= ${cutoff}
           RETURNING stored_size)
-        SELECT sum(stored_size)::text AS freed FROM gone`;
-      if (gone?.freed) await tx`UPDATE maildrops SET usage = usage - ${gone.freed}::bigint WHERE user_name = ${lease.user}`;
+        UPDATE maildrops SET usage = usage - (SELECT sum(stored_size) FROM gone), version = version + 1
+        WHERE user_name = ${lease.user} AND EXISTS (SELECT 1 FROM gone)`;
     });
   }
 
