@@ -1,12 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { writeAll } from '../fs/durable.js';
 import { isErrno } from '../fs/errno.js';
 import { processAlive } from '../fs/lock-file.js';
 import type { Logger } from '../log/logger.js';
+
+/** A new spool file; the directory is made when it is missing (first message, or removed since). */
+async function openSpoolFile(dir: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', 0o600);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return open(path, 'wx', 0o600);
+}
 
 /** A received message, kept once on disk while its copies are made. */
 export interface SpooledMessage {
@@ -32,9 +43,8 @@ export type DataStream = AsyncIterable<unknown> & { readonly sizeExceeded?: bool
  * fsynced: until the client gets its 250 the message is the client's responsibility.
  */
 export async function spool(stream: DataStream, dir: string): Promise<SpooledMessage> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${Date.now()}.${process.pid}.${randomBytes(6).toString('hex')}`);
-  const handle = await open(path, 'wx', 0o600);
+  const handle = await openSpoolFile(dir, path);
   let size = 0;
   let crlf = 0;
   let lastWasCr = false;

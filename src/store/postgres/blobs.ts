@@ -16,12 +16,53 @@ export interface StoredBody {
   readonly size: number;
 }
 
-/** A body whose full chunks are written; the delivery's statement writes the rest. */
+/** A body whose chunks but the last are written; the delivery's statement writes the rest. */
 export interface BodyInFlight extends StoredBody {
   /** Every chunk's hash, in order (the last included). */
   readonly chunks: readonly Buffer[];
-  /** The last chunk when it is not full, not written yet; null when there is none. */
+  /** The last chunk when it is not written yet (not full, or the only one); null when there is none. */
   readonly last: { readonly hash: Buffer; readonly data: Buffer } | null;
+}
+
+/** A body's start, read ahead before any transaction: most mail fits in one chunk. */
+export interface BodyStart {
+  /** What was read (copied from a stream, which may reuse the buffers it hands out). */
+  readonly pieces: readonly Buffer[];
+  /** The rest of the input; null when the body ended within one chunk. */
+  readonly rest: AsyncIterator<unknown> | null;
+}
+
+const NOTHING_MORE: AsyncIterator<unknown> = { next: () => Promise.resolve({ done: true, value: undefined }) };
+
+/**
+ * Reads a body until it is known to fit in one chunk (the input ended) or not (more than a
+ * chunk came). A body that fits is stored with one statement and no transaction.
+ */
+export async function readBodyStart(input: Readable | Uint8Array): Promise<BodyStart> {
+  if (input instanceof Uint8Array) {
+    const bytes = Buffer.from(input.buffer, input.byteOffset, input.length);
+    return { pieces: [bytes], rest: bytes.length <= CHUNK_SIZE ? null : NOTHING_MORE };
+  }
+  const source = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const pieces: Buffer[] = [];
+  let length = 0;
+  while (length <= CHUNK_SIZE) {
+    const next = await source.next();
+    if (next.done === true) return { pieces, rest: null };
+    const piece = Buffer.from(toBuffer(next.value));
+    pieces.push(piece);
+    length += piece.length;
+  }
+  return { pieces, rest: source };
+}
+
+/** A body that fits in one chunk, as the delivery's statement writes it (nothing written yet). */
+export function bodyInMemory(start: BodyStart, counter: WireSizeCounter): BodyInFlight {
+  const data = start.pieces.length === 1 ? (start.pieces[0] as Buffer) : Buffer.concat(start.pieces);
+  if (data.length > CHUNK_SIZE || start.rest !== null) throw new RangeError('the body is more than one chunk');
+  counter.push(data);
+  const hash = createHash('sha256').update(data).digest();
+  return data.length === 0 ? { hash, size: 0, chunks: [], last: null } : { hash, size: data.length, chunks: [hash], last: { hash, data } };
 }
 
 /**
@@ -32,11 +73,7 @@ export interface BodyInFlight extends StoredBody {
  * are left to the statement that records the message (PostgresStore's delivery), which
  * saves round trips. `counter` sees every byte, for the wire size.
  */
-export async function streamBody(
-  tx: TransactionSql,
-  input: Readable | Uint8Array,
-  counter: WireSizeCounter,
-): Promise<BodyInFlight> {
+export async function streamBody(tx: TransactionSql, start: BodyStart, counter: WireSizeCounter): Promise<BodyInFlight> {
   const whole = createHash('sha256');
   const chunkHashes: Buffer[] = [];
   let size = 0;
@@ -50,13 +87,13 @@ export async function streamBody(
     chunkHashes.push(hash);
     return { hash, data };
   };
-  const take = async (bytes: Buffer): Promise<void> => {
+  const take = async (bytes: Buffer, copied: boolean): Promise<void> => {
     let at = 0;
     while (at < bytes.length) {
       const piece = bytes.subarray(at, at + CHUNK_SIZE - pendingLength);
       at += piece.length;
       // Copied: a stream may reuse the buffer it handed us.
-      pending.push(Buffer.from(piece));
+      pending.push(copied ? piece : Buffer.from(piece));
       pendingLength += piece.length;
       whole.update(piece);
       counter.push(piece);
@@ -69,8 +106,18 @@ export async function streamBody(
       }
     }
   };
-  if (input instanceof Uint8Array) await take(Buffer.from(input.buffer, input.byteOffset, input.length));
-  else for await (const chunk of input as AsyncIterable<unknown>) await take(toBuffer(chunk));
+  for (const piece of start.pieces) await take(piece, true);
+  const rest = start.rest;
+  if (rest !== null) {
+    let done = false;
+    try {
+      for (let next = await rest.next(); next.done !== true; next = await rest.next()) await take(toBuffer(next.value), false);
+      done = true;
+    } finally {
+      // Stopped early (a failed write): the input is let go, as a for-await loop would.
+      if (!done) await rest.return?.();
+    }
+  }
   return { hash: whole.digest(), size, chunks: chunkHashes, last: pendingLength > 0 ? cut() : null };
 }
 

@@ -7,7 +7,7 @@ import { wireSize, WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
 import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, NewMailHandlers, OpenOptions } from '../types.js';
 import { assertValidUserName } from '../maildir/user-name.js';
-import { streamBody, writeSmallBodies } from './blobs.js';
+import { bodyInMemory, readBodyStart, streamBody, writeSmallBodies, type BodyInFlight } from './blobs.js';
 import { Lease } from './lease.js';
 import { assertSchemaCurrent } from './migrations.js';
 import { EMPTY_LISTING, ListingCache, readHead, readListing, type Listing, type MaildropHead } from './listing.js';
@@ -189,48 +189,20 @@ export class PostgresStore implements MailStore {
       await this.ready();
       const trace = meta.trace === undefined ? Buffer.alloc(0) : Buffer.from(meta.trace);
       const receivedAt = meta.receivedAt !== undefined && Number.isFinite(meta.receivedAt.getTime()) ? meta.receivedAt : new Date();
-      const result = await this.sql.begin(async (tx) => {
-        const counter = new WireSizeCounter();
-        counter.push(trace);
-        const body = await streamBody(tx, message, counter);
-        const storedSize = trace.length + body.size;
-        const limit = meta.quotaLimit ?? null;
-        const notice = formatNotice({ user, size: counter.size, origin: this.origin });
-        // The rest in one statement (one round trip): the body's last chunk, the blob and its
-        // chunk list (clock_timestamp() touches: see collectGarbage), the maildrop row (new,
-        // or UID, usage and version moved, with the quota check in its WHERE: concurrent
-        // deliveries to one user take turns on that row, the check and the UID atomic with
-        // them), the message row and the notice. Over quota, the maildrop part returns no row,
-        // nothing refers to the body, and the transaction is rolled back.
-        const [row] = await tx<{ uid: string; uidl: string }[]>`
-          WITH last_chunk AS (
-            INSERT INTO chunks (hash, data) SELECT ${body.last?.hash ?? null}::bytea, ${body.last?.data ?? null}::bytea WHERE ${body.last !== null}
-            ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
-          ), blob AS (
-            INSERT INTO blobs (hash, size) VALUES (${body.hash}, ${body.size})
-            ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
-            RETURNING (xmax = 0) AS inserted
-          ), chunk_list AS (
-            INSERT INTO blob_chunks (blob, seq, chunk)
-            SELECT ${body.hash}, c.seq - 1, decode(c.hash, 'hex') FROM blob, unnest(${body.chunks.map((h) => h.toString('hex'))}::text[]) WITH ORDINALITY AS c(hash, seq)
-            WHERE blob.inserted
-          ), maildrop AS (
-            INSERT INTO maildrops AS d (user_name, uidl_prefix, next_uid, usage, version)
-            SELECT ${user}, ${newUidlPrefix()}, 2, ${storedSize}, 1 WHERE ${limit}::bigint IS NULL OR ${storedSize} <= ${limit}::bigint
-            ON CONFLICT (user_name) DO UPDATE SET next_uid = d.next_uid + 1, usage = d.usage + EXCLUDED.usage, version = d.version + 1
-              WHERE ${limit}::bigint IS NULL OR d.usage + EXCLUDED.usage <= ${limit}::bigint
-            RETURNING d.next_uid - 1 AS uid, d.uidl_prefix
-          ), message AS (
-            INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
-            SELECT ${user}, maildrop.uid, coalesce(${imported?.uidl ?? null}::text, maildrop.uidl_prefix || '.' || maildrop.uid), ${counter.size}, ${storedSize},
-                   ${trace}, ${body.hash}, ${receivedAt}, ${imported?.retrievedAt ?? null}::timestamptz, ${imported?.seen ?? false}
-            FROM maildrop
-            RETURNING uid, uidl
-          )
-          SELECT uid::text, uidl, pg_notify(${NEW_MAIL_CHANNEL}, ${notice}) FROM message`;
+      const counter = new WireSizeCounter();
+      counter.push(trace);
+      const start = await readBodyStart(message);
+      const record = async (sql: Sql, body: BodyInFlight): Promise<DeliveryResult> => {
+        const row = await this.recordMessage(sql, user, body, { trace, receivedAt, wireSize: counter.size, limit: meta.quotaLimit ?? null, ...(imported ? { imported } : {}) });
         if (row === undefined) throw new QuotaExceededError(user);
         return { id: row.uidl, size: counter.size };
-      });
+      };
+      // A body of one chunk (most mail) is one statement, atomic without a transaction;
+      // a longer one streams its full chunks in the transaction that records it.
+      const result =
+        start.rest === null
+          ? await record(this.sql, bodyInMemory(start, counter))
+          : await this.sql.begin((tx) => streamBody(tx, start, counter).then((body) => record(tx, body)));
       this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
       return result;
     } catch (err) {
@@ -239,6 +211,52 @@ export class PostgresStore implements MailStore {
     } finally {
       if (!(message instanceof Uint8Array)) message.off('error', ignoreEarlyError);
     }
+  }
+
+  /**
+   * One statement (one round trip) recording a delivered copy: the body's last chunk, the blob
+   * and its chunk list (clock_timestamp() touches: see collectGarbage), the maildrop row (new,
+   * or UID, usage and version moved, with the quota check in its WHERE: concurrent
+   * deliveries to one user take turns on that row, the check and the UID atomic with them),
+   * the message row and the notice. Everything but the maildrop row is written from its
+   * output, so over quota the statement changes nothing and returns no row.
+   */
+  private async recordMessage(
+    sql: Sql,
+    user: string,
+    body: BodyInFlight,
+    copy: { trace: Buffer; receivedAt: Date; wireSize: number; limit: number | null; imported?: ImportedState },
+  ): Promise<{ uid: string; uidl: string } | undefined> {
+    const { trace, limit, imported } = copy;
+    const storedSize = trace.length + body.size;
+    const notice = formatNotice({ user, size: copy.wireSize, origin: this.origin });
+    const [row] = await sql<{ uid: string; uidl: string }[]>`
+      WITH maildrop AS (
+        INSERT INTO maildrops AS d (user_name, uidl_prefix, next_uid, usage, version)
+        SELECT ${user}, ${newUidlPrefix()}, 2, ${storedSize}, 1 WHERE ${limit}::bigint IS NULL OR ${storedSize} <= ${limit}::bigint
+        ON CONFLICT (user_name) DO UPDATE SET next_uid = d.next_uid + 1, usage = d.usage + EXCLUDED.usage, version = d.version + 1
+          WHERE ${limit}::bigint IS NULL OR d.usage + EXCLUDED.usage <= ${limit}::bigint
+        RETURNING d.next_uid - 1 AS uid, d.uidl_prefix
+      ), last_chunk AS (
+        INSERT INTO chunks (hash, data) SELECT ${body.last?.hash ?? null}::bytea, ${body.last?.data ?? null}::bytea FROM maildrop WHERE ${body.last !== null}
+        ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
+      ), blob AS (
+        INSERT INTO blobs (hash, size) SELECT ${body.hash}::bytea, ${body.size} FROM maildrop
+        ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
+        RETURNING (xmax = 0) AS inserted
+      ), chunk_list AS (
+        INSERT INTO blob_chunks (blob, seq, chunk)
+        SELECT ${body.hash}, c.seq - 1, decode(c.hash, 'hex') FROM blob, unnest(${body.chunks.map((h) => h.toString('hex'))}::text[]) WITH ORDINALITY AS c(hash, seq)
+        WHERE blob.inserted
+      ), message AS (
+        INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
+        SELECT ${user}, maildrop.uid, coalesce(${imported?.uidl ?? null}::text, maildrop.uidl_prefix || '.' || maildrop.uid), ${copy.wireSize}, ${storedSize},
+               ${trace}, ${body.hash}, ${copy.receivedAt}, ${imported?.retrievedAt ?? null}::timestamptz, ${imported?.seen ?? false}
+        FROM maildrop
+        RETURNING uid, uidl
+      )
+      SELECT uid::text, uidl, pg_notify(${NEW_MAIL_CHANNEL}, ${notice}) FROM message`;
+    return row;
   }
 
   async lastLogin(user: string): Promise<Date | null> {
