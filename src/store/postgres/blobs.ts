@@ -35,8 +35,7 @@ export interface BodyStart {
 const NOTHING_MORE: AsyncIterator<unknown> = { next: () => Promise.resolve({ done: true, value: undefined }) };
 
 /**
- * Reads a body until it is known to fit in one chunk (the input ended) or not (more than a
- * chunk came). A body that fits is stored with one statement and no transaction.
+ * Reads a body until it ends within one chunk or a whole chunk has come. A body that fits is stored with one statement and no transaction.
  */
 export async function readBodyStart(input: Readable | Uint8Array): Promise<BodyStart> {
   if (input instanceof Uint8Array) {
@@ -46,7 +45,8 @@ export async function readBodyStart(input: Readable | Uint8Array): Promise<BodyS
   const source = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const pieces: Buffer[] = [];
   let length = 0;
-  while (length <= CHUNK_SIZE) {
+  // A full chunk is not held back waiting for the input's end: it goes to the transaction.
+  while (length < CHUNK_SIZE) {
     const next = await source.next();
     if (next.done === true) return { pieces, rest: null };
     const piece = Buffer.from(toBuffer(next.value));

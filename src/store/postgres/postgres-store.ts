@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import postgres, { type Sql } from 'postgres';
+import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { wireSize, WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
@@ -192,7 +192,7 @@ export class PostgresStore implements MailStore {
       const counter = new WireSizeCounter();
       counter.push(trace);
       const start = await readBodyStart(message);
-      const record = async (sql: Sql, body: BodyInFlight): Promise<DeliveryResult> => {
+      const record = async (sql: Sql | TransactionSql, body: BodyInFlight): Promise<DeliveryResult> => {
         const row = await this.recordMessage(sql, user, body, { trace, receivedAt, wireSize: counter.size, limit: meta.quotaLimit ?? null, ...(imported ? { imported } : {}) });
         if (row === undefined) throw new QuotaExceededError(user);
         return { id: row.uidl, size: counter.size };
@@ -222,7 +222,7 @@ export class PostgresStore implements MailStore {
    * output, so over quota the statement changes nothing and returns no row.
    */
   private async recordMessage(
-    sql: Sql,
+    sql: Sql | TransactionSql,
     user: string,
     body: BodyInFlight,
     copy: { trace: Buffer; receivedAt: Date; wireSize: number; limit: number | null; imported?: ImportedState },
