@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Sql, TransactionSql } from 'postgres';
 import { WireSizeCounter } from '../../message/wire-size.js';
+import { StoreError } from '../errors.js';
 
-/** Bodies are cut into pieces this large: one row each, read one at a time. */
+/** Bodies are cut into pieces this large: one row each, read in order, one ahead (ChunkReader). */
 export const CHUNK_SIZE = 256 * 1024;
 
 /** A chunk or blob untouched for this long and unreferenced is garbage. */
@@ -157,36 +158,97 @@ function toBuffer(chunk: unknown): Buffer {
   throw new TypeError('message stream must yield bytes or strings');
 }
 
+/** A message's copy opened for reading: what one query brings back. */
+export interface OpenedCopy {
+  /** The copy's own trace fields, sent in front of the body. */
+  readonly trace: Buffer;
+  /** The body's hash (blobs.hash). */
+  readonly blob: Buffer;
+  /** How many chunks the body has (0 for an empty body). */
+  readonly chunkCount: number;
+  /** The body's first chunk, read with the row: a body of one chunk needs no other query. */
+  readonly first: Buffer | null;
+}
+
 /**
- * A body read back chunk by chunk: the next chunk is queried only when the consumer asks
- * for more (Readable's backpressure), so a 1 GB message costs one chunk of memory.
+ * The message row with its body's chunk count and first chunk, in one round trip (a RETR
+ * of a small message is this query and nothing else); undefined when the row is gone.
  */
-export function readBody(sql: Sql, prefix: Buffer, blob: Buffer): Readable {
-  let chunkHashes: Buffer[] | undefined;
-  let next = 0;
-  let prefixSent = prefix.length === 0;
+export async function openCopy(sql: Sql, user: string, key: string): Promise<OpenedCopy | undefined> {
+  const [row] = await sql<{ trace: Buffer; blob: Buffer; chunks: number; first: Buffer | null }[]>`
+    SELECT m.trace, m.blob, (SELECT count(*)::int FROM blob_chunks x WHERE x.blob = m.blob) AS chunks, c.data AS first
+    FROM messages m
+    LEFT JOIN blob_chunks bc ON bc.blob = m.blob AND bc.seq = 0
+    LEFT JOIN chunks c ON c.hash = bc.chunk
+    WHERE m.user_name = ${user} AND m.uid = ${key}`;
+  if (row === undefined) return undefined;
+  if (row.chunks > 0 && row.first === null) throw missingChunk(0);
+  return { trace: row.trace, blob: row.blob, chunkCount: row.chunks, first: row.first };
+}
+
+function missingChunk(seq: number): StoreError {
+  return new StoreError(`chunk ${seq} of a stored body is missing`, false);
+}
+
+/**
+ * Reads a body's chunks from `from` on, in order, one query ahead of its consumer: while
+ * chunk n is being framed and written, chunk n+1 is on its way. At most one query is in
+ * flight, so a 1 GB message holds two chunks however slowly it is read.
+ */
+export class ChunkReader {
+  private ahead: Promise<Buffer> | undefined;
+  private seq: number;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly blob: Buffer,
+    private readonly count: number,
+    from: number,
+  ) {
+    this.seq = from;
+  }
+
+  /** The next chunk, or null after the last; starts reading the one after it. */
+  async next(): Promise<Buffer | null> {
+    if (this.seq >= this.count) return null;
+    const chunk = await (this.ahead ?? this.fetch(this.seq));
+    this.seq++;
+    this.ahead = this.seq < this.count ? this.fetch(this.seq) : undefined;
+    return chunk;
+  }
+
+  private fetch(seq: number): Promise<Buffer> {
+    const pending = (async () => {
+      const [row] = await this.sql<{ data: Buffer }[]>`
+        SELECT c.data FROM blob_chunks bc JOIN chunks c ON c.hash = bc.chunk WHERE bc.blob = ${this.blob} AND bc.seq = ${seq}`;
+      if (row === undefined) throw missingChunk(seq);
+      return row.data;
+    })();
+    // Read ahead: nobody may be waiting when it fails (the reader was dropped); next() rethrows.
+    pending.catch(() => undefined);
+    return pending;
+  }
+}
+
+/**
+ * A copy's bytes as a stream: the trace, the first chunk, then the rest as the consumer
+ * asks for more (Readable's backpressure), read one chunk ahead (ChunkReader).
+ */
+export function copyStream(sql: Sql, copy: OpenedCopy): Readable {
+  const pieces = [copy.trace, copy.first].filter((b): b is Buffer => b !== null && b.length > 0);
+  const rest = new ChunkReader(sql, copy.blob, copy.chunkCount, 1);
   return new Readable({
     highWaterMark: CHUNK_SIZE,
     read(): void {
-      if (!prefixSent) {
-        prefixSent = true;
-        this.push(prefix);
+      const piece = pieces.shift();
+      if (piece !== undefined) {
+        this.push(piece);
         return;
       }
-      void (async () => {
-        if (chunkHashes === undefined) {
-          const rows = await sql<{ chunk: Buffer }[]>`SELECT chunk FROM blob_chunks WHERE blob = ${blob} ORDER BY seq`;
-          chunkHashes = rows.map((r) => r.chunk);
-        }
-        const hash = chunkHashes[next++];
-        if (hash === undefined) {
-          this.push(null);
-          return;
-        }
-        const [row] = await sql<{ data: Buffer }[]>`SELECT data FROM chunks WHERE hash = ${hash}`;
-        if (row === undefined) throw new Error('a chunk of a stored body is missing');
-        this.push(row.data);
-      })().catch((err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
+      rest.next().then(
+        (chunk) => this.push(chunk),
+        (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+      );
     },
   });
 }

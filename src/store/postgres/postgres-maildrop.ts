@@ -4,7 +4,7 @@ import type { Logger } from '../../log/logger.js';
 import { MultilineFramer, type WireSource } from '../../message/wire-source.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import type { CommitChanges, Maildrop, MaildropView, MessageInfo, ViewMessage, WireOptions } from '../types.js';
-import { readBody } from './blobs.js';
+import { ChunkReader, copyStream, openCopy, type OpenedCopy } from './blobs.js';
 import type { Lease } from './lease.js';
 import type { Listing } from './listing.js';
 import { newUidlPrefix } from './uidl.js';
@@ -46,17 +46,28 @@ export class PostgresMaildrop implements Maildrop {
 
   async openMessage(index: number): Promise<Readable> {
     this.assertOpen();
-    return openStoredMessage(this.context.sql, this.user, this.keyAt(index), index);
+    return copyStream(this.context.sql, await openStoredCopy(this.context.sql, this.user, this.keyAt(index), index));
   }
 
   async openWire(index: number, options: WireOptions = {}): Promise<WireSource> {
+    this.assertOpen();
+    const { sql } = this.context;
+    const copy = await openStoredCopy(sql, this.user, this.keyAt(index), index);
     const framer = new MultilineFramer(options.bodyLines);
-    const stream = await this.openMessage(index);
+    // A body of one chunk came with the row: framed at once, no stream.
+    if (copy.chunkCount <= 1) {
+      const first = copy.first ?? Buffer.alloc(0);
+      return framer.frameWhole(copy.trace.length === 0 ? first : Buffer.concat([copy.trace, first]));
+    }
     // Chunks come from the driver as fresh buffers, so the framer may keep them.
-    return framer.frame({
-      chunks: stream as AsyncIterable<Buffer>,
-      close: () => stream.destroy(),
-    });
+    const rest = new ChunkReader(sql, copy.blob, copy.chunkCount, 1);
+    let closed = false;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      if (copy.trace.length > 0) yield copy.trace;
+      if (copy.first !== null) yield copy.first;
+      for (let chunk = await rest.next(); chunk !== null && !closed; chunk = await rest.next()) yield chunk;
+    }
+    return framer.frame({ chunks: chunks(), close: () => void (closed = true) });
   }
 
   async commit(changes: CommitChanges): Promise<void> {
@@ -115,17 +126,16 @@ export class PostgresMaildrop implements Maildrop {
   }
 }
 
-/** A message's stored bytes by its row key; MessageGoneError when the row is gone. */
-async function openStoredMessage(sql: Sql, user: string, key: string, index: number): Promise<Readable> {
-  let row: { trace: Buffer; blob: Buffer } | undefined;
+/** A message's copy by its row key, its first chunk read; MessageGoneError when the row is gone. */
+async function openStoredCopy(sql: Sql, user: string, key: string, index: number): Promise<OpenedCopy> {
+  let copy: OpenedCopy | undefined;
   try {
-    [row] = await sql<{ trace: Buffer; blob: Buffer }[]>`
-      SELECT trace, blob FROM messages WHERE user_name = ${user} AND uid = ${key}`;
+    copy = await openCopy(sql, user, key);
   } catch (err) {
     throw toStoreError(err, `opening message ${index + 1} failed`);
   }
-  if (row === undefined) throw new MessageGoneError(index);
-  return readBody(sql, row.trace, row.blob);
+  if (copy === undefined) throw new MessageGoneError(index);
+  return copy;
 }
 
 /** MailStore.view over PostgreSQL: rows read once, bodies read on demand, no lease. */
@@ -140,9 +150,9 @@ export class PostgresView implements MaildropView {
     return this.messages.findIndex((m) => m.id === id);
   }
 
-  openMessage(index: number): Promise<Readable> {
+  async openMessage(index: number): Promise<Readable> {
     const entry = Number.isInteger(index) ? this.messages[index] : undefined;
     if (entry === undefined) throw new RangeError(`no message ${index + 1} in the view of ${this.user}`);
-    return openStoredMessage(this.sql, this.user, entry.key, index);
+    return copyStream(this.sql, await openStoredCopy(this.sql, this.user, entry.key, index));
   }
 }
