@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Sql, TransactionSql } from 'postgres';
 import { WireSizeCounter } from '../../message/wire-size.js';
-import { StoreError } from '../errors.js';
+import { StoreError, toStoreError } from '../errors.js';
 
 /** Bodies are cut into pieces this large: one row each, read in order, one ahead (ChunkReader). */
 export const CHUNK_SIZE = 256 * 1024;
@@ -175,15 +175,27 @@ export interface OpenedCopy {
  * of a small message is this query and nothing else); undefined when the row is gone.
  */
 export async function openCopy(sql: Sql, user: string, key: string): Promise<OpenedCopy | undefined> {
-  const [row] = await sql<{ trace: Buffer; blob: Buffer; chunks: number; first: Buffer | null }[]>`
-    SELECT m.trace, m.blob, (SELECT count(*)::int FROM blob_chunks x WHERE x.blob = m.blob) AS chunks, c.data AS first
+  const [row] = await sql<{ trace: Buffer; blob: Buffer; chunks: number; first: string | null }[]>`
+    SELECT m.trace, m.blob, (SELECT count(*)::int FROM blob_chunks x WHERE x.blob = m.blob) AS chunks, encode(c.data, 'base64') AS first
     FROM messages m
     LEFT JOIN blob_chunks bc ON bc.blob = m.blob AND bc.seq = 0
     LEFT JOIN chunks c ON c.hash = bc.chunk
     WHERE m.user_name = ${user} AND m.uid = ${key}`;
   if (row === undefined) return undefined;
   if (row.chunks > 0 && row.first === null) throw missingChunk(0);
-  return { trace: row.trace, blob: row.blob, chunkCount: row.chunks, first: row.first };
+  return { trace: row.trace, blob: row.blob, chunkCount: row.chunks, first: row.first === null ? null : fromBase64(row.first) };
+}
+
+/*
+ * Chunk data is selected as encode(data, 'base64') rather than as bytea: postgres.js reads
+ * every result in text format, where bytea comes as hex (twice the octets, encoded by the
+ * server and decoded here); base64 is a third more and costs postel about a quarter less
+ * CPU per RETR (measured on 50 KB messages). A binary COPY would send the octets as they
+ * are, but postgres.js 3.4's COPY streams can leave the connection paused for good when a
+ * result arrives whole (porsager/postgres#917).
+ */
+function fromBase64(text: string): Buffer {
+  return Buffer.from(text, 'base64');
 }
 
 function missingChunk(seq: number): StoreError {
@@ -219,10 +231,15 @@ export class ChunkReader {
 
   private fetch(seq: number): Promise<Buffer> {
     const pending = (async () => {
-      const [row] = await this.sql<{ data: Buffer }[]>`
-        SELECT c.data FROM blob_chunks bc JOIN chunks c ON c.hash = bc.chunk WHERE bc.blob = ${this.blob} AND bc.seq = ${seq}`;
+      let row: { data: string } | undefined;
+      try {
+        [row] = await this.sql<{ data: string }[]>`
+          SELECT encode(c.data, 'base64') AS data FROM blob_chunks bc JOIN chunks c ON c.hash = bc.chunk WHERE bc.blob = ${this.blob} AND bc.seq = ${seq}`;
+      } catch (err) {
+        throw toStoreError(err, `reading chunk ${seq} of a stored body failed`);
+      }
       if (row === undefined) throw missingChunk(seq);
-      return row.data;
+      return fromBase64(row.data);
     })();
     // Read ahead: nobody may be waiting when it fails (the reader was dropped); next() rethrows.
     pending.catch(() => undefined);
