@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
-import { StoreError } from '../src/store/errors.js';
+import { MessageGoneError, StoreError } from '../src/store/errors.js';
 import { CHUNK_SIZE, ChunkReader } from '../src/store/postgres/blobs.js';
 import { migrate } from '../src/store/postgres/migrations.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
@@ -67,9 +67,12 @@ describe('PostgreSQL RETR and TOP across chunk boundaries', { skip }, () => {
   });
 
   it('fails a RETR under way with a temporary error when the database goes away', async () => {
+    // A store of its own: the others' pooled connections are not to see the restart.
+    const own = new PostgresStore({ url: await cluster.createDatabase() });
+    await migrate(own.sql);
     const user = 'restart';
-    await store.deliver(user, body(3 * CHUNK_SIZE, 7), { trace: TRACE });
-    const drop = await store.openMaildrop(user);
+    await own.deliver(user, body(3 * CHUNK_SIZE, 7), { trace: TRACE });
+    const drop = await own.openMaildrop(user);
     try {
       const wire = await drop.openWire(0);
       const chunks = wire.chunks as AsyncIterable<{ bytes: Buffer }>;
@@ -87,6 +90,29 @@ describe('PostgreSQL RETR and TOP across chunk boundaries', { skip }, () => {
         await cluster.start();
       }
       wire.close();
+    } finally {
+      await drop.release().catch(() => undefined);
+      await own.close();
+    }
+  });
+
+  it('reads the next message ahead of an in-order RETR, and still answers MessageGoneError for a message deleted underneath', async () => {
+    const user = 'inorder';
+    const texts = ['a', 'b', 'c', 'd'].map((s) => Buffer.from(`Subject: ${s}\n\n${s}\n`));
+    for (const t of texts) await store.deliver(user, t);
+    const drop = await store.openMaildrop(user);
+    try {
+      // Deleted by hand, as a session that took the lease over would: the first and the third.
+      const keys = await store.sql<{ uid: string }[]>`SELECT uid::text FROM messages WHERE user_name = ${user} ORDER BY uid`;
+      await store.sql`DELETE FROM messages WHERE user_name = ${user} AND uid = ANY(${[keys[0]?.uid, keys[2]?.uid] as string[]}::bigint[])`;
+      await assert.rejects(readWire(drop, 0), MessageGoneError);
+      assert.ok((await readWire(drop, 1)).equals(wireOf(texts[1] as Buffer)));
+      // Message 3 was being read ahead while message 2 was sent: gone all the same.
+      await assert.rejects(readWire(drop, 2), MessageGoneError);
+      assert.ok((await readWire(drop, 3)).equals(wireOf(texts[3] as Buffer)));
+      // Out of order and again: read when asked.
+      assert.ok((await readWire(drop, 1, 0)).equals(wireOf(texts[1] as Buffer, 0)));
+      assert.ok((await readWire(drop, 3)).equals(wireOf(texts[3] as Buffer)));
     } finally {
       await drop.release();
     }
