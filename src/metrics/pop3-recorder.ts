@@ -20,9 +20,7 @@ export function pop3Recorder(metrics: Metrics, events: EventBus, sessions?: Sess
       events.publish({ type: 'session.end', protocol: 'pop3', session: session.id, remote: session.remote, user: session.user, reason });
     },
     commandDone(verb, ok, seconds, retrBytes) {
-      m?.pop3Commands.inc({ command: verb, result: ok ? 'ok' : 'err' });
-      m?.pop3CommandDuration.observe({ command: verb }, seconds);
-      if (retrBytes > 0) m?.pop3RetrBytes.inc(retrBytes);
+      m?.pop3Command(verb, ok, seconds, retrBytes);
     },
     login({ mechanism, result, user, remote }) {
       m?.authAttempt('pop3', mechanism, result);

@@ -22,8 +22,7 @@ export function smtpRecorder(metrics: Metrics, events: EventBus, sessions?: Sess
       else events.publish({ type: 'login.failed', protocol: 'smtp', user, remote, mechanism: mechanism.toUpperCase() });
     },
     messageReceived: ({ listener, accepted, bytes }) => {
-      m?.smtpMessages.inc({ listener, result: accepted ? 'accepted' : 'rejected' });
-      if (accepted) m?.smtpMessageBytes.inc(bytes);
+      m?.smtpMessage(listener, accepted, bytes);
     },
   };
 }
