@@ -7,6 +7,7 @@ import { buildCGenerator, CLoad } from './load/c-generator.js';
 import { LoadPool } from './load/pool.js';
 import { WorkerThreadLoad, type PopLoad } from './load/pop-load.js';
 import { machineFacts } from './machine.js';
+import { runMetricsOverhead } from './metrics-overhead.js';
 import { bigMaildrop } from './scenarios/big-maildrop.js';
 import { bulkRetr } from './scenarios/bulk.js';
 import { churnScenario } from './scenarios/churn.js';
@@ -14,7 +15,7 @@ import { idleConns } from './scenarios/idle.js';
 import { largeMessage } from './scenarios/large-message.js';
 import { smtpIntake } from './scenarios/smtp.js';
 import type { Scenario, ScenarioResult } from './scenarios/types.js';
-import type { Metric } from './measure.js';
+import { median, type Metric } from './measure.js';
 import { rows, table, type ScenarioRun } from './report.js';
 import type { ServerUnderTest } from './servers/common.js';
 import { dovecotUnavailable, mailOwner, startDovecot } from './servers/dovecot.js';
@@ -42,15 +43,13 @@ export interface BenchOptions {
   readonly nodeLoadgen: boolean;
   /**
    * Instead of Dovecot, a second postel with `[metrics] enabled = false`: what recording
-   * metrics costs (login_churn and bulk_retr unless --only says otherwise). Not recorded.
+   * metrics costs (login_churn and bulk_retr unless --only says otherwise; metrics-overhead.ts).
+   * Not recorded.
    */
   readonly metricsOverhead?: boolean;
+  /** With metricsOverhead: both servers with metrics (an A/A run: the method's own noise). */
+  readonly aa?: boolean;
 }
-
-/** The second server of bench --metrics-overhead. */
-const METRICS_OFF = 'postel-metrics-off';
-/** What --metrics-overhead runs when --only does not say. */
-const OVERHEAD_SCENARIOS = ['login_churn', 'bulk_retr'];
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -72,14 +71,15 @@ const progress = (msg: string): void => {
 
 /** Runs the benchmark; returns the exit code (0 unless a scenario failed outright). */
 export async function runBench(options: BenchOptions): Promise<number> {
+  if (options.metricsOverhead) return runMetricsOverhead(options, REPO, progress);
   const started = performance.now();
   // On PostgreSQL the full run's large message is 1 GB: the store must stream it chunk by
   // chunk, and large_message reports the RETR rate and postel's peak extra memory for it.
   const settings = options.quick ? QUICK : options.store === 'postgres' ? { ...FULL, largeMessageSize: POSTGRES_LARGE_MESSAGE } : FULL;
-  const only = options.only.length === 0 && options.metricsOverhead ? OVERHEAD_SCENARIOS : options.only;
-  const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.some((o) => s.name === o || (!options.metricsOverhead && s.name.startsWith(`${o}/`))));
+  const only = options.only;
+  const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.some((o) => s.name === o || s.name.startsWith(`${o}/`)));
   if (scenarios.length === 0) throw new Error(`no scenario matches ${options.only.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const noDovecot = options.metricsOverhead ? 'not measured with --metrics-overhead' : options.dovecot ? await dovecotUnavailable() : 'not asked for (--no-dovecot)';
+  const noDovecot = options.dovecot ? await dovecotUnavailable() : 'not asked for (--no-dovecot)';
   if (noDovecot) progress(`Dovecot is not measured: ${noDovecot}`);
   checkFileLimit(settings.idleSessions);
   const machine = machineFacts(REPO);
@@ -113,14 +113,6 @@ export async function runBench(options: BenchOptions): Promise<number> {
     mkdirSync(mailRoot, { recursive: true, mode: 0o700 });
     writeFileSync(usersFile, passwd, { mode: 0o600 });
     populate(world, mailRoot, null);
-    // --metrics-overhead: the same world for a postel that records no metrics.
-    const quietDir = join(work, METRICS_OFF);
-    if (options.metricsOverhead) {
-      const quiet = postelDataLayout(quietDir);
-      mkdirSync(quiet.mailRoot, { recursive: true, mode: 0o700 });
-      writeFileSync(quiet.usersFile, passwd, { mode: 0o600 });
-      populate(world, quiet.mailRoot, null);
-    }
     database = options.store === 'postgres' ? await postgresForBench(postelDir, progress) : null;
     const profileDir = join(REPO, '.tmp', 'bench-profiles');
     const dovecotDir = join(work, 'dovecot');
@@ -142,18 +134,6 @@ export async function runBench(options: BenchOptions): Promise<number> {
         }),
       );
       if (!noDovecot && owner) servers.push(await startDovecot({ dir: dovecotDir, passwd, maxSessions: settings.idleSessions, certificate: 'rsa2048' }));
-      if (options.metricsOverhead) {
-        servers.push(
-          await startPostel({
-            name: METRICS_OFF,
-            dataDir: quietDir,
-            maxSessions: settings.idleSessions,
-            workers: options.workers,
-            extraConfig: '[metrics]\nenabled = false\n',
-            ...(database !== null ? { database } : {}),
-          }),
-        );
-      }
     };
     await startServers();
     progress(`setup took ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -223,10 +203,6 @@ export async function runBench(options: BenchOptions): Promise<number> {
 
   const seconds = (performance.now() - started) / 1000;
   const date = new Date().toISOString();
-  if (options.metricsOverhead) {
-    process.stdout.write(`${overheadReport(runs, settings.mode, date, seconds, machine)}\n`);
-    return runs.some((r) => r.error) ? 1 : 0;
-  }
   const all = rows(runs);
   const out = [
     '',
@@ -252,32 +228,6 @@ export async function runBench(options: BenchOptions): Promise<number> {
   return runs.some((r) => r.error) ? 1 : 0;
 }
 
-/** postel with metrics against postel without, per figure: the ratio should be close to 1. */
-function overheadReport(runs: readonly ScenarioRun[], mode: string, date: string, seconds: number, machine: ReturnType<typeof machineFacts>): string {
-  const lines = [
-    '',
-    `postel with and without metrics ([metrics] enabled), ${mode} run, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
-    `${machine.cpuModel}, ${machine.cores} cores, Linux ${machine.kernel}, node ${machine.node}; load average at start ${machine.loadAverageAtStart}`,
-    '',
-    ['scenario', 'metric', 'metrics on', 'metrics off', 'on/off'].join('\t'),
-  ];
-  for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {
-    const on = runs.find((r) => r.scenario === scenario && r.server === 'postel');
-    const off = runs.find((r) => r.scenario === scenario && r.server === METRICS_OFF);
-    if (!on?.metrics.length || !off?.metrics.length) {
-      lines.push([scenario, '-', on?.error ?? on?.skipped ?? '', off?.error ?? off?.skipped ?? '', ''].join('\t'));
-      continue;
-    }
-    for (const m of on.metrics) {
-      const other = off.metrics.find((x) => x.metric === m.metric)?.value;
-      const ratio = typeof m.value === 'number' && typeof other === 'number' && other !== 0 ? (m.value / other).toFixed(3) : '-';
-      lines.push([scenario, `${m.metric}${m.unit ? ` (${m.unit})` : ''}`, String(m.value), String(other ?? '-'), ratio].join('\t'));
-    }
-  }
-  lines.push('', 'Rounds alternate between the two servers (A B, B A); the target is on/off within 3 % (1 +- 0.03) on throughput figures.');
-  return lines.join('\n');
-}
-
 /**
  * One result from several rounds: each figure of the first round (on the freshly started
  * server) and, beside it, the median of the later rounds as "<figure>, steady"; the CPU
@@ -293,13 +243,6 @@ function mergeRounds(list: readonly ScenarioResult[]): ScenarioResult {
   });
   const metrics = first.metrics.flatMap((m, i) => [m, steady[i] as Metric]);
   return { metrics, ...(first.cpu ? { cpu: first.cpu } : {}), details: { rounds: list.map((r) => ({ metrics: Object.fromEntries(r.metrics.map((m) => [m.metric, m.value])), ...r.details })) } };
-}
-
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Each held session is a socket here and one in the server; the soft limit must allow them. */

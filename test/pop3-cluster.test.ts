@@ -57,23 +57,44 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
     }
   });
 
-  it('/metrics sums the workers: POP3 series move whichever worker served, in one exposition', async () => {
+  it('/metrics sums the workers: POP3 series move whichever worker served, exactly, in one exposition', async () => {
     const url = /HTTP API on (http:\/\/\S+) /.exec(server.stderr())?.[1];
     assert.ok(url, server.stderr());
     const scrape = async (): Promise<string> => (await fetch(`${url}/metrics`)).text();
-    const value = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}"=,]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const value = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}"=,.+]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const sessions = 6;
+    // Each session: USER, PASS (a login, the maildrop opened), RETR 1 (22 octets on the wire), QUIT.
+    const moved: Record<string, number> = {
+      postel_pop3_connections_total: sessions,
+      'postel_pop3_commands_total{command="USER",result="ok"}': sessions,
+      'postel_pop3_commands_total{command="PASS",result="ok"}': sessions,
+      'postel_pop3_commands_total{command="RETR",result="ok"}': sessions,
+      'postel_pop3_commands_total{command="QUIT",result="ok"}': sessions,
+      'postel_pop3_command_duration_seconds_count{command="RETR"}': sessions,
+      'postel_pop3_command_duration_seconds_bucket{le="+Inf",command="QUIT"}': sessions,
+      postel_pop3_retr_bytes_total: sessions * 22,
+      'postel_auth_attempts_total{protocol="pop3",mechanism="USER",result="success"}': sessions,
+      'postel_store_operation_duration_seconds_count{op="open"}': sessions,
+    };
     const before = await scrape();
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < sessions; i++) {
       const { client, reply } = await login(server.port, 'alice', 'secret');
       assert.match(reply, /^\+OK/);
+      assert.equal((await client.multi('RETR 1')).status.slice(0, 3), '+OK');
       assert.match(await client.command('QUIT'), /^\+OK/);
       client.close();
     }
-    const text = await scrape();
+    const delta = (text: string, series: string): number => value(text, series) - value(before, series);
+    // A worker records QUIT once its answer is written: give the last one a moment.
+    let text = await scrape();
+    for (let i = 0; i < 50 && delta(text, 'postel_pop3_commands_total{command="QUIT",result="ok"}') < sessions; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      text = await scrape();
+    }
     // One HELP line per family: the workers' series were merged, not concatenated.
     assert.equal(text.match(/^# HELP postel_pop3_connections_total /gm)?.length, 1);
-    assert.ok(value(text, 'postel_pop3_connections_total') - value(before, 'postel_pop3_connections_total') >= 4, text.slice(0, 2000));
-    assert.ok(value(text, 'postel_pop3_commands_total{command="QUIT",result="ok"}') - value(before, 'postel_pop3_commands_total{command="QUIT",result="ok"}') >= 4);
+    assert.equal(text.match(/^# HELP postel_pop3_command_duration_seconds /gm)?.length, 1);
+    assert.deepEqual(Object.fromEntries(Object.keys(moved).map((series) => [series, delta(text, series)])), moved, text.slice(0, 3000));
   });
 
   it('keeps a maildrop to one session across processes', async () => {

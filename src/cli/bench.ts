@@ -13,6 +13,7 @@ interface BenchCliOptions {
   readonly store: 'maildir' | 'postgres';
   readonly nodeLoadgen?: boolean;
   readonly metricsOverhead?: boolean;
+  readonly aa?: boolean;
 }
 
 export function registerBench(program: Command): void {
@@ -27,6 +28,7 @@ export function registerBench(program: Command): void {
     .option('--node-loadgen', 'drive POP3 from Node worker threads instead of the C load generator')
     .option('--no-record', 'do not append the results to bench/results/results.jsonl')
     .option('--metrics-overhead', 'postel with metrics against postel with [metrics] enabled = false, instead of Dovecot (login_churn and bulk_retr unless --only; not recorded)')
+    .option('--aa', 'with --metrics-overhead: both servers with metrics, to see what the comparison reads when there is nothing to find')
     .option('--workers <n>', 'postel pop3.workers (default: the number of cores)', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256');
@@ -56,6 +58,7 @@ export function registerBench(program: Command): void {
         store: options.store,
         nodeLoadgen: options.nodeLoadgen === true,
         metricsOverhead: options.metricsOverhead === true,
+        aa: options.aa === true,
       });
       process.exitCode = code;
     });
