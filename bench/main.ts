@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { buildCGenerator, CLoad } from './load/c-generator.js';
+import { popLoadFor } from './load/c-generator.js';
 import { LoadPool } from './load/pool.js';
-import { WorkerThreadLoad, type PopLoad } from './load/pop-load.js';
 import { machineFacts } from './machine.js';
 import { runMetricsOverhead } from './metrics-overhead.js';
 import { bigMaildrop } from './scenarios/big-maildrop.js';
@@ -138,12 +137,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     await startServers();
     progress(`setup took ${((performance.now() - started) / 1000).toFixed(1)} s`);
     pool = new LoadPool(settings.threads);
-    let load: PopLoad = new WorkerThreadLoad(pool);
-    if (!options.nodeLoadgen) {
-      const built = await buildCGenerator(work);
-      if (built.binary !== null) load = new CLoad(built.binary, work);
-      else progress(`the C load generator could not be built (${built.why}); POP3 load comes from Node worker threads`);
-    }
+    const load = await popLoadFor(pool, work, options.nodeLoadgen, progress);
     loadDescription = load.description;
     progress(`POP3 load generator: ${load.description}`);
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { passwdLine, populateMaildir, randomPassword, writeCorpus, type BenchUser, type CorpusMessage } from './fixtures.js';
-import { buildCGenerator, CLoad } from './load/c-generator.js';
+import { popLoadFor } from './load/c-generator.js';
 import { LoadPool } from './load/pool.js';
-import { WorkerThreadLoad, type PopLoad } from './load/pop-load.js';
+import type { PopLoad } from './load/pop-load.js';
 import type { Account } from './load/tasks.js';
 import { machineFacts } from './machine.js';
 import { median, withCpu } from './measure.js';
@@ -137,12 +137,7 @@ export async function runMetricsOverhead(options: OverheadOptions, repo: string,
     }
     const profileDir = join(repo, '.tmp', 'bench-profiles');
     pool = new LoadPool(settings.threads);
-    let load: PopLoad = new WorkerThreadLoad(pool);
-    if (!options.nodeLoadgen) {
-      const built = await buildCGenerator(work);
-      if (built.binary !== null) load = new CLoad(built.binary, work);
-      else progress(`the C load generator could not be built (${built.why}); POP3 load comes from Node worker threads`);
-    }
+    const load = await popLoadFor(pool, work, options.nodeLoadgen, progress);
     loadDescription = load.description;
     const churnAccounts = churn.map(account);
     const bulkAccounts = bulk.map(account);

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { addLoadgenCpu } from '../measure.js';
 import type { Endpoint } from './pop3-conn.js';
-import type { PopLoad } from './pop-load.js';
+import { WorkerThreadLoad, type PopLoad } from './pop-load.js';
+import type { LoadPool } from './pool.js';
 import type { Account, ChurnResult, ListingResult, RetrResult } from './tasks.js';
 
 /** The C source sits beside this module's TypeScript source (dist/bench/load -> bench/load). */
@@ -27,6 +28,19 @@ export async function buildCGenerator(dir: string): Promise<{ binary: string } |
     const e = err as { code?: string; stderr?: string; message: string };
     return { binary: null, why: e.code === 'ENOENT' ? 'no C compiler (cc)' : `cc failed: ${(e.stderr ?? e.message).split('\n').slice(0, 3).join(' ')}` };
   }
+}
+
+/**
+ * The POP3 load of a run: the C generator built in `dir`, else (or when asked) the Node
+ * worker threads of `pool`; says why on `progress` when the C one could not be built.
+ */
+export async function popLoadFor(pool: LoadPool, dir: string, nodeLoadgen: boolean, progress: (msg: string) => void): Promise<PopLoad> {
+  if (!nodeLoadgen) {
+    const built = await buildCGenerator(dir);
+    if (built.binary !== null) return new CLoad(built.binary, dir);
+    progress(`the C load generator could not be built (${built.why}); POP3 load comes from Node worker threads`);
+  }
+  return new WorkerThreadLoad(pool);
 }
 
 /** A failed run of the C generator: its stderr says why (e.g. an octet mismatch). */
