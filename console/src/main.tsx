@@ -74,7 +74,8 @@ function App() {
   const [who, setWho] = useState<Who | null | undefined>(authorization() ? undefined : null);
   const route = useRoute();
   // The chaos panel is offered only where [chaos] enabled: elsewhere its switches refuse.
-  const [chaos, setChaos] = useState(false);
+  // undefined until /api/v1/server answered, so a direct #/chaos link waits instead of saying "No such page".
+  const [chaos, setChaos] = useState<boolean | undefined>(undefined);
   useEffect(() => {
     if (who === undefined) whoAmI().then(setWho, () => (signOut(), setWho(null)));
     if (who?.kind === 'admin') getJson<ServerInfo>('/api/v1/server').then((s) => setChaos(s.chaosEnabled), () => setChaos(false));
@@ -93,13 +94,14 @@ function App() {
   else if (page === 'users' && admin) body = <UsersPage />;
   else if (page === 'sessions' && admin) body = <SessionsPage />;
   else if (page === 'server' && admin) body = <ServerPage />;
+  else if (page === 'chaos' && admin && chaos === undefined) body = <p class="loading">Loading…</p>;
   else if (page === 'chaos' && admin && chaos) body = <ChaosPage />;
   else body = <p class="error">No such page.</p>;
   return (
     <>
       <header>
         <a class="brand" href="#/">postel</a>
-        <nav>
+        <nav data-chaos={admin ? String(chaos ?? 'unknown') : undefined}>
           {nav.map(([href, label]) => (
             <a href={`#/${href}`} aria-current={page === href?.split('/')[0] ? 'page' : undefined}>
               {label}
