@@ -6,7 +6,7 @@ import { stopChild } from '../../test/support/processes.js';
 import { freePort, waitForGreeting, type ServerName, type ServerUnderTest } from './common.js';
 import type { BenchDatabase } from './postgres.js';
 
-const POSTEL_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/postel');
+const POSTEL_BIN = process.env.POSTEL_BENCH_BIN ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/postel');
 const STOP_TIMEOUT_MS = 15_000;
 
 export interface PostelOptions {
@@ -63,9 +63,7 @@ enabled = false
 [smtp.submission]
 enabled = false
 
-[http]
-port = 0
-${options.extraConfig ?? ''}
+${process.env.POSTEL_BENCH_NOHTTP ? '' : '[http]\nport = 0\n'}${options.extraConfig ?? ''}
 ${options.database ? `[store]\nurl = ${JSON.stringify(options.database.url)}\n` : ''}`,
   );
   const logFd = openSync(join(options.dataDir, 'postel.log'), 'a');

@@ -1,6 +1,6 @@
 import type { AuthEvent } from '../auth/policy.js';
 import type { ChaosRules } from '../chaos/chaos.js';
-import type { PostelEvent } from '../events/bus.js';
+import type { EventType, PostelEvent } from '../events/bus.js';
 import type { SessionEntry } from '../events/sessions.js';
 import type { BoundListener } from '../pop3/server.js';
 
@@ -10,8 +10,14 @@ import type { BoundListener } from '../pop3/server.js';
  */
 
 export type ToWorker =
-  /** Sent once, before the worker listens: keys shared so that any worker resumes any TLS session. */
-  | { readonly type: 'postel:init'; readonly ticketKeys: string; readonly authCacheKey: string }
+  /**
+   * Sent once, before the worker listens: keys shared so that any worker resumes any TLS
+   * session, the event types to forward and the chaos rules now (sent here because a message
+   * arriving before the worker's handler is installed would be lost).
+   */
+  | { readonly type: 'postel:init'; readonly ticketKeys: string; readonly authCacheKey: string; readonly events: readonly EventType[]; readonly chaos?: ChaosRules }
+  /** The event types the main process listens to now: forward those (postel:event), no others; answer postel:event-interest-applied. */
+  | { readonly type: 'postel:event-interest'; readonly id: number; readonly types: readonly EventType[] }
   /** Another worker verified a password: its cache entry, usable while the stored hash holds. */
   | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
   /** Another process counted a failed login or a login: count it here too, so the AuthPolicy is shared. */
@@ -39,10 +45,11 @@ export type ToPrimary =
   | { readonly type: 'postel:event'; readonly event: PostelEvent }
   | { readonly type: 'postel:sessions'; readonly id: number; readonly sessions: readonly SessionEntry[] }
   | { readonly type: 'postel:session-ended'; readonly id: number; readonly ended: boolean }
-  | { readonly type: 'postel:chaos-applied'; readonly id: number };
+  | { readonly type: 'postel:chaos-applied'; readonly id: number }
+  | { readonly type: 'postel:event-interest-applied'; readonly id: number };
 
 /** The answers to a request that carries an id. */
-export type Reply = Extract<ToPrimary, { type: 'postel:metrics' | 'postel:sessions' | 'postel:session-ended' | 'postel:chaos-applied' }>;
+export type Reply = Extract<ToPrimary, { type: 'postel:metrics' | 'postel:sessions' | 'postel:session-ended' | 'postel:chaos-applied' | 'postel:event-interest-applied' }>;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

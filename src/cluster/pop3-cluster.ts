@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { AuthEvent, AuthPolicy } from '../auth/policy.js';
 import type { BoundListener } from '../pop3/server.js';
 import type { Chaos, ChaosRules } from '../chaos/chaos.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus, EventType } from '../events/bus.js';
 import type { SessionEntry } from '../events/sessions.js';
 import { isMessage, type Reply, type ToPrimary, type ToWorker } from './messages.js';
 
-const REPLY_TYPES: ReadonlySet<string> = new Set<Reply['type']>(['postel:metrics', 'postel:sessions', 'postel:session-ended', 'postel:chaos-applied']);
+const REPLY_TYPES: ReadonlySet<string> = new Set<Reply['type']>(['postel:metrics', 'postel:sessions', 'postel:session-ended', 'postel:chaos-applied', 'postel:event-interest-applied']);
 
 function isReply(msg: unknown): msg is Reply {
   return typeof msg === 'object' && msg !== null && REPLY_TYPES.has(String((msg as { type?: unknown }).type)) && typeof (msg as { id?: unknown }).id === 'number';
@@ -45,7 +45,16 @@ export class Pop3Cluster {
     private readonly authPolicy: AuthPolicy,
     /** What the workers see (sessions, failed logins, deletions) is published here; their chaos rules come from here. */
     private readonly observed: { readonly events?: EventBus; readonly chaos?: Chaos } = {},
-  ) {}
+  ) {
+    // Workers forward only the events somebody here listens to: every session would
+    // otherwise cross the IPC channel twice, for nobody.
+    observed.events?.watchInterest((types) => this.shareInterest([...types]));
+  }
+
+  /** The main process's event interest changed: every worker forwards these types from now on. */
+  private async shareInterest(types: EventType[], timeoutMs = 2000): Promise<void> {
+    await this.askAll<Extract<Reply, { type: 'postel:event-interest-applied' }>>((id) => ({ type: 'postel:event-interest', id, types }), 'postel:event-interest-applied', timeoutMs);
+  }
 
   /**
    * The chaos rules changed: every worker takes them (each counts a rule's `times` on its
@@ -114,11 +123,21 @@ export class Pop3Cluster {
       let listening = false;
       worker.on('message', (msg: unknown) => {
         if (isMessage<Extract<ToPrimary, { type: 'postel:hello' }>>(msg, 'postel:hello')) {
-          this.send(worker, { type: 'postel:init', ticketKeys: this.ticketKeys, authCacheKey: this.authCacheKey });
-          // Nobody waits for this answer (id 0): the worker has them before it listens.
-          if (this.observed.chaos?.enabled) this.send(worker, { type: 'postel:chaos', id: 0, rules: this.observed.chaos.current });
+          const { events, chaos } = this.observed;
+          this.send(worker, {
+            type: 'postel:init',
+            ticketKeys: this.ticketKeys,
+            authCacheKey: this.authCacheKey,
+            events: events ? [...events.wanted()] : [],
+            ...(chaos?.enabled ? { chaos: chaos.current } : {}),
+          });
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:listening' }>>(msg, 'postel:listening')) {
           listening = true;
+          // What changed between postel:init and now reached a worker without a handler
+          // for it yet: it hears the interest and the rules again (nobody waits: id 0).
+          const { events, chaos } = this.observed;
+          if (events) this.send(worker, { type: 'postel:event-interest', id: 0, types: [...events.wanted()] });
+          if (chaos?.enabled) this.send(worker, { type: 'postel:chaos', id: 0, rules: chaos.current });
           resolve([...msg.bound]);
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) {
           this.authPolicy.apply(msg.event);

@@ -4,7 +4,7 @@ import { Pop3Server } from '../pop3/server.js';
 import { FileAuthenticator } from '../auth/file-authenticator.js';
 import { dataPaths, openAuthPolicy, openCertificates, openSaslMechanisms, openStore, openUsers, pop3Policy, pop3ServerOptions } from '../runtime.js';
 import { Chaos } from '../chaos/chaos.js';
-import { EventBus } from '../events/bus.js';
+import { EventBus, type EventType } from '../events/bus.js';
 import { SessionRegistry } from '../events/sessions.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ObservedStore } from '../metrics/observed-store.js';
@@ -36,12 +36,19 @@ export async function runPop3Worker(config: Config): Promise<void> {
   const users = openUsers(config);
   // This worker's series; the main process sums every worker's into its /metrics.
   const metrics = new Metrics({ recording: config.metrics.enabled });
-  // Sessions, failed logins and deletions go to the main process's events stream.
+  // Sessions, failed logins and deletions go to the main process's events stream: the
+  // types it listens to now, which it tells us whenever they change.
   const events = new EventBus();
-  events.subscribe(({ time: _time, ...event }) => send({ type: 'postel:event', event }));
+  let stopForwarding = (): void => {};
+  const forward = (types: readonly EventType[]): void => {
+    stopForwarding();
+    stopForwarding = events.subscribe(({ time: _time, ...event }) => send({ type: 'postel:event', event }), types);
+  };
+  forward(init.events);
   const sessions = new SessionRegistry();
   // Rules come from the main process (the API sets them there).
   const chaos = new Chaos(config.chaos.enabled);
+  if (chaos.enabled && init.chaos) chaos.set(init.chaos);
   const store = new ObservedStore(openStore(config, logger), metrics, events);
   const certificates = await openCertificates(config, logger, Buffer.from(init.ticketKeys, 'hex'));
   const sasl = await openSaslMechanisms(config, users, logger);
@@ -60,6 +67,9 @@ export async function runPop3Worker(config: Config): Promise<void> {
     else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
     else if (isMessage<Extract<ToWorker, { type: 'postel:metrics-request' }>>(msg, 'postel:metrics-request')) {
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'postel:metrics', id: msg.id, metrics: json }));
+    } else if (isMessage<Extract<ToWorker, { type: 'postel:event-interest' }>>(msg, 'postel:event-interest')) {
+      forward(msg.types);
+      send({ type: 'postel:event-interest-applied', id: msg.id });
     } else if (isMessage<Extract<ToWorker, { type: 'postel:chaos' }>>(msg, 'postel:chaos')) {
       if (chaos.enabled) chaos.set(msg.rules);
       send({ type: 'postel:chaos-applied', id: msg.id });

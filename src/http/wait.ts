@@ -73,7 +73,7 @@ export async function waitForMessage(mailboxes: Mailboxes, events: EventBus, req
       else if (event.type === 'store.resync') everything = true;
       else return;
       void scan();
-    });
+    }, ['message.new', 'store.resync']);
     const timeout = setTimeout(() => finish(null), request.timeoutMs);
     const rescan =
       request.rescanMs === undefined

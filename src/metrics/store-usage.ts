@@ -16,7 +16,7 @@ export function watchMaildirUsage(metrics: Metrics, mailRoot: string, events: Ev
   let cached: { at: number; messages: number; bytes: number } | undefined;
   events.subscribe((event) => {
     if (event.type === 'message.new' || event.type === 'message.deleted') cached = undefined;
-  });
+  }, ['message.new', 'message.deleted']);
   let running: Promise<{ messages: number; bytes: number }> | undefined;
   const measure = async (): Promise<{ messages: number; bytes: number }> => {
     if (cached && Date.now() - cached.at < CACHE_MS) return cached;

@@ -1,11 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import type { EventBus, TimedEvent } from '../../events/bus.js';
+import type { EventBus, EventType, TimedEvent } from '../../events/bus.js';
 import type { PostelApp } from '../app.js';
 import type { Principal } from '../context.js';
 import { errorResponses, security } from '../schemas.js';
 
-const EVENT_TYPES = ['message.new', 'message.deleted', 'session.start', 'session.end', 'login.failed'] as const;
+const STREAMED_TYPES = ['message.new', 'message.deleted', 'session.start', 'session.end', 'login.failed'] as const;
+/** What a user (not the admin) may see: their own mailbox's events. */
+const USER_TYPES: ReadonlySet<EventType> = new Set(['message.new', 'message.deleted']);
 
 /** Events queued for one slow client before it is cut off: a stream must not grow memory. */
 const MAX_PENDING = 1000;
@@ -28,7 +30,7 @@ export function registerEvents(app: PostelApp, events: EventBus): void {
           .object({
             types: z
               .string()
-              .regex(new RegExp(`^(${EVENT_TYPES.join('|').replace(/\./g, '\\.')})(,(${EVENT_TYPES.join('|').replace(/\./g, '\\.')}))*$`), 'a comma-separated list of event types')
+              .regex(new RegExp(`^(${STREAMED_TYPES.join('|').replace(/\./g, '\\.')})(,(${STREAMED_TYPES.join('|').replace(/\./g, '\\.')}))*$`), 'a comma-separated list of event types')
               .optional()
               .openapi({ param: { name: 'types', in: 'query' }, example: 'message.new,login.failed' }),
           })
@@ -39,26 +41,31 @@ export function registerEvents(app: PostelApp, events: EventBus): void {
     (c) => {
       const principal = c.get('principal');
       const { types } = c.req.valid('query');
-      const wanted = new Set(types ? types.split(',') : EVENT_TYPES);
+      const asked = (types ? types.split(',') : STREAMED_TYPES) as EventType[];
+      // Subscribing only to what this principal may see keeps other events where they happen
+      // (a POP3 worker does not forward session events for a user's stream).
+      const wanted = new Set(asked.filter((type) => principal.kind === 'admin' || USER_TYPES.has(type)));
       return streamSSE(c, async (stream) => {
         const pending: TimedEvent[] = [];
         let wake: (() => void) | undefined;
         const unsubscribe = events.subscribe((event) => {
-          if (!wanted.has(event.type) || !visible(principal, event)) return;
+          if (!visible(principal, event)) return;
           if (pending.length >= MAX_PENDING) {
             void stream.close();
             return;
           }
           pending.push(event);
           wake?.();
-        });
+        }, wanted);
         let closed = false;
         stream.onAbort(() => {
           closed = true;
           wake?.();
         });
         try {
-          // A first comment tells the client the stream is open (and subscribed).
+          // A first comment tells the client the stream is open and subscribed, in every
+          // process: what happens after it reaches the stream.
+          await events.interestSettled();
           await stream.write(': subscribed\n\n');
           while (!closed) {
             const event = pending.shift();
