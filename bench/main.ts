@@ -207,7 +207,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     '',
     table(all, runs),
     '',
-    'CPU %: server / load generator / everything else on the machine, in % of one core, over the measured part;',
+    'CPU %: server / load generator / everything else on the machine / stolen by the hypervisor, in % of one core, over the measured part;',
     '  "+ db N": the PostgreSQL cluster postel stores into (--store postgres), counted apart from the rest.',
     'Ratios are postel / Dovecot; MB = 10^6 bytes.',
   ];

@@ -20,8 +20,13 @@ export interface CpuShares {
   readonly server: number;
   /** This process (the harness, load-generator threads) and the C generator's processes. */
   readonly loadgen: number;
-  /** Everything else on the machine (other people's work: the noise). */
+  /** Everything else on this machine (other people's work: the noise). */
   readonly other: number;
+  /**
+   * Time the hypervisor gave our virtual CPUs to someone else (steal in /proc/stat): the
+   * noise from outside the machine. Absent in results recorded before it was measured.
+   */
+  readonly steal?: number;
   /** The server's PostgreSQL cluster (bench --store postgres), not in `server` or `other`. */
   readonly database?: number;
 }
@@ -40,12 +45,12 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[i] as number;
 }
 
-function machineBusySeconds(): number {
+/** CPU seconds this machine has been busy, and those stolen from it, since boot. */
+function machineSeconds(): { busy: number; steal: number } {
   // First line of /proc/stat: cpu user nice system idle iowait irq softirq steal ...
   const fields = (readFileSync('/proc/stat', 'latin1').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return (total - idle) / 100;
+  const busy = fields.slice(0, 7).reduce((a, b) => a + b, 0) - (fields[3] ?? 0) - (fields[4] ?? 0);
+  return { busy: busy / 100, steal: (fields[7] ?? 0) / 100 };
 }
 
 /** CPU seconds of load-generator child processes (the C generator) that have ended. */
@@ -69,7 +74,7 @@ export async function withCpu<T>(server: { readonly pid: number; readonly databa
   const s0 = treeCpuSeconds(serverPid);
   const g0 = process.cpuUsage();
   const c0 = childLoadgenSeconds;
-  const m0 = machineBusySeconds();
+  const m0 = machineSeconds();
   const t0 = performance.now();
   const result = await work();
   const wallSeconds = (performance.now() - t0) / 1000;
@@ -77,7 +82,7 @@ export async function withCpu<T>(server: { readonly pid: number; readonly databa
   const dbSeconds = databaseSeconds() - d0;
   const g = process.cpuUsage(g0);
   const loadgenSeconds = (g.user + g.system) / 1e6 + (childLoadgenSeconds - c0);
-  const machineSeconds = machineBusySeconds() - m0;
+  const m1 = machineSeconds();
   const pct = (s: number): number => (100 * s) / wallSeconds;
   return {
     result,
@@ -86,7 +91,8 @@ export async function withCpu<T>(server: { readonly pid: number; readonly databa
       wallSeconds,
       server: pct(serverCpuSeconds),
       loadgen: pct(loadgenSeconds),
-      other: Math.max(0, pct(machineSeconds - serverCpuSeconds - loadgenSeconds - dbSeconds)),
+      other: Math.max(0, pct(m1.busy - m0.busy - serverCpuSeconds - loadgenSeconds - dbSeconds)),
+      steal: pct(m1.steal - m0.steal),
       ...(server.databasePid === undefined ? {} : { database: pct(dbSeconds) }),
     },
   };

@@ -108,7 +108,7 @@ export function table(all: readonly Row[], runs: readonly ScenarioRun[]): string
   const cpuOf = (scenario: string, server: ServerName): string => {
     const c = runs.find((r) => r.scenario === scenario && r.server === server)?.cpu;
     if (!c) return '';
-    const shares = `${Math.round(c.server)}/${Math.round(c.loadgen)}/${Math.round(c.other)}`;
+    const shares = `${Math.round(c.server)}/${Math.round(c.loadgen)}/${Math.round(c.other)}${c.steal === undefined ? '' : `/${Math.round(c.steal)}`}`;
     return c.database === undefined ? shares : `${shares} + db ${Math.round(c.database)}`;
   };
   const header = ['scenario', 'metric', 'postel', 'Dovecot', 'postel/Dovecot', 'target', 'met', 'CPU % postel', 'CPU % Dovecot'];

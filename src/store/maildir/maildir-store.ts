@@ -9,7 +9,6 @@ import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, O
 import { deliverToMaildir } from './deliver.js';
 import { escapeHostname } from './file-names.js';
 import { isErrno } from '../../fs/errno.js';
-import { readFileIfExists } from '../../fs/read-if-exists.js';
 import { heldWithTag, LockBusyError, LockFile } from '../../fs/lock-file.js';
 import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { MaildirMaildrop } from './maildrop.js';
@@ -18,6 +17,7 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { SyncReadGuard } from './sync-read-guard.js';
 import { assertValidUserName } from './user-name.js';
 import { maildropUsage } from './usage.js';
+import { readLastLogin } from './last-login.js';
 import { readMaildir, viewOfSnapshot } from './view.js';
 import { compileUidlFormat, DEFAULT_DOVECOT_UIDL_FORMAT, type UidlFormat } from './dovecot-uidl-format.js';
 
@@ -293,9 +293,3 @@ function positive(value: number, name: string): number {
   return value;
 }
 
-async function readLastLogin(layout: MaildirLayout): Promise<Date | null> {
-  const text = await readFileIfExists(join(layout.dir, layout.lastLoginName), 'utf8');
-  if (text === null) return null;
-  const trimmed = text.trim();
-  return /^\d{1,15}$/.test(trimmed) ? new Date(Number(trimmed)) : null;
-}

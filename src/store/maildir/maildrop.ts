@@ -2,7 +2,7 @@ import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
-import { fsyncDir, replaceFileAtomic } from '../../fs/durable.js';
+import { fsyncDir } from '../../fs/durable.js';
 import { isErrno, isNoSpace } from '../../fs/errno.js';
 import type { LockFile } from '../../fs/lock-file.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
@@ -28,6 +28,7 @@ import type { MessageEntry, Snapshot } from './snapshot.js';
 import { messageInfos } from './message-infos.js';
 import { saveUidIndex } from './uid-index.js';
 import { asciiStoredBytes } from './ascii-form.js';
+import { recordLastLogin } from './last-login.js';
 
 const IO_PARALLELISM = 16;
 
@@ -70,7 +71,7 @@ export class MaildirMaildrop implements Maildrop {
     this.assertOpen();
     const { layout } = this.context;
     try {
-      await replaceFileAtomic(join(layout.dir, layout.lastLoginName), String(at.getTime()), { sync: options.durable !== false });
+      await recordLastLogin(layout, at, options.durable !== false);
     } catch (err) {
       // On a full disk a login that cannot be recorded still goes ahead: LOGIN-DELAY is not
       // enforced once, which beats locking everybody out of the mail that would free space.
