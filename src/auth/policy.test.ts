@@ -116,6 +116,23 @@ describe('AuthPolicy', () => {
     assert.equal(b.policy.isKnown('198.51.100.9', 'carol'), true);
   });
 
+  it('tells the others of a login from a known address only again after five minutes (not once per session), and a new address at once', async () => {
+    const events: AuthEvent[] = [];
+    const { attempt, clock } = policyFor({ failureResponseMs: 0 }, (e) => events.push(e));
+    const logins = (): string[] => events.filter((e) => e.kind === 'login').map((e) => e.address);
+    await attempt('192.0.2.7', right('dave'));
+    await attempt('192.0.2.7', right('dave'));
+    clock.now += 4 * 60_000;
+    await attempt('192.0.2.7', right('dave'));
+    assert.deepEqual(logins(), ['192.0.2.7']);
+    await attempt('192.0.2.8', right('dave'));
+    assert.deepEqual(logins(), ['192.0.2.7', '192.0.2.8']);
+    // A process started since (or one that forgot) learns it again.
+    clock.now += 60_000;
+    await attempt('192.0.2.7', right('dave'));
+    assert.deepEqual(logins(), ['192.0.2.7', '192.0.2.8', '192.0.2.7']);
+  });
+
   it('keeps the last RECENT_FAILURES failed logins, newest first, with the name as typed', async () => {
     const { attempt, policy } = policyFor({ maxFailuresPerIp: 3, failureResponseMs: 0, maxUserDelayMs: 0 });
     await attempt('::ffff:192.0.2.1', wrong('Bob'));

@@ -81,6 +81,13 @@ export interface AuthPolicyDeps {
 /** Addresses remembered per user as having logged in; the oldest are forgotten first. */
 const KNOWN_PER_USER = 32;
 
+/**
+ * A login from an address already known for the user is told to the other processes again
+ * only after this long: they know it already (a POP3 worker relaying every login sent two
+ * IPC messages per session), but one started since, or one that forgot it, learns it again.
+ */
+const RESHARE_KNOWN_MS = 5 * 60_000;
+
 /** Failed logins kept for the console, newest last; older ones are dropped. */
 export const RECENT_FAILURES = 100;
 
@@ -99,7 +106,8 @@ export interface FailedLogin {
 export class AuthPolicy {
   private readonly byAddress = new Map<string, number[]>();
   private readonly byUser = new Map<string, number[]>();
-  private readonly known = new Map<string, Set<string>>();
+  /** User -> address -> when the other processes last heard of that login (ms). */
+  private readonly known = new Map<string, Map<string, number>>();
   /** A bounded ring: `failures[next]` is the oldest once it has filled. */
   private readonly failures: FailedLogin[] = [];
   private nextFailure = 0;
@@ -157,7 +165,7 @@ export class AuthPolicy {
       this.recordFailure(event.address, event.user);
       const seen = event.seen;
       if (seen) this.remember(seen.protocol, seen.remote, seen.typed ?? undefined, seen.at, false);
-    } else this.recordLogin(event.address, event.user);
+    } else this.recordLogin(event.address, event.user, this.now());
   }
 
   /** The last RECENT_FAILURES failed or blocked logins of every listener, newest first. */
@@ -188,8 +196,10 @@ export class AuthPolicy {
     const userWait = user !== undefined && user !== '' ? this.userDelayMs(address, user) : 0;
     if (outcome.ok) {
       await this.waitUntil(attempt.startedAt + userWait);
-      this.recordLogin(address, outcome.user);
-      this.deps.onEvent?.({ kind: 'login', address: addressKey(address), user: userKey(outcome.user) });
+      const sharedAt = this.known.get(userKey(outcome.user))?.get(addressKey(address));
+      const share = sharedAt === undefined || this.now() - sharedAt >= RESHARE_KNOWN_MS;
+      this.recordLogin(address, outcome.user, share ? this.now() : sharedAt);
+      if (share) this.deps.onEvent?.({ kind: 'login', address: addressKey(address), user: userKey(outcome.user) });
       return { kind: 'ok', user: outcome.user };
     }
     const due = attempt.startedAt + this.settings.failureResponseMs + this.addressDelayMs(address) + userWait;
@@ -229,15 +239,16 @@ export class AuthPolicy {
     if (user !== undefined) this.add(this.byUser, userKey(user), 64);
   }
 
-  private recordLogin(address: string, user: string): void {
+  /** `sharedAt`: when the other processes last heard of this login (now, when they just did). */
+  private recordLogin(address: string, user: string, sharedAt: number): void {
     const key = userKey(user);
-    const set = this.known.get(key) ?? new Set<string>();
+    const addresses = this.known.get(key) ?? new Map<string, number>();
     const a = addressKey(address);
-    set.delete(a);
-    set.add(a);
-    while (set.size > KNOWN_PER_USER) set.delete(set.values().next().value as string);
+    addresses.delete(a);
+    addresses.set(a, sharedAt);
+    while (addresses.size > KNOWN_PER_USER) addresses.delete(addresses.keys().next().value as string);
     this.known.delete(key);
-    this.known.set(key, set);
+    this.known.set(key, addresses);
     this.trim(this.known);
   }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { lstatSync, readlinkSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { lstat, open, readlink, symlink, unlink, lutimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { blockingOr, type BlockingGuard } from './blocking-guard.js';
 import { createFileExclusive } from './durable.js';
 import { errnoCode, isErrno } from './errno.js';
 
@@ -53,6 +55,12 @@ export interface LockFileOptions {
    * mail says `view`, and a POP3 login waits for it instead of answering [IN-USE].
    */
   readonly tag?: string;
+  /**
+   * Take, look at and remove a symlink lock with blocking calls when this guard allows them
+   * (a maildrop lock on every login: four calls through the thread pool cost more than the
+   * rest of a short session). Takeovers of stale locks stay asynchronous.
+   */
+  readonly blocking?: BlockingGuard;
 }
 
 /** The lock is held by someone else (and is not stale). */
@@ -123,7 +131,7 @@ export class LockFile {
     // Bounded by the deadline: each pass takes the lock, replaces a stale one, or sleeps.
     for (;;) {
       if (await create(options, record)) return new LockFile(options, record);
-      const state = await readState(options.path);
+      const state = await readState(options.path, options.blocking);
       if (state === undefined) continue; // released between our attempt and the look
       if (isStale(state, options) && (await takeOver(options, record, state))) return new LockFile(options, record);
       if (deadline === undefined || Date.now() >= deadline) throw new LockBusyError(options.path, state.holder);
@@ -147,8 +155,9 @@ export class LockFile {
     this.timer = undefined;
     try {
       // If we were so slow that another process took the lock over, the entry is theirs.
-      const state = await readState(this.options.path);
-      if (state !== undefined && state.text === this.record) await unlink(this.options.path);
+      const { path, blocking } = this.options;
+      const state = await readState(path, blocking);
+      if (state !== undefined && state.text === this.record) await blockingOr(blocking, () => unlinkSync(path), () => unlink(path));
     } catch (err) {
       // A lock we cannot remove goes stale and is taken over; failing the caller's
       // completed work because of it would mislead.
@@ -211,8 +220,9 @@ function validPid(holder: LockHolder): LockHolder | undefined {
 
 async function create(options: LockFileOptions, record: string): Promise<boolean> {
   if (options.form === 'file') return createFileExclusive(options.path, `${record}\n`, { mode: options.mode ?? 0o600 });
+  const { path, blocking } = options;
   try {
-    await symlink(record, options.path);
+    await blockingOr(blocking, () => symlinkSync(record, path), () => symlink(record, path));
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
@@ -221,12 +231,12 @@ async function create(options: LockFileOptions, record: string): Promise<boolean
 }
 
 /** The lock's content and age, undefined when there is no lock. Never follows a link. */
-async function readState(path: string): Promise<LockState | undefined> {
+async function readState(path: string, blocking?: BlockingGuard): Promise<LockState | undefined> {
   try {
     // lstat first: a refresh between the two calls only makes the lock look younger.
-    const info = await lstat(path);
+    const info: Stats = await blockingOr(blocking, () => lstatSync(path), () => lstat(path));
     let text: string;
-    if (info.isSymbolicLink()) text = await readlink(path);
+    if (info.isSymbolicLink()) text = await blockingOr(blocking, () => readlinkSync(path), () => readlink(path));
     else if (info.isFile()) text = await readSmall(path);
     else text = '';
     return { holder: parseHolder(text), text: text.replace(/\n$/, ''), mtimeMs: info.mtimeMs };

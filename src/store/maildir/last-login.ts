@@ -1,5 +1,7 @@
+import { statSync, utimesSync } from 'node:fs';
 import { open, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { blockingOr, type BlockingGuard } from '../../fs/blocking-guard.js';
 import { fsyncDir } from '../../fs/durable.js';
 import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
@@ -12,9 +14,16 @@ import type { MaildirLayout } from './layout.js';
  * the time as text, written at that time: their mtime says the same.
  */
 
-export async function readLastLogin(layout: MaildirLayout): Promise<Date | null> {
+export async function readLastLogin(layout: MaildirLayout, blocking?: BlockingGuard): Promise<Date | null> {
+  const path = join(layout.dir, layout.lastLoginName);
   try {
-    return (await stat(join(layout.dir, layout.lastLoginName))).mtime;
+    return (
+      await blockingOr(
+        blocking,
+        () => statSync(path),
+        () => stat(path),
+      )
+    ).mtime;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
@@ -22,11 +31,15 @@ export async function readLastLogin(layout: MaildirLayout): Promise<Date | null>
 }
 
 /** `durable`: fsynced before it returns (LOGIN-DELAY depends on it surviving a crash). */
-export async function recordLastLogin(layout: MaildirLayout, at: Date, durable: boolean): Promise<void> {
+export async function recordLastLogin(layout: MaildirLayout, at: Date, durable: boolean, blocking?: BlockingGuard): Promise<void> {
   const path = join(layout.dir, layout.lastLoginName);
   let created = false;
   try {
-    await utimes(path, at, at);
+    await blockingOr(
+      blocking,
+      () => utimesSync(path, at, at),
+      () => utimes(path, at, at),
+    );
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
     // The first login: an empty file, then its time (open() would stamp the clock's).

@@ -14,7 +14,7 @@ import { ensureMaildir, maildirLayout, type MaildirLayout } from './layout.js';
 import { MaildirMaildrop } from './maildrop.js';
 import { exportDovecotUidlist, type ExportResult } from './dovecot-export.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { SyncReadGuard } from './sync-read-guard.js';
+import { BlockingGuard } from '../../fs/blocking-guard.js';
 import { assertValidUserName } from './user-name.js';
 import { maildropUsage } from './usage.js';
 import { readLastLogin } from './last-login.js';
@@ -82,7 +82,7 @@ export class MaildirStore implements MailStore {
   private readonly ensured = new Set<string>();
   private readonly tmpCleanedAt = new Map<string, number>();
   private readonly snapshots: SnapshotCache;
-  private readonly syncReads = new SyncReadGuard();
+  private readonly blocking = new BlockingGuard();
   private readonly dovecotUidlFormat: UidlFormat | undefined;
 
   constructor(options: MaildirStoreOptions) {
@@ -94,7 +94,7 @@ export class MaildirStore implements MailStore {
       'lockRefreshMs',
     );
     this.logger = options.logger ?? silentLogger();
-    this.snapshots = new SnapshotCache(options.snapshotCacheMessages ?? DEFAULT_SNAPSHOT_CACHE_MESSAGES);
+    this.snapshots = new SnapshotCache(options.snapshotCacheMessages ?? DEFAULT_SNAPSHOT_CACHE_MESSAGES, { blocking: this.blocking });
     const format = options.dovecotUidlFormat === undefined ? DEFAULT_DOVECOT_UIDL_FORMAT : options.dovecotUidlFormat;
     this.dovecotUidlFormat = format === null ? undefined : compileUidlFormat(format);
     if (this.lockRefreshMs >= this.lockStaleMs) {
@@ -214,6 +214,7 @@ export class MaildirStore implements MailStore {
         staleAfterMs: this.lockStaleMs,
         refreshMs: this.lockRefreshMs,
         logger: this.logger,
+        blocking: this.blocking,
       }).catch(async (err: unknown) => {
         if (!(err instanceof LockBusyError)) throw err;
         // A view numbering new mail holds the lock for milliseconds: wait for it.
@@ -223,6 +224,7 @@ export class MaildirStore implements MailStore {
           staleAfterMs: this.lockStaleMs,
           refreshMs: this.lockRefreshMs,
           logger: this.logger,
+          blocking: this.blocking,
           wait: { timeoutMs: VIEW_LOCK_WAIT_MS },
         }).catch((again: unknown) => {
           throw again instanceof LockBusyError ? new MaildropLockedError(user) : again;
@@ -258,9 +260,9 @@ export class MaildirStore implements MailStore {
         ...(this.dovecotUidlFormat === undefined ? {} : { dovecotUidlFormat: this.dovecotUidlFormat }),
       });
       if (cleanTmp) remember(this.tmpCleanedAt, user, nowMs);
-      const lastLoginAt = options.lastLogin === false ? null : await readLastLogin(layout);
+      const lastLoginAt = options.lastLogin === false ? null : await readLastLogin(layout, this.blocking);
       const onCommit = (): void => this.snapshots.forget(user);
-      return new MaildirMaildrop({ user, layout, lock, snapshot, lastLoginAt, clock, logger: this.logger, onCommit, syncReads: this.syncReads });
+      return new MaildirMaildrop({ user, layout, lock, snapshot, lastLoginAt, clock, logger: this.logger, onCommit, blocking: this.blocking });
     } catch (err) {
       await lock.release();
       this.logger.warn({ err, user }, 'could not take maildrop snapshot');

@@ -23,7 +23,7 @@ import {
   streamedBytes,
   WHOLE_READ_LIMIT,
 } from './message-stream.js';
-import type { SyncReadGuard } from './sync-read-guard.js';
+import type { BlockingGuard } from '../../fs/blocking-guard.js';
 import type { MessageEntry, Snapshot } from './snapshot.js';
 import { messageInfos } from './message-infos.js';
 import { saveUidIndex } from './uid-index.js';
@@ -44,7 +44,7 @@ export interface MaildropContext {
   /** Called when a commit that changes something starts: cached copies must not be reused. */
   readonly onCommit?: () => void;
   /** When small messages may be read with blocking calls; without it they never are. */
-  readonly syncReads?: SyncReadGuard;
+  readonly blocking?: BlockingGuard;
 }
 
 /** One locked POP3 session over a Maildir. */
@@ -71,7 +71,7 @@ export class MaildirMaildrop implements Maildrop {
     this.assertOpen();
     const { layout } = this.context;
     try {
-      await recordLastLogin(layout, at, options.durable !== false);
+      await recordLastLogin(layout, at, options.durable !== false, this.context.blocking);
     } catch (err) {
       // On a full disk a login that cannot be recorded still goes ahead: LOGIN-DELAY is not
       // enforced once, which beats locking everybody out of the mail that would free space.
@@ -87,7 +87,7 @@ export class MaildirMaildrop implements Maildrop {
     this.assertOpen();
     const entry = this.entryAt(index);
     const size = storedSizeFromName(entry.basename);
-    const guard = this.context.syncReads;
+    const guard = this.context.blocking;
     if (guard?.allowed && size !== undefined && size < WHOLE_READ_LIMIT) {
       const bytes = guard.time(() => readWholeFileSync(this.pathOf(entry), size));
       if (bytes) return bufferStream(bytes);
@@ -122,7 +122,7 @@ export class MaildirMaildrop implements Maildrop {
       // A small message in the page cache: read into the process's one read buffer and
       // framed before anything else can run, so the RETR allocates nothing but its output.
       const stored = storedSizeFromName(entry.basename);
-      const guard = this.context.syncReads;
+      const guard = this.context.blocking;
       if (guard?.allowed && stored !== undefined && stored < WHOLE_READ_LIMIT) {
         const bytes = guard.time(() => readWholeFileSync(this.pathOf(entry), stored, true));
         if (bytes) return framer.frameWhole(bytes);
@@ -243,7 +243,7 @@ export class MaildirMaildrop implements Maildrop {
    */
   private readNext(index: number): void {
     // Reading synchronously, the next message will take microseconds when it is asked for.
-    if (this.context.syncReads?.allowed) return;
+    if (this.context.blocking?.allowed) return;
     const entry = this.entries[index + 1];
     const size = entry === undefined ? undefined : storedSizeFromName(entry.basename);
     if (entry === undefined || size === undefined || size >= WHOLE_READ_LIMIT) return;

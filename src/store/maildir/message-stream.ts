@@ -70,7 +70,7 @@ export async function readWholeFile(path: string, size: number): Promise<Buffer 
 let scratch: Buffer | null = null;
 
 /**
- * readWholeFile with blocking calls, for files that are in the page cache (SyncReadGuard).
+ * readWholeFile with blocking calls, for files that are in the page cache (BlockingGuard).
  * With `reused`, the bytes are read into a buffer the next call overwrites: for a caller
  * that copies them out before it yields (RETR through the framing kernel), a read makes no
  * garbage.

@@ -36,7 +36,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   after(() => rm(root, { recursive: true, force: true }));
 
   it('hands out the same snapshot for an untouched maildrop, and notices every kind of change', async () => {
-    const cache = new SnapshotCache(1000, 50, clock);
+    const cache = new SnapshotCache(1000, { racyWindowMs: 50, now: clock });
     const first = await drop();
     await drop();
     assert.equal((await cache.take('alice', layout, options)).messages.length, 2, 'index created');
@@ -64,7 +64,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   });
 
   it('forgets a snapshot whose maildrop is being committed, and keeps none past its bound', async () => {
-    const cache = new SnapshotCache(1000, 50, clock);
+    const cache = new SnapshotCache(1000, { racyWindowMs: 50, now: clock });
     await cache.take('alice', layout, options);
     settle();
     const cached = await cache.take('alice', layout, options);
@@ -72,17 +72,17 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     cache.forget('alice');
     assert.notEqual(await cache.take('alice', layout, options), cached);
 
-    const tiny = new SnapshotCache(1, 50, clock);
+    const tiny = new SnapshotCache(1, { racyWindowMs: 50, now: clock });
     settle();
     const a = await tiny.take('alice', layout, options);
     assert.notEqual(await tiny.take('alice', layout, options), a, 'more messages than the bound: not kept');
-    const off = new SnapshotCache(0, 50, clock);
+    const off = new SnapshotCache(0, { racyWindowMs: 50, now: clock });
     const b = await off.take('alice', layout, options);
     assert.notEqual(await off.take('alice', layout, options), b, 'a bound of 0 keeps nothing');
   });
 
   it('keeps nothing when EXPIRE is on: time alone changes the maildrop', async () => {
-    const cache = new SnapshotCache(1000, 50, clock);
+    const cache = new SnapshotCache(1000, { racyWindowMs: 50, now: clock });
     const expiring = { ...options, expireDays: 3 };
     settle();
     const a = await cache.take('alice', layout, expiring);
@@ -97,7 +97,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     await writeFile(join(bob.new, '1700000104.M1P1.test,S=22,W=25'), 'Subject: caf\u00e9\n\nhello\n');
     await writeFile(join(bob.cur, '1700000105.M1P1.test,S=6,W=7:2,S'), 'hello\n');
     // persistMinMessages 1: every snapshot is saved (the default is for large maildrops only).
-    const worker = (): SnapshotCache => new SnapshotCache(1000, 50, clock, 1);
+    const worker = (): SnapshotCache => new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
     settle();
     const first = await worker().take('bob', bob, options);
     assert.equal(first.messages.length, 5);
@@ -137,7 +137,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     await ensureMaildir(carol);
     const names = [0, 1, 2].map((i) => `${1700000300 + i}.M1P1.test,S=6,W=7`);
     for (const name of names) await writeFile(join(carol.new, name), 'hello\n');
-    const worker = (): SnapshotCache => new SnapshotCache(1000, 50, clock, 1);
+    const worker = (): SnapshotCache => new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
     settle();
     const cached = worker();
     const first = await cached.take('carol', carol, options);

@@ -1,6 +1,7 @@
-import type { BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { blockingOr, type BlockingGuard } from '../../fs/blocking-guard.js';
 import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
 import { cleanAbandonedTmp, takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
@@ -26,6 +27,10 @@ import { loadSnapshotFile, saveSnapshotFile } from './snapshot-file.js';
 export class SnapshotCache {
   private readonly entries = new Map<string, { readonly identity: string; readonly snapshot: Snapshot }>();
   private messages = 0;
+  private readonly racyWindowMs: number;
+  private readonly now: () => number;
+  private readonly persistMinMessages: number;
+  private readonly blocking: BlockingGuard | undefined;
 
   /**
    * `maxMessages` bounds what is kept, counted in messages over all maildrops (0: nothing).
@@ -33,17 +38,21 @@ export class SnapshotCache {
    * the clock it is measured with (tests move it instead of waiting). Snapshots of at least
    * `persistMinMessages` messages are also saved for other processes (snapshot-file.ts; 0:
    * never): for small maildrops a listing costs less than writing the file at every change.
+   * `blocking` lets the three stats of a login be blocking calls while they are fast.
    */
   constructor(
     private readonly maxMessages: number,
-    private readonly racyWindowMs = DEFAULT_RACY_WINDOW_MS,
-    private readonly now: () => number = Date.now,
-    private readonly persistMinMessages = DEFAULT_PERSIST_MIN_MESSAGES,
-  ) {}
+    options: { readonly racyWindowMs?: number; readonly now?: () => number; readonly persistMinMessages?: number; readonly blocking?: BlockingGuard } = {},
+  ) {
+    this.racyWindowMs = options.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS;
+    this.now = options.now ?? Date.now;
+    this.persistMinMessages = options.persistMinMessages ?? DEFAULT_PERSIST_MIN_MESSAGES;
+    this.blocking = options.blocking;
+  }
 
   async take(user: string, layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
     const usable = this.maxMessages > 0 && options.expireDays === undefined;
-    const before = usable ? await identityOf(layout, this.racyWindowMs, this.now()) : null;
+    const before = usable ? await identityOf(layout, this.racyWindowMs, this.now(), this.blocking) : null;
     const cached = this.entries.get(user);
     if (cached !== undefined) {
       this.drop(user);
@@ -66,7 +75,7 @@ export class SnapshotCache {
     // A snapshot that could not record its UIDs (full disk) shows less than there is: never reused.
     if (before !== null && !snapshot.partial) {
       // The index we just wrote is known exactly: it can be cached at once.
-      const index = snapshot.indexWritten ? await indexIdentity(layout) : before.index;
+      const index = snapshot.indexWritten ? await indexIdentity(layout, this.blocking) : before.index;
       if (index !== null) {
         this.keep(user, index + before.dirs, snapshot);
         if (this.persistMinMessages > 0 && snapshot.messages.length >= this.persistMinMessages) {
@@ -111,11 +120,17 @@ const DEFAULT_RACY_WINDOW_MS = 2000;
  * The identity of new/ and cur/, null when either is missing or changed too recently to be
  * compared safely, and that of the index file (null when there is none).
  */
-async function identityOf(layout: MaildirLayout, racyWindowMs: number, nowMs: number): Promise<{ readonly dirs: string; readonly index: string | null } | null> {
+async function identityOf(layout: MaildirLayout, racyWindowMs: number, nowMs: number, blocking?: BlockingGuard): Promise<{ readonly dirs: string; readonly index: string | null } | null> {
   let dirs: BigIntStats[];
   let index: string | null;
+  const statOf = (path: string): Promise<BigIntStats> =>
+    blockingOr(
+      blocking,
+      () => statSync(path, { bigint: true }),
+      () => stat(path, { bigint: true }),
+    );
   try {
-    [index, ...dirs] = await Promise.all([indexIdentity(layout), stat(layout.new, { bigint: true }), stat(layout.cur, { bigint: true })]);
+    [index, ...dirs] = await Promise.all([indexIdentity(layout, blocking), statOf(layout.new), statOf(layout.cur)]);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
@@ -135,9 +150,14 @@ async function identityOf(layout: MaildirLayout, racyWindowMs: number, nowMs: nu
  * or mtime tells a new version, however recent: unlike the directories, it needs no racy
  * window.
  */
-async function indexIdentity(layout: MaildirLayout): Promise<string | null> {
+async function indexIdentity(layout: MaildirLayout, blocking?: BlockingGuard): Promise<string | null> {
+  const path = join(layout.dir, layout.indexName);
   try {
-    const s = await stat(join(layout.dir, layout.indexName), { bigint: true });
+    const s = await blockingOr(
+      blocking,
+      () => statSync(path, { bigint: true }),
+      () => stat(path, { bigint: true }),
+    );
     return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs};`;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;

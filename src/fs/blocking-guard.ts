@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 /** How old the sample of involuntary context switches may be when a read starts. */
 const BASELINE_MS = 50;
 
-export interface SyncReadGuardOptions {
+export interface BlockingGuardOptions {
   /** A read taking longer than this (ms) counts as slow: the disk answered, not the cache. */
   readonly slowMs?: number;
   /** This many slow reads within `windowMs` switch blocking reads off... */
@@ -17,12 +17,14 @@ export interface SyncReadGuardOptions {
 }
 
 /**
- * Decides whether small files may be read with blocking calls. A message in the page cache
- * is opened, read and closed synchronously in about 15 µs; the same through Node's thread
- * pool costs about 100 µs of CPU in hand-offs, most of a small RETR. A blocking read of a
- * file that is not cached, though, stalls every session of the process for as long as the
- * disk takes. So reads are timed, and a few slow ones in a row switch to asynchronous reads
- * for a while.
+ * Decides whether small files may be read, and metadata calls (stat, symlink, unlink, utimes)
+ * made, with blocking calls. A message in the page cache is opened, read and closed
+ * synchronously in about 15 µs, a stat in a few; the same through Node's thread pool costs
+ * about 100 µs of CPU in hand-offs (a wake-up of a pool thread and one of the event loop),
+ * most of a small RETR, and of a login that made nine such calls. A blocking call on a disk
+ * that must seek, or a network file system, though, stalls every session of the process for
+ * as long as it takes. So calls are timed, and a few slow ones in a row switch to
+ * asynchronous calls for a while.
  *
  * A read that was slow because the process lost the CPU says nothing about the disk, and on
  * a busy machine (two cores shared with other work) that happens every few hundred reads:
@@ -32,7 +34,7 @@ export interface SyncReadGuardOptions {
  * sample of the count, which is taken at most every BASELINE_MS (reading it costs a system
  * call, about a microsecond: per read that was several percent of a RETR).
  */
-export class SyncReadGuard {
+export class BlockingGuard {
   private readonly slowMs: number;
   private readonly strikes: number;
   private readonly windowMs: number;
@@ -45,7 +47,7 @@ export class SyncReadGuard {
   private recentSlow: number[] = [];
   private asyncUntil = 0;
 
-  constructor(options: SyncReadGuardOptions = {}) {
+  constructor(options: BlockingGuardOptions = {}) {
     this.slowMs = options.slowMs ?? 5;
     this.strikes = options.strikes ?? 3;
     this.windowMs = options.windowMs ?? 2000;
@@ -57,6 +59,19 @@ export class SyncReadGuard {
   /** Whether a blocking read may be tried now. */
   get allowed(): boolean {
     return this.now() >= this.asyncUntil;
+  }
+
+  /**
+   * `blocking` (timed) when blocking calls are allowed now, else `nonBlocking`: the same
+   * call either way, with the same errors (a thrown one becomes the rejection).
+   */
+  call<T>(blocking: () => T, nonBlocking: () => Promise<T>): Promise<T> {
+    if (!this.allowed) return nonBlocking();
+    try {
+      return Promise.resolve(this.time(blocking));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Runs a blocking read and times it. */
@@ -87,4 +102,9 @@ export class SyncReadGuard {
       this.recentSlow = [];
     }
   }
+}
+
+/** `guard.call(...)`, or the non-blocking call when there is no guard. */
+export function blockingOr<T>(guard: BlockingGuard | undefined, blocking: () => T, nonBlocking: () => Promise<T>): Promise<T> {
+  return guard ? guard.call(blocking, nonBlocking) : nonBlocking();
 }

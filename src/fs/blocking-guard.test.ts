@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SyncReadGuard } from './sync-read-guard.js';
+import { BlockingGuard } from './blocking-guard.js';
 
-describe('SyncReadGuard', () => {
+describe('BlockingGuard', () => {
   let now = 0;
   let preemptions = 0;
-  const guard = (): SyncReadGuard => new SyncReadGuard({ slowMs: 2, strikes: 2, windowMs: 100, backoffMs: 1000, now: () => now, preemptions: () => preemptions });
-  const read = (g: SyncReadGuard, ms: number): void =>
+  const guard = (): BlockingGuard => new BlockingGuard({ slowMs: 2, strikes: 2, windowMs: 100, backoffMs: 1000, now: () => now, preemptions: () => preemptions });
+  const read = (g: BlockingGuard, ms: number): void =>
     g.time(() => {
       now += ms;
     });
@@ -65,5 +65,38 @@ describe('SyncReadGuard', () => {
       );
     }
     assert.equal(g.allowed, false);
+  });
+
+  it('call() makes the blocking call while allowed, the other one after slow calls, and rejects with the error a blocking call threw', async () => {
+    now = 0;
+    const g = guard();
+    const used: string[] = [];
+    const call = (ms: number): Promise<string> =>
+      g.call(
+        () => {
+          now += ms;
+          used.push('blocking');
+          return 'sync';
+        },
+        async () => {
+          used.push('async');
+          return 'async';
+        },
+      );
+    assert.equal(await call(0), 'sync');
+    await call(5);
+    await call(5);
+    assert.equal(await call(0), 'async');
+    assert.deepEqual(used, ['blocking', 'blocking', 'blocking', 'async']);
+    const failing = guard();
+    await assert.rejects(
+      failing.call(
+        () => {
+          throw Object.assign(new Error('gone'), { code: 'ENOENT' });
+        },
+        async () => 'unused',
+      ),
+      { code: 'ENOENT' },
+    );
   });
 });
