@@ -1,8 +1,9 @@
-import type { BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { replaceFileAtomic } from '../fs/durable.js';
 import { errnoCode } from '../fs/errno.js';
 import { LockBusyError, LockFile } from '../fs/lock-file.js';
+import { BlockingGuard } from '../fs/blocking-guard.js';
 import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
 import {
   entryLine,
@@ -71,7 +72,8 @@ const RACY_WINDOW_MS = 2000;
 /**
  * The users file, a Dovecot passwd-file. Reads are cached and revalidated with one stat per
  * lookup, so a password changed by `postel user passwd` in another process applies to the
- * next login. Writes take `<path>.lock`, re-read the file, and replace it atomically, so
+ * next login (a blocking stat while those are fast: through the thread pool it cost a login
+ * more than the rest of its file work). Writes take `<path>.lock`, re-read the file, and replace it atomically, so
  * concurrent writers in any process never lose each other's changes.
  *
  * Name arguments go through normalizeUserName and throw InvalidUserNameError if invalid.
@@ -81,6 +83,7 @@ export class UsersFile implements Users {
   private snapshot: Snapshot | undefined;
   /** Writers in this process queue here instead of polling the lock file against each other. */
   private writes: Promise<unknown> = Promise.resolve();
+  private readonly blocking = new BlockingGuard();
 
   constructor(readonly path: string, private readonly lockOptions: UsersFileLockOptions = {}) {
     this.lockPath = `${path}.lock`;
@@ -162,7 +165,13 @@ export class UsersFile implements Users {
 
   private async version(): Promise<string> {
     try {
-      return versionOf(await stat(this.path, { bigint: true }));
+      const path = this.path;
+      return versionOf(
+        await this.blocking.call(
+          () => statSync(path, { bigint: true }),
+          () => stat(path, { bigint: true }),
+        ),
+      );
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return MISSING;
       throw error;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import fs, { closeSync, openSync, readFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,32 @@ describe('LogDestination', () => {
     const lines = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { i: number });
     assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 100 }, (_, i) => i));
     await rm(dir, { recursive: true });
+  });
+
+  it('sends the lines of one turn of the event loop in one write, and a later turn\'s in another', async () => {
+    const fd = openSync('/dev/null', 'w');
+    const original = fs.write;
+    let writes = 0;
+    // Counting the destination's writes: it imports node:fs's write, which this swaps.
+    fs.write = ((...args: Parameters<typeof original>) => {
+      writes++;
+      return (original as (...a: unknown[]) => void)(...args);
+    }) as typeof original;
+    syncBuiltinESMExports();
+    try {
+      const destination = new LogDestination({ fd });
+      for (let i = 0; i < 50; i++) destination.write(`{"i":${i}}\n`);
+      await flushed(destination);
+      assert.equal(writes, 1);
+      await new Promise((r) => setImmediate(r));
+      destination.write('{"i":50}\n');
+      await flushed(destination);
+      assert.equal(writes, 2);
+    } finally {
+      fs.write = original;
+      syncBuiltinESMExports();
+      closeSync(fd);
+    }
   });
 
   it('on a full disk (/dev/full) drops lines, says so once, and never throws or blocks', async () => {

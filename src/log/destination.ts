@@ -1,4 +1,5 @@
-import { write, writeSync } from 'node:fs';
+import { fstatSync, write, writeSync } from 'node:fs';
+import { BlockingGuard } from '../fs/blocking-guard.js';
 
 /**
  * Where log lines go: a file descriptor (stdout), written asynchronously, one write at a time,
@@ -9,6 +10,9 @@ import { write, writeSync } from 'node:fs';
  * - past `maxQueuedBytes` new lines are dropped rather than buffered without bound;
  * - there is no synchronous flush that could spin on ENOSPC (pino's own destination
  *   retries forever at exit, which kept a crashed server's ports open).
+ * A regular file (stdout redirected to one) is written with blocking calls while they are
+ * fast: a write to the page cache takes microseconds, a hand-off to the thread pool about a
+ * hundred, once or twice per POP3 session. A pipe or terminal never is: its reader can stall.
  */
 export interface LogDestinationOptions {
   readonly fd?: number;
@@ -27,15 +31,20 @@ export class LogDestination {
   private queue: string[] = [];
   private queuedBytes = 0;
   private writing = false;
+  /** A write is due at the end of this turn of the event loop. */
+  private due = false;
   private dropped = 0;
   private failing: string | undefined;
   private waiters: (() => void)[] = [];
+  /** Set when the fd is a regular file: blocking writes, timed. */
+  private readonly blocking: BlockingGuard | undefined;
 
   constructor(options: LogDestinationOptions = {}) {
     this.fd = options.fd ?? 1;
     this.pretty = options.pretty ?? false;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
     this.notice = 'notice' in options ? options.notice : (line) => writeNotice(line);
+    this.blocking = isRegularFile(this.fd) ? new BlockingGuard() : undefined;
   }
 
   /** pino calls this with one serialized line (ending in \n). */
@@ -47,13 +56,21 @@ export class LogDestination {
     }
     this.queue.push(text);
     this.queuedBytes += text.length;
-    if (!this.writing) this.next();
+    if (!this.writing && !this.due) {
+      // Lines logged in the same turn of the event loop (a busy server handles many sessions
+      // per turn) go out in one write: each write is a hand-off to the thread pool.
+      this.due = true;
+      setImmediate(() => {
+        this.due = false;
+        if (!this.writing) this.next();
+      });
+    }
     return true;
   }
 
   /** Resolves once what is queued now has been written or dropped (pino's logger.flush). */
   flush(cb?: (err?: Error) => void): void {
-    if (!this.writing && this.queue.length === 0) {
+    if (!this.writing && !this.due && this.queue.length === 0) {
       cb?.();
       return;
     }
@@ -80,28 +97,49 @@ export class LogDestination {
   }
 
   private writeOut(batch: Buffer, offset: number, lines: number): void {
-    write(this.fd, batch, offset, batch.length - offset, null, (err, written) => {
-      if (err) {
-        // Not retried: what failed is dropped, the next line tries again.
-        this.dropped += lines;
-        if (this.failing === undefined) {
-          this.failing = err.code ?? err.message;
-          this.notice?.(`postel: log output failing (${this.failing}); log lines are dropped until it works again`);
-        }
-        this.next();
+    if (this.blocking?.allowed) {
+      let written: number;
+      try {
+        written = this.blocking.time(() => writeSync(this.fd, batch, offset, batch.length - offset));
+      } catch (err) {
+        this.written(err as NodeJS.ErrnoException, 0, batch, offset, lines);
         return;
       }
-      if (offset + written < batch.length) {
-        this.writeOut(batch, offset + written, lines);
-        return;
-      }
-      if (this.failing !== undefined) {
-        this.notice?.(`postel: log output works again; ${this.dropped} log lines were dropped`);
-        this.failing = undefined;
-        this.dropped = 0;
+      this.written(null, written, batch, offset, lines);
+      return;
+    }
+    write(this.fd, batch, offset, batch.length - offset, null, (err, written) => this.written(err, written, batch, offset, lines));
+  }
+
+  private written(err: NodeJS.ErrnoException | null, written: number, batch: Buffer, offset: number, lines: number): void {
+    if (err) {
+      // Not retried: what failed is dropped, the next line tries again.
+      this.dropped += lines;
+      if (this.failing === undefined) {
+        this.failing = err.code ?? err.message;
+        this.notice?.(`postel: log output failing (${this.failing}); log lines are dropped until it works again`);
       }
       this.next();
-    });
+      return;
+    }
+    if (offset + written < batch.length) {
+      this.writeOut(batch, offset + written, lines);
+      return;
+    }
+    if (this.failing !== undefined) {
+      this.notice?.(`postel: log output works again; ${this.dropped} log lines were dropped`);
+      this.failing = undefined;
+      this.dropped = 0;
+    }
+    this.next();
+  }
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
   }
 }
 

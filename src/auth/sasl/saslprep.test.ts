@@ -35,3 +35,11 @@ test('passwords that cannot be prepared are used as typed', () => {
   assert.equal(saslprepPassword('tab\there'), 'tab\there');
   assert.equal(saslprepPassword('\u00AD'), '\u00AD', 'empty after preparation');
 });
+
+test('printable ASCII is returned as it is, and ASCII control characters are still refused', () => {
+  const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join('');
+  assert.equal(saslprep(printable), printable);
+  assert.equal(saslprep(''), '');
+  assert.throws(() => saslprep('a\u007fb'), SaslprepError);
+  assert.throws(() => saslprep('a\u0000b'), SaslprepError);
+});

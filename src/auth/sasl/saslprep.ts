@@ -15,11 +15,16 @@ export class SaslprepError extends Error {
   }
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Stored strings (passwords when keys are derived) may not hold unassigned code points; queries may. */
 export type SaslprepKind = 'stored' | 'query';
 
 /** The prepared string; throws SaslprepError for prohibited characters or bad bidi. */
 export function saslprep(input: string, kind: SaslprepKind = 'query'): string {
+  // Printable ASCII is its own SASLprep form (the mappings, normalization and prohibitions
+  // touch only other characters), and it is what almost every login sends.
+  if (PRINTABLE_ASCII.test(input)) return input;
   try {
     return prepare(input, { allowUnassigned: kind === 'query' });
   } catch (error) {
