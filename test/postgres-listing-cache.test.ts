@@ -188,9 +188,10 @@ describe('PostgreSQL listing cache: never stale', { skip }, () => {
   });
 
   it('puts a listing that came out of order in UID order, keys compared as numbers', () => {
-    const listing = parseListing('10 9 100', 'x10 x9 x100', '1 2 3');
+    const listing = parseListing('10 9 100', 'x10 x9 x100', '1 2 3', '17  -1');
     assert.deepEqual(listing.keys, ['9', '10', '100']);
-    assert.deepEqual(listing.messages, [{ uid: 'x9', size: 2 }, { uid: 'x10', size: 1 }, { uid: 'x100', size: 3 }]);
-    assert.throws(() => parseListing('1 2', 'a', '1 2'), /misaligned/);
+    assert.deepEqual(listing.messages, [{ uid: 'x9', size: 2 }, { uid: 'x10', size: 1, asciiSize: 17 }, { uid: 'x100', size: 3 }]);
+    assert.deepEqual(listing.unsized, [2], 'an ASCII size of -1 is not known yet');
+    assert.throws(() => parseListing('1 2', 'a', '1 2', ' '), /misaligned/);
   });
 });

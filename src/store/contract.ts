@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { wireSize } from '../message/wire-size.js';
 import { MaildropLockedError, MessageGoneError, QuotaExceededError, StoreError } from './errors.js';
-import type { MailStore, Maildrop, MaildropView } from './types.js';
+import type { MailStore, Maildrop, MaildropView, WireOptions } from './types.js';
 
 /**
  * Behaviour every MailStore must show, whatever keeps the bytes. Run it from a test file:
@@ -280,6 +280,44 @@ export function mailStoreContract(
       assert.equal(await store.usage('alice'), trace.length + second.length);
     });
 
+    it('RFC 6856: gives a message with raw UTF-8 in its header an ASCII size, and sends exactly that many octets in the ASCII form, RETR and TOP', async () => {
+      const trace = 'Return-Path: <a@example.org>\nDelivered-To: alice@example.org\n';
+      const utf8 = Buffer.from('Subject: caf\u00e9\nFrom: Jos\u00e9 <j@example.org>\n\nbody stays \u00e9\n.dot line\n', 'utf8');
+      const samples: { label: string; content: Buffer; trace?: string; downgraded: boolean }[] = [
+        { label: 'ASCII', content: bytes('Subject: plain\n\nbody\n'), trace, downgraded: false },
+        { label: 'UTF-8 header with trace fields', content: utf8, trace, downgraded: true },
+        { label: 'UTF-8 header, no trace', content: utf8, downgraded: true },
+        { label: 'not UTF-8 (notice)', content: Buffer.from('Subject: caf\xe9\n\nbody\n', 'latin1'), downgraded: true },
+        { label: 'UTF-8 header, large body', content: Buffer.concat([Buffer.from('Subject: gro\u00df\n', 'utf8'), largeMessage(400_000)]), trace, downgraded: true },
+        { label: 'header past 64 KiB (notice)', content: Buffer.from(`Subject: \u00e9${'x'.repeat(70_000)}\n\nbody\n`, 'utf8'), downgraded: true },
+      ];
+      for (const m of samples) await store.deliver('alice', Readable.from(chunked(m.content, 50_000)), m.trace === undefined ? {} : { trace: m.trace });
+      const drop = await store.openMaildrop('alice');
+      try {
+        for (const [i, m] of samples.entries()) {
+          const info = drop.messages[i];
+          const stored = toWire(Buffer.concat([bytes(m.trace ?? ''), m.content]));
+          assert.equal(info?.size, stored.length, `size of ${m.label}`);
+          const ascii = await readWire(drop, i, { ascii: true });
+          if (!m.downgraded) {
+            assert.equal(info?.asciiSize, undefined, `${m.label} is sent as stored`);
+            assert.ok(ascii.equals(stored), `${m.label} as stored`);
+            continue;
+          }
+          assert.equal(info?.asciiSize, ascii.length, `ASCII size of ${m.label} is what the ASCII form sends`);
+          const header = ascii.subarray(0, ascii.indexOf('\r\n\r\n'));
+          assert.ok(header.every((c) => c < 0x80), `the header of ${m.label} is ASCII`);
+          if (m.trace !== undefined) assert.ok(ascii.toString('latin1').startsWith('Return-Path: <a@example.org>\r\nDelivered-To: alice@example.org\r\n'), `trace fields first in ${m.label}`);
+          // TOP of the ASCII form is the start of the ASCII form.
+          const top = await readWire(drop, i, { ascii: true, bodyLines: 0 });
+          assert.ok(ascii.subarray(0, top.length).equals(top), `TOP of ${m.label} is the start of its ASCII form`);
+          assert.ok((await readWire(drop, i, {})).equals(stored), `${m.label} as stored for a UTF8 client`);
+        }
+      } finally {
+        await drop.release();
+      }
+    });
+
     it('refuses a delivery that would pass the quota limit and stores nothing of it', async () => {
       const m = bytes('Subject: q\n\n0123456789\n');
       await store.deliver('alice', m, { quotaLimit: m.length * 2 });
@@ -445,6 +483,23 @@ async function readView(view: MaildropView, index: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await view.openMessage(index)) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
+}
+
+/** What openWire sends, dot-stuffing and the terminating line undone: the octets LIST counts. */
+async function readWire(drop: Maildrop, index: number, options: WireOptions): Promise<Buffer> {
+  const wire = await drop.openWire(index, options);
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of wire.chunks) {
+      parts.push(Buffer.from(chunk.bytes));
+      chunk.release?.();
+    }
+  } finally {
+    wire.close();
+  }
+  const text = Buffer.concat(parts).toString('latin1');
+  assert.ok(text.endsWith('.\r\n'), 'a multi-line response ends with its terminating line');
+  return Buffer.from(text.slice(0, -3).replace(/(^|\r\n)\./g, '$1'), 'latin1');
 }
 
 async function readAll(drop: Maildrop): Promise<Buffer[]> {

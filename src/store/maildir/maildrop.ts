@@ -27,7 +27,7 @@ import type { BlockingGuard } from '../../fs/blocking-guard.js';
 import type { MessageEntry, Snapshot } from './snapshot.js';
 import { messageInfos } from './message-infos.js';
 import { saveUidIndex } from './uid-index.js';
-import { asciiStoredBytes } from './ascii-form.js';
+import { asciiStoredBytes } from '../../message/ascii-form.js';
 import { recordLastLogin } from './last-login.js';
 
 const IO_PARALLELISM = 16;

@@ -9,7 +9,7 @@ import { isErrno, isNoSpace } from '../../fs/errno.js';
 import { loadInheritedUidls, type InheritedUidl } from './inherited-uidls.js';
 import { mapLimit } from './map-limit.js';
 import { openMessageFile } from './message-file.js';
-import { asciiSizeOfFile, inspectFile } from './ascii-form.js';
+import { asciiSizeOfFile, inspectFile } from './ascii-size.js';
 import type { MaildirLayout } from './layout.js';
 import { formatUidl, loadUidIndex, saveUidIndex, type IndexEntry, type UidIndex } from './uid-index.js';
 

@@ -4,6 +4,8 @@ import type { MessageInfo } from '../types.js';
 /** What STAT, LIST and UIDL need of a maildrop, and each message's row key, in UID order. */
 export interface Listing {
   readonly messages: readonly MessageInfo[];
+  /** Indexes of messages whose ASCII size is not known yet (rows older than migration 5). */
+  readonly unsized: readonly number[];
   /** messages.uid of each message, as text to keep bigint exact. */
   readonly keys: readonly string[];
 }
@@ -15,7 +17,7 @@ export interface MaildropHead {
   readonly lastLogin: Date | null;
 }
 
-export const EMPTY_LISTING: Listing = Object.freeze({ messages: Object.freeze([]), keys: Object.freeze([]) });
+export const EMPTY_LISTING: Listing = Object.freeze({ messages: Object.freeze([]), keys: Object.freeze([]), unsized: Object.freeze([]) });
 
 /** The maildrop's head, or null when it has no row (no mail was ever delivered). */
 export async function readHead(sql: Sql, user: string): Promise<MaildropHead | null> {
@@ -26,29 +28,32 @@ export async function readHead(sql: Sql, user: string): Promise<MaildropHead | n
 
 /**
  * The listing, the identity it belongs to and the last login, read in one statement (one snapshot, so no
- * change can fall between them). The rows come as three aggregated strings, one row in all,
- * instead of a row per message: for 100,000 messages the driver parses three values instead
- * of 300,000. UIDLs are 0x21-0x7E, so a space separates them safely.
+ * change can fall between them). The rows come as four aggregated strings, one row in all,
+ * instead of a row per message: for 100,000 messages the driver parses four values instead
+ * of 400,000. UIDLs are 0x21-0x7E, so a space separates them safely; an ASCII size of NULL
+ * (sent as stored) is an empty string between two spaces.
  */
 export async function readListing(sql: Sql, user: string): Promise<(MaildropHead & { readonly listing: Listing }) | null> {
-  const [row] = await sql<{ identity: string; last_login: Date | null; keys: string | null; uidls: string | null; sizes: string | null }[]>`
-    SELECT d.uidl_prefix || ':' || d.version AS identity, d.last_login, l.keys, l.uidls, l.sizes
+  const [row] = await sql<{ identity: string; last_login: Date | null; keys: string | null; uidls: string | null; sizes: string | null; ascii: string | null }[]>`
+    SELECT d.uidl_prefix || ':' || d.version AS identity, d.last_login, l.keys, l.uidls, l.sizes, l.ascii
     FROM maildrops d CROSS JOIN LATERAL (
-      SELECT string_agg(m.uid::text, ' ') AS keys, string_agg(m.uidl, ' ') AS uidls, string_agg(m.size::text, ' ') AS sizes
-      FROM (SELECT uid, uidl, size FROM messages WHERE user_name = d.user_name ORDER BY uid) m
+      SELECT string_agg(m.uid::text, ' ') AS keys, string_agg(m.uidl, ' ') AS uidls, string_agg(m.size::text, ' ') AS sizes,
+             string_agg(coalesce(m.ascii_size::text, ''), ' ') AS ascii
+      FROM (SELECT uid, uidl, size, ascii_size FROM messages WHERE user_name = d.user_name ORDER BY uid) m
     ) l
     WHERE d.user_name = ${user}`;
   if (row === undefined) return null;
-  const listing = row.keys === null || row.uidls === null || row.sizes === null ? EMPTY_LISTING : parseListing(row.keys, row.uidls, row.sizes);
+  const listing = row.keys === null || row.uidls === null || row.sizes === null || row.ascii === null ? EMPTY_LISTING : parseListing(row.keys, row.uidls, row.sizes, row.ascii);
   return { identity: row.identity, lastLogin: row.last_login, listing };
 }
 
-/** The three aggregated columns as a Listing, in UID order whatever order they came in. */
-export function parseListing(keysText: string, uidlsText: string, sizesText: string): Listing {
+/** The four aggregated columns as a Listing, in UID order whatever order they came in. */
+export function parseListing(keysText: string, uidlsText: string, sizesText: string, asciiText: string): Listing {
   let keys = keysText.split(' ');
   let uidls = uidlsText.split(' ');
   const sizeTexts = sizesText.split(' ');
-  if (uidls.length !== keys.length || sizeTexts.length !== keys.length) throw new Error('the maildrop listing came back misaligned');
+  let asciiTexts = asciiText.split(' ');
+  if (uidls.length !== keys.length || sizeTexts.length !== keys.length || asciiTexts.length !== keys.length) throw new Error('the maildrop listing came back misaligned');
   let sizes = sizeTexts.map(Number);
   // The aggregates read an ordered subquery, which PostgreSQL keeps in practice but does not
   // promise: check, and sort when it did not.
@@ -59,10 +64,18 @@ export function parseListing(keysText: string, uidlsText: string, sizesText: str
     keys = order.map((i) => keys[i] as string);
     uidls = order.map((i) => uidls[i] as string);
     sizes = order.map((i) => sizes[i] as number);
+    asciiTexts = order.map((i) => asciiTexts[i] as string);
   }
   const messages = new Array<MessageInfo>(keys.length);
-  for (let i = 0; i < keys.length; i++) messages[i] = Object.freeze({ uid: uidls[i] as string, size: sizes[i] as number });
-  return Object.freeze({ messages: Object.freeze(messages), keys: Object.freeze(keys) });
+  const unsized: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const ascii = asciiTexts[i] as string;
+    if (ascii === '-1') unsized.push(i);
+    const uid = uidls[i] as string;
+    const size = sizes[i] as number;
+    messages[i] = Object.freeze(ascii === '' || ascii === '-1' ? { uid, size } : { uid, size, asciiSize: Number(ascii) });
+  }
+  return Object.freeze({ messages: Object.freeze(messages), keys: Object.freeze(keys), unsized: Object.freeze(unsized) });
 }
 
 /** Row keys are non-negative integers as text: shorter is smaller, then by digits. */

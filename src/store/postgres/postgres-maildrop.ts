@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Sql } from 'postgres';
 import type { Logger } from '../../log/logger.js';
+import { asciiStoredBytes } from '../../message/ascii-form.js';
 import { MultilineFramer, type WireSource } from '../../message/wire-source.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import type { CommitChanges, Maildrop, MaildropView, MessageInfo, ViewMessage, WireOptions } from '../types.js';
@@ -70,20 +71,25 @@ export class PostgresMaildrop implements Maildrop {
     const { sql } = this.context;
     const copy = await this.copyForWire(index);
     const framer = new MultilineFramer(options.bodyLines);
+    const message = this.messages[index] as MessageInfo;
+    // RFC 6856: a client that did not send UTF8 gets the form whose size LIST showed it.
+    const downgrade = options.ascii === true && message.asciiSize !== undefined;
     // A body of one chunk came with the row: framed at once, no stream.
-    if (copy.chunkCount <= 1) {
+    if (copy.chunkCount <= 1 && !downgrade) {
       const first = copy.first ?? Buffer.alloc(0);
       return framer.frameWhole(copy.trace.length === 0 ? first : Buffer.concat([copy.trace, first]));
     }
     // Chunks come from the driver as fresh buffers, so the framer may keep them.
-    const rest = new ChunkReader(sql, copy.blob, copy.chunkCount, 1);
+    const rest = copy.chunkCount > 1 ? new ChunkReader(sql, copy.blob, copy.chunkCount, 1) : null;
     let closed = false;
     async function* chunks(): AsyncGenerator<Buffer> {
       if (copy.trace.length > 0) yield copy.trace;
       if (copy.first !== null) yield copy.first;
+      if (rest === null) return;
       for (let chunk = await rest.next(); chunk !== null && !closed; chunk = await rest.next()) yield chunk;
     }
-    return framer.frame({ chunks: chunks(), close: () => void (closed = true) });
+    const stored = { chunks: chunks(), close: () => void (closed = true) };
+    return framer.frame(downgrade ? asciiStoredBytes(stored, message.size) : stored);
   }
 
   /**

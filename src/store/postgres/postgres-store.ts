@@ -3,14 +3,16 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { silentLogger, type Logger } from '../../log/logger.js';
+import { HEAD_LIMIT } from '../../message/ascii-form.js';
 import { wireSize, WireSizeCounter } from '../../message/wire-size.js';
 import { MaildropLockedError, QuotaExceededError, StoreError, toStoreError } from '../errors.js';
 import type { DeliveryMeta, DeliveryResult, MailStore, Maildrop, MaildropView, NewMailHandlers, OpenOptions } from '../types.js';
 import { assertValidUserName } from '../maildir/user-name.js';
-import { bodyInMemory, readBodyStart, streamBody, writeSmallBodies, type BodyInFlight } from './blobs.js';
+import { bodyInMemory, readBodyStart, streamBody, writeSmallBodies, type BodyInFlight, type BodyStart } from './blobs.js';
 import { Lease } from './lease.js';
 import { assertSchemaCurrent } from './migrations.js';
 import { EMPTY_LISTING, ListingCache, readHead, readListing, type Listing, type MaildropHead } from './listing.js';
+import { copyAsciiSize, sizeOlderRows } from './ascii-sizes.js';
 import { PostgresMaildrop, PostgresView } from './postgres-maildrop.js';
 import { formatNotice, NEW_MAIL_CHANNEL, watchNewMail } from './notifications.js';
 import { newUidlPrefix } from './uidl.js';
@@ -155,19 +157,23 @@ export class PostgresStore implements MailStore {
         if (row === undefined) throw new StoreError(`the maildrop row of ${user} is missing`, true);
         const first = BigInt(row.first);
         const now = new Date();
-        const rows = fresh.map((m, i) => ({
-          user_name: user,
-          uid: (first + BigInt(i)).toString(),
-          uidl: m.kept.uidl,
-          size: wireSize(m.body),
-          stored_size: m.body.length,
-          trace: Buffer.alloc(0),
-          blob: hashes[i] as Buffer,
-          received_at: m.kept.receivedAt ?? now,
-          retrieved_at: m.kept.retrievedAt,
-          seen: m.kept.seen,
-        }));
-        await tx`INSERT INTO messages ${tx(rows, 'user_name', 'uid', 'uidl', 'size', 'stored_size', 'trace', 'blob', 'received_at', 'retrieved_at', 'seen')}`;
+        const rows = fresh.map((m, i) => {
+          const size = wireSize(m.body);
+          return {
+            user_name: user,
+            uid: (first + BigInt(i)).toString(),
+            uidl: m.kept.uidl,
+            size,
+            ascii_size: copyAsciiSize(Buffer.alloc(0), m.body, m.body.length, size),
+            stored_size: m.body.length,
+            trace: Buffer.alloc(0),
+            blob: hashes[i] as Buffer,
+            received_at: m.kept.receivedAt ?? now,
+            retrieved_at: m.kept.retrievedAt,
+            seen: m.kept.seen,
+          };
+        });
+        await tx`INSERT INTO messages ${tx(rows, 'user_name', 'uid', 'uidl', 'size', 'ascii_size', 'stored_size', 'trace', 'blob', 'received_at', 'retrieved_at', 'seen')}`;
         const notices = rows.map((r) => formatNotice({ user, size: r.size, origin: this.origin }));
         await tx`SELECT pg_notify(${NEW_MAIL_CHANNEL}, n) FROM unnest(${notices}::text[]) AS n`;
         return fresh.length;
@@ -193,7 +199,8 @@ export class PostgresStore implements MailStore {
       counter.push(trace);
       const start = await readBodyStart(message);
       const record = async (sql: Sql | TransactionSql, body: BodyInFlight): Promise<DeliveryResult> => {
-        const row = await this.recordMessage(sql, user, body, { trace, receivedAt, wireSize: counter.size, limit: meta.quotaLimit ?? null, ...(imported ? { imported } : {}) });
+        const asciiSize = copyAsciiSize(trace, bodyHead(start), body.size, counter.size);
+        const row = await this.recordMessage(sql, user, body, { trace, receivedAt, wireSize: counter.size, asciiSize, limit: meta.quotaLimit ?? null, ...(imported ? { imported } : {}) });
         if (row === undefined) throw new QuotaExceededError(user);
         return { id: row.uidl, size: counter.size };
       };
@@ -225,7 +232,7 @@ export class PostgresStore implements MailStore {
     sql: Sql | TransactionSql,
     user: string,
     body: BodyInFlight,
-    copy: { trace: Buffer; receivedAt: Date; wireSize: number; limit: number | null; imported?: ImportedState },
+    copy: { trace: Buffer; receivedAt: Date; wireSize: number; asciiSize: number | null; limit: number | null; imported?: ImportedState },
   ): Promise<{ uid: string; uidl: string } | undefined> {
     const { trace, limit, imported } = copy;
     const storedSize = trace.length + body.size;
@@ -249,8 +256,8 @@ export class PostgresStore implements MailStore {
         SELECT ${body.hash}, c.seq - 1, decode(c.hash, 'hex') FROM blob, unnest(${body.chunks.map((h) => h.toString('hex'))}::text[]) WITH ORDINALITY AS c(hash, seq)
         WHERE blob.inserted
       ), message AS (
-        INSERT INTO messages (user_name, uid, uidl, size, stored_size, trace, blob, received_at, retrieved_at, seen)
-        SELECT ${user}, maildrop.uid, coalesce(${imported?.uidl ?? null}::text, maildrop.uidl_prefix || '.' || maildrop.uid), ${copy.wireSize}, ${storedSize},
+        INSERT INTO messages (user_name, uid, uidl, size, ascii_size, stored_size, trace, blob, received_at, retrieved_at, seen)
+        SELECT ${user}, maildrop.uid, coalesce(${imported?.uidl ?? null}::text, maildrop.uidl_prefix || '.' || maildrop.uid), ${copy.wireSize}, ${copy.asciiSize}::bigint, ${storedSize},
                ${trace}, ${body.hash}, ${copy.receivedAt}, ${imported?.retrievedAt ?? null}::timestamptz, ${imported?.seen ?? false}
         FROM maildrop
         RETURNING uid, uidl
@@ -304,7 +311,9 @@ export class PostgresStore implements MailStore {
       }
       if (listing === undefined) {
         // One index-only scan on the primary key: what STAT, LIST and UIDL need.
-        const read = await readListing(this.sql, user);
+        let read = await readListing(this.sql, user);
+        // Rows stored before ASCII sizes were kept get theirs now, once.
+        if (read !== null && read.listing.unsized.length > 0 && (await sizeOlderRows(this.sql, user)) > 0) read = await readListing(this.sql, user);
         head = read;
         listing = read?.listing ?? EMPTY_LISTING;
         if (read !== null) this.listings.keep(user, read.identity, read.listing);
@@ -369,4 +378,10 @@ export class PostgresStore implements MailStore {
     });
     return this.checked;
   }
+}
+
+/** The body's first HEAD_LIMIT octets as read before the transaction (all of it for a short one). */
+function bodyHead(start: BodyStart): Buffer {
+  const first = start.pieces[0] ?? Buffer.alloc(0);
+  return start.pieces.length === 1 || first.length >= HEAD_LIMIT ? first : Buffer.concat(start.pieces).subarray(0, HEAD_LIMIT);
 }

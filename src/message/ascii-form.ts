@@ -1,14 +1,14 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { downgradeHeader, hasRawUtf8, NOTICE_HEAD, NOTICE_LINE_OCTETS, NOTICE_TAIL, noticeSize } from '../../message/downgrade.js';
-import { wireSize } from '../../message/wire-size.js';
-import type { StoredBytes } from '../../message/wire-source.js';
+import { downgradeHeader, hasRawUtf8, NOTICE_HEAD, NOTICE_LINE_OCTETS, NOTICE_TAIL, noticeSize } from './downgrade.js';
+import { wireSize } from './wire-size.js';
+import type { StoredBytes } from './wire-source.js';
 
 /**
  * What a POP3 client that did not say UTF8 gets of a stored message (RFC 6856): the message
  * as stored when its header is ASCII, else its header downgraded (src/message/downgrade.ts),
- * else a notice carrying it. The snapshot records the size of that form once per message
- * (asciiSizeOfFile); RETR and TOP build the same form again (asciiBytes), so LIST and RETR
- * agree.
+ * else a notice carrying it. A store records the size of that form once per message (Maildir
+ * in its index when it first sees the file, PostgreSQL at delivery), judged on the first
+ * HEAD_LIMIT octets of the message as stored; RETR and TOP build the same form again
+ * (asciiStoredBytes) from the same octets, so LIST and RETR agree.
  */
 export const HEAD_LIMIT = 64 * 1024;
 
@@ -16,6 +16,16 @@ export type AsciiForm =
   | { readonly kind: 'same' }
   | { readonly kind: 'header'; readonly header: string; readonly blankLine: boolean; readonly bodyStart: number; readonly size: number }
   | { readonly kind: 'notice'; readonly size: number };
+
+/**
+ * The size of the ASCII form of a message of `wire` octets on the wire whose stored form
+ * starts with `head` (its first HEAD_LIMIT octets, or all of them): null when it is sent as
+ * stored. `complete`: `head` is the whole message, which is shorter than HEAD_LIMIT.
+ */
+export function asciiSizeOf(head: Buffer, wire: number, complete: boolean): number | null {
+  const form = asciiForm(head.subarray(0, HEAD_LIMIT), wire, complete);
+  return form.kind === 'same' ? null : form.size;
+}
 
 /** The form for a message whose first bytes are `head` (all of it when `complete`). */
 export function asciiForm(head: Buffer, wire: number, complete: boolean): AsciiForm {
@@ -32,7 +42,7 @@ export function asciiForm(head: Buffer, wire: number, complete: boolean): AsciiF
 }
 
 /** Where the header's empty line is: the header before it, the body after it. */
-function headerEnd(head: Buffer): { readonly header: number; readonly body: number } | null {
+export function headerEnd(head: Buffer): { readonly header: number; readonly body: number } | null {
   if (head[0] === 10) return { header: 0, body: 1 };
   if (head[0] === 13 && head[1] === 10) return { header: 0, body: 2 };
   for (let i = head.indexOf(10); i >= 0 && i < head.length - 1; i = head.indexOf(10, i + 1)) {
@@ -40,53 +50,6 @@ function headerEnd(head: Buffer): { readonly header: number; readonly body: numb
     if (head[i + 1] === 13 && head[i + 2] === 10) return { header: i + 1, body: i + 3 };
   }
   return null;
-}
-
-/** Read into with blocking calls only, one file at a time: one buffer serves them all. */
-const headBuffer = Buffer.alloc(HEAD_LIMIT);
-
-/**
- * The first read of a file: most headers end within it, and then the body is not read (a
- * first open of a maildrop of 50 KB messages read every body whole, as much as RETRing them
- * all). Only a header that does not end here is read on, up to HEAD_LIMIT.
- */
-const HEAD_FIRST = 8 * 1024;
-
-/** The size recorded in the index (null: sent as stored); undefined when the file is gone. */
-export function asciiSizeOfFile(path: string, wire: number): number | null | undefined {
-  return inspectFile(path, () => wire)?.asciiSize;
-}
-
-/**
- * One blocking look at a file: its wire size (from `wireOf`, told whether the file ends with
- * a LF, which a name's W= from Dovecot leaves open) and the size of its ASCII form. A small
- * file is read whole in one call, its last byte included; of a larger one the header and
- * the last byte are read. Undefined when it is gone.
- */
-export function inspectFile(path: string, wireOf: (endsWithLf: boolean) => number): { readonly wire: number; readonly asciiSize: number | null } | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
-    let n = readSync(fd, headBuffer, 0, HEAD_FIRST, 0);
-    if (n === HEAD_FIRST && headerEnd(headBuffer.subarray(0, n)) === null) n += readSync(fd, headBuffer, n, HEAD_LIMIT - n, n);
-    let endsWithLf = n === 0 || headBuffer[n - 1] === 10;
-    let complete = n < HEAD_FIRST || (n > HEAD_FIRST && n < HEAD_LIMIT);
-    if (!complete) {
-      const size = fstatSync(fd).size;
-      complete = size <= n;
-      const last = Buffer.alloc(1);
-      endsWithLf = complete ? endsWithLf : readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
-    }
-    const wire = wireOf(endsWithLf);
-    const form = asciiForm(headBuffer.subarray(0, n), wire, complete);
-    return { wire, asciiSize: form.kind === 'same' ? null : form.size };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -114,7 +77,7 @@ async function* asciiChunks(stored: StoredBytes, wire: number): AsyncGenerator<B
     length += copy.length;
   }
   const all = Buffer.concat(headChunks);
-  // Judged on the same first HEAD_LIMIT octets as asciiSizeOfFile, so both agree.
+  // Judged on the same first HEAD_LIMIT octets as the size the store recorded, so both agree.
   const form = asciiForm(all.subarray(0, HEAD_LIMIT), wire, done && all.length < HEAD_LIMIT);
   if (form.kind === 'same') {
     yield all;

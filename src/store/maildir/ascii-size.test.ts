@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { wireSize } from '../../message/wire-size.js';
-import { asciiSizeOfFile, asciiStoredBytes, inspectFile } from './ascii-form.js';
+import { asciiStoredBytes } from '../../message/ascii-form.js';
+import { asciiSizeOfFile, inspectFile } from './ascii-size.js';
 
 async function formOf(stored: Buffer, chunk: number): Promise<Buffer> {
   const chunks = async function* (): AsyncGenerator<Buffer> {
