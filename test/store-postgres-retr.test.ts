@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
+import { framedBytes } from '../src/store/contract.js';
 import { MessageGoneError, StoreError } from '../src/store/errors.js';
 import { CHUNK_SIZE, ChunkReader } from '../src/store/postgres/blobs.js';
 import { migrate } from '../src/store/postgres/migrations.js';
@@ -171,18 +172,8 @@ function wireOf(stored: Buffer, bodyLines?: number): Buffer {
   return Buffer.from(`${out.join('')}.\r\n`, 'latin1');
 }
 
-async function readWire(drop: Maildrop, index: number, bodyLines?: number): Promise<Buffer> {
-  const wire = await drop.openWire(index, bodyLines === undefined ? {} : { bodyLines });
-  const parts: Buffer[] = [];
-  try {
-    for await (const chunk of wire.chunks) {
-      parts.push(Buffer.from(chunk.bytes));
-      chunk.release?.();
-    }
-  } finally {
-    wire.close();
-  }
-  return Buffer.concat(parts);
+function readWire(drop: Maildrop, index: number, bodyLines?: number): Promise<Buffer> {
+  return framedBytes(drop, index, bodyLines === undefined ? {} : { bodyLines });
 }
 
 async function readStream(drop: Maildrop, index: number): Promise<Buffer> {

@@ -485,8 +485,8 @@ async function readView(view: MaildropView, index: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** What openWire sends, dot-stuffing and the terminating line undone: the octets LIST counts. */
-async function readWire(drop: Maildrop, index: number, options: WireOptions): Promise<Buffer> {
+/** What openWire sends for a message: the body of a RETR or TOP response as it goes out. */
+export async function framedBytes(drop: Maildrop, index: number, options: WireOptions = {}): Promise<Buffer> {
   const wire = await drop.openWire(index, options);
   const parts: Buffer[] = [];
   try {
@@ -497,7 +497,12 @@ async function readWire(drop: Maildrop, index: number, options: WireOptions): Pr
   } finally {
     wire.close();
   }
-  const text = Buffer.concat(parts).toString('latin1');
+  return Buffer.concat(parts);
+}
+
+/** What openWire sends, dot-stuffing and the terminating line undone: the octets LIST counts. */
+async function readWire(drop: Maildrop, index: number, options: WireOptions): Promise<Buffer> {
+  const text = (await framedBytes(drop, index, options)).toString('latin1');
   assert.ok(text.endsWith('.\r\n'), 'a multi-line response ends with its terminating line');
   return Buffer.from(text.slice(0, -3).replace(/(^|\r\n)\./g, '$1'), 'latin1');
 }
