@@ -1,5 +1,3 @@
-import { EventEmitter } from 'node:events';
-
 /** What the events stream (GET /api/v1/events) tells; `user` lets a user see only their own. */
 export type PostelEvent =
   /** `size` (octets on the wire) is absent when a node of an older version delivered it. */
