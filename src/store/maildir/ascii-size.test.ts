@@ -27,6 +27,8 @@ describe('the ASCII form of a stored message', () => {
     'header over the limit (notice)': Buffer.from(`Subject: \u00e9${'x'.repeat(70_000)}\n\nbody\n`),
     'UTF-8 header, body past the first read': Buffer.from(`Subject: caf\u00e9\n\n${'body line\n'.repeat(3000)}`),
     'UTF-8 header longer than the first read': Buffer.from(`Subject: caf\u00e9\nX-Long: ${'y'.repeat(9000)}\n\n${'body line\n'.repeat(3000)}`),
+    // Exactly HEAD_LIMIT octets, all header: not whole within the limit (notice), however read.
+    'UTF-8 header only, exactly 64 KiB (notice)': Buffer.concat([Buffer.from('Subject: caf\u00e9\nX-Long: '), Buffer.alloc(65_536 - 'Subject: caf\u00e9\nX-Long: '.length - 2, 'y'), Buffer.from('\n')]),
   };
   for (const [name, stored] of Object.entries(cases)) {
     it(`${name}: the size recorded is the size sent, however the store reads`, async () => {

@@ -41,7 +41,9 @@ export function inspectFile(path: string, wireOf: (endsWithLf: boolean) => numbe
     let complete = n < HEAD_FIRST || (n > HEAD_FIRST && n < HEAD_LIMIT);
     if (!complete) {
       const size = fstatSync(fd).size;
-      complete = size <= n;
+      // Whole only below HEAD_LIMIT, as asciiStoredBytes judges it: a message of exactly
+      // HEAD_LIMIT octets that is all header gets the notice from both.
+      complete = size <= n && size < HEAD_LIMIT;
       const last = Buffer.alloc(1);
       endsWithLf = complete ? endsWithLf : readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
     }
