@@ -1,9 +1,9 @@
-import { statSync, type BigIntStats } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { replaceFileAtomic } from '../fs/durable.js';
 import { errnoCode } from '../fs/errno.js';
 import { LockBusyError, LockFile } from '../fs/lock-file.js';
-import { BlockingGuard } from '../fs/blocking-guard.js';
+import { BlockingGuard, statBigint } from '../fs/blocking-guard.js';
 import { UnknownUserError, UnstorablePasswordError, UserExistsError, UsersFileLockError } from './errors.js';
 import {
   entryLine,
@@ -165,13 +165,7 @@ export class UsersFile implements Users {
 
   private async version(): Promise<string> {
     try {
-      const path = this.path;
-      return versionOf(
-        await this.blocking.call(
-          () => statSync(path, { bigint: true }),
-          () => stat(path, { bigint: true }),
-        ),
-      );
+      return versionOf(await statBigint(this.path, this.blocking));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return MISSING;
       throw error;

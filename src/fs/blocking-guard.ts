@@ -1,3 +1,5 @@
+import { statSync, type BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 /** How old the sample of involuntary context switches may be when a read starts. */
@@ -107,4 +109,13 @@ export class BlockingGuard {
 /** `guard.call(...)`, or the non-blocking call when there is no guard. */
 export function blockingOr<T>(guard: BlockingGuard | undefined, blocking: () => T, nonBlocking: () => Promise<T>): Promise<T> {
   return guard ? guard.call(blocking, nonBlocking) : nonBlocking();
+}
+
+/** A file's stat with nanosecond times (the identity of an index, a directory, the users file). */
+export function statBigint(path: string, guard: BlockingGuard | undefined): Promise<BigIntStats> {
+  return blockingOr(
+    guard,
+    () => statSync(path, { bigint: true }),
+    () => stat(path, { bigint: true }),
+  );
 }

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { asciiForm, headerEnd, HEAD_LIMIT } from '../../message/ascii-form.js';
+import { asciiSizeOf, headerEnd, HEAD_LIMIT } from '../../message/ascii-form.js';
 
 /*
  * The size of a Maildir message's ASCII form (src/message/ascii-form.ts), worked out from
@@ -48,8 +48,7 @@ export function inspectFile(path: string, wireOf: (endsWithLf: boolean) => numbe
       endsWithLf = complete ? endsWithLf : readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
     }
     const wire = wireOf(endsWithLf);
-    const form = asciiForm(headBuffer.subarray(0, n), wire, complete);
-    return { wire, asciiSize: form.kind === 'same' ? null : form.size };
+    return { wire, asciiSize: asciiSizeOf(headBuffer.subarray(0, n), wire, complete) };
   } finally {
     closeSync(fd);
   }

@@ -1,7 +1,6 @@
-import { statSync, type BigIntStats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { blockingOr, type BlockingGuard } from '../../fs/blocking-guard.js';
+import { statBigint, type BlockingGuard } from '../../fs/blocking-guard.js';
 import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
 import { cleanAbandonedTmp, takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
@@ -123,14 +122,8 @@ const DEFAULT_RACY_WINDOW_MS = 2000;
 async function identityOf(layout: MaildirLayout, racyWindowMs: number, nowMs: number, blocking?: BlockingGuard): Promise<{ readonly dirs: string; readonly index: string | null } | null> {
   let dirs: BigIntStats[];
   let index: string | null;
-  const statOf = (path: string): Promise<BigIntStats> =>
-    blockingOr(
-      blocking,
-      () => statSync(path, { bigint: true }),
-      () => stat(path, { bigint: true }),
-    );
   try {
-    [index, ...dirs] = await Promise.all([indexIdentity(layout, blocking), statOf(layout.new), statOf(layout.cur)]);
+    [index, ...dirs] = await Promise.all([indexIdentity(layout, blocking), statBigint(layout.new, blocking), statBigint(layout.cur, blocking)]);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
@@ -153,11 +146,7 @@ async function identityOf(layout: MaildirLayout, racyWindowMs: number, nowMs: nu
 async function indexIdentity(layout: MaildirLayout, blocking?: BlockingGuard): Promise<string | null> {
   const path = join(layout.dir, layout.indexName);
   try {
-    const s = await blockingOr(
-      blocking,
-      () => statSync(path, { bigint: true }),
-      () => stat(path, { bigint: true }),
-    );
+    const s = await statBigint(path, blocking);
     return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs};`;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;
