@@ -5,9 +5,10 @@ import { asciiStoredBytes } from '../../message/ascii-form.js';
 import { MultilineFramer, type WireSource } from '../../message/wire-source.js';
 import { MessageGoneError, StoreError, toStoreError } from '../errors.js';
 import type { CommitChanges, Maildrop, MaildropView, MessageInfo, ViewMessage, WireOptions } from '../types.js';
-import { CHUNK_SIZE, ChunkReader, copyStream, openCopy, type OpenedCopy } from './blobs.js';
+import { ChunkReader, copyStream, openCopies, openCopy, type OpenedCopy } from './blobs.js';
 import type { Lease } from './lease.js';
 import type { Listing } from './listing.js';
+import { ReadAhead } from './read-ahead.js';
 import { newUidlPrefix } from './uidl.js';
 
 export interface PostgresMaildropContext {
@@ -21,33 +22,20 @@ export interface PostgresMaildropContext {
   readonly logger: Logger;
 }
 
-/**
- * Octets of messages read ahead that all sessions of the process may hold at once. A
- * session holds at most one message of at most one chunk; past the budget, RETRs are read
- * when asked for, as without read-ahead.
- */
-const READ_AHEAD_BUDGET = 16 * 1024 * 1024;
-let readAheadHeld = 0;
-
-interface ReadAhead {
-  readonly index: number;
-  readonly size: number;
-  readonly copy: Promise<OpenedCopy | undefined>;
-}
-
 /** One POP3 session over a maildrop in PostgreSQL, holding its lease. */
 export class PostgresMaildrop implements Maildrop {
   readonly user: string;
   readonly messages: readonly MessageInfo[];
   readonly lastLoginAt: Date | null;
   private closed = false;
-  /** The message after the last one opened for RETR/TOP, being read while that one is sent. */
-  private ahead: ReadAhead | undefined;
+  /** The messages after the last one opened for RETR/TOP, being read while that one is sent. */
+  private readonly ahead: ReadAhead;
 
   constructor(private readonly context: PostgresMaildropContext) {
     this.user = context.user;
     this.messages = context.listing.messages;
     this.lastLoginAt = context.lastLoginAt;
+    this.ahead = new ReadAhead(this.messages, context.listing.keys, (keys) => openCopies(context.sql, context.user, keys));
   }
 
   async recordLogin(at: Date): Promise<void> {
@@ -92,47 +80,16 @@ export class PostgresMaildrop implements Maildrop {
     return framer.frame(downgrade ? asciiStoredBytes(stored, message.size) : stored);
   }
 
-  /**
-   * The copy of message `index`, read ahead when the previous RETR/TOP was of the message
-   * before it; then starts reading the next one. Clients that download a maildrop ask for
-   * the messages in order, so each RETR's query runs while the one before is on the wire.
-   * A message's row and bytes never change while it exists, and no other session may
-   * delete it while this one holds the lease, so a copy read a moment early is the same.
-   */
+  /** The copy of message `index`: read ahead when the client goes in order (ReadAhead). */
   private async copyForWire(index: number): Promise<OpenedCopy> {
-    const key = this.keyAt(index);
-    const ahead = this.dropReadAhead();
-    let copy: OpenedCopy | undefined;
-    if (ahead?.index === index) copy = await ahead.copy.catch(() => undefined);
+    const copy = await this.ahead.take(index);
     // Not read ahead, or the read failed or found nothing: asked again, answered as asked.
-    copy ??= await openStoredCopy(this.context.sql, this.user, key, index);
-    this.readAhead(index + 1);
-    return copy;
-  }
-
-  private readAhead(index: number): void {
-    const message = this.messages[index];
-    const key = this.context.listing.keys[index];
-    // One chunk at most: the wire size is never below the stored size.
-    if (message === undefined || key === undefined || message.size > CHUNK_SIZE || readAheadHeld + message.size > READ_AHEAD_BUDGET) return;
-    readAheadHeld += message.size;
-    const copy = openCopy(this.context.sql, this.user, key);
-    copy.catch(() => undefined);
-    this.ahead = { index, size: message.size, copy };
-  }
-
-  private dropReadAhead(): ReadAhead | undefined {
-    const ahead = this.ahead;
-    if (ahead !== undefined) {
-      readAheadHeld -= ahead.size;
-      this.ahead = undefined;
-    }
-    return ahead;
+    return copy ?? openStoredCopy(this.context.sql, this.user, this.keyAt(index), index);
   }
 
   async commit(changes: CommitChanges): Promise<void> {
     this.assertOpen();
-    this.dropReadAhead();
+    this.ahead.drop();
     for (const i of changes.deleted) this.keyAt(i);
     for (const i of changes.retrieved) this.keyAt(i);
     this.closed = true;
@@ -171,7 +128,7 @@ export class PostgresMaildrop implements Maildrop {
   }
 
   async release(): Promise<void> {
-    this.dropReadAhead();
+    this.ahead.drop();
     if (this.closed) return;
     this.closed = true;
     await this.context.lease.release();
