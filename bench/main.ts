@@ -197,7 +197,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
 
   const seconds = (performance.now() - started) / 1000;
   const date = new Date().toISOString();
-  const all = rows(runs);
+  const all = rows(runs, options.store);
   const out = [
     '',
     `postel vs Dovecot, ${settings.mode} run, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
