@@ -75,9 +75,17 @@ const testFiles = ['dist/src', 'dist/test']
   .flatMap((dir) => readdirSync(join(root, dir), { recursive: true }).map((f) => join(dir, String(f))))
   .filter((f) => f.endsWith('.test.js'))
   .sort();
+// `npm test -- postgres test/fetch-cli.test.ts`: only the test files whose source path
+// contains one of the arguments (after the build and checks above, which always run).
+const wanted = process.argv.slice(2).map((a) => a.replace(/^\.\//, '').replace(/\.ts$/, '.js'));
+const selected = wanted.length === 0 ? testFiles : testFiles.filter((f) => wanted.some((w) => f.slice('dist/'.length).includes(w)));
+if (selected.length === 0) {
+  console.error(`test: no test file matches ${wanted.join(', ')}`);
+  process.exit(1);
+}
 // The timeout catches a hang, not slowness: the longest files take about 60 s on a quiet
 // machine and twice that while the host steals a core (fetch-cli.test.js timed out at 120 s
 // in a fresh-clone CI run with 43 % steal).
-const args = ['--test', '--test-concurrency=2', '--test-timeout=300000', ...testFiles];
+const args = ['--test', '--test-concurrency=2', '--test-timeout=300000', ...selected];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
 process.exit(result.status ?? 1);
