@@ -17,7 +17,7 @@ import { NetworkSet } from './net/trusted-networks.js';
 import type { Pop3Policy } from './pop3/policy.js';
 import type { ListenerSpec, ServerOptions } from './pop3/server.js';
 import { CertificateStore, type TlsSettings } from './tls/certificates.js';
-import { MaildirStore } from './store/maildir/maildir-store.js';
+import { MaildirStore, type MaildirStoreOptions } from './store/maildir/maildir-store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import type { MailStore } from './store/types.js';
 import type { SmtpListenerSpec } from './smtp/listener.js';
@@ -43,18 +43,21 @@ export function openUsers(config: Config): Users {
 }
 
 /** The configured store: PostgreSQL when [store] url is set, else Maildirs under DATA/mail. */
-export function openStore(config: Config, logger: Logger): MailStore {
+export function openStore(config: Config, logger: Logger, hooks: MaildirHooks = {}): MailStore {
   const s = config.store;
   if (s.url !== '') {
     return new PostgresStore({ url: s.url, leaseSeconds: s.lease_seconds, maxConnections: s.max_connections, logger });
   }
-  return openMaildirStore(config, logger);
+  return openMaildirStore(config, logger, hooks);
 }
 
+/** What a POP3 worker hears from its Maildir store (see MaildirStoreOptions). */
+export type MaildirHooks = Pick<MaildirStoreOptions, 'onSnapshotSaved'>;
+
 /** The Maildirs under DATA/mail, whatever [store] says (for what only Maildirs have, e.g. export). */
-export function openMaildirStore(config: Config, logger: Logger): MaildirStore {
+export function openMaildirStore(config: Config, logger: Logger, hooks: MaildirHooks = {}): MaildirStore {
   const format = config.pop3.dovecot_uidl_format;
-  return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, dovecotUidlFormat: format === '' ? null : format, logger });
+  return new MaildirStore({ root: dataPaths(config).mailRoot, hostname: config.hostname, dovecotUidlFormat: format === '' ? null : format, logger, ...hooks });
 }
 
 /** The aliases table when the store is PostgreSQL; undefined means the aliases file, which the SMTP side opens itself. */

@@ -212,3 +212,62 @@ describe('pop3.workers: POP3 served by several processes', { skip: process.platf
     }
   });
 });
+
+describe('pop3.workers: the snapshot of a large maildrop', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, () => {
+  let env: Awaited<ReturnType<typeof tempDataDir>>;
+  let server: ServerProcess;
+  /** Snapshot files are written for maildrops of this many messages and more (snapshot-cache.ts). */
+  const messages = 10_000;
+
+  before(async () => {
+    env = await tempDataDir('workers = 2\n[log]\nlevel = "debug"\n');
+    const data = join(env.dir, 'data');
+    const dir = join(data, 'mail', 'dora', 'new');
+    await mkdir(dir, { recursive: true });
+    for (const sub of ['cur', 'tmp']) await mkdir(join(data, 'mail', 'dora', sub));
+    await writeFile(join(data, 'users'), 'dora:{PLAIN}secret::::::\n');
+    for (let i = 0; i < messages; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => writeFile(join(dir, `${1700000000 + i + k}.M1P1.test,S=20,W=22`), 'Subject: hi\n\nhello\n')));
+    }
+    // Older than the racy window of the directory's timestamp, as mail that has waited is.
+    await new Promise((r) => setTimeout(r, 2100));
+    server = await startServerProcess(['--config', env.config]);
+  });
+  after(async () => {
+    await server?.stop();
+    await env?.cleanup();
+  });
+
+  it('is taken in by every worker once one has listed it, so the next poll is cheap on any of them', { timeout: 60_000 }, async () => {
+    const { client, reply } = await login(server.port, 'dora', 'secret');
+    assert.match(reply, /^\+OK/);
+    assert.match(await client.command('STAT'), new RegExp(`^\\+OK ${messages} ${messages * 22}`));
+    assert.match(await client.command('QUIT'), /^\+OK/);
+    client.close();
+    const lines = (): { worker?: number; event?: string; adopted?: boolean; user?: string }[] =>
+      server
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { worker?: number; event?: string; adopted?: boolean; user?: string });
+    const served = lines().find((l) => l.event === 'login' && l.user === 'dora')?.worker;
+    assert.ok(served, 'the login is logged with its worker');
+    let adopted: { worker?: number; adopted?: boolean } | undefined;
+    for (let i = 0; i < 200 && !adopted; i++) {
+      adopted = lines().find((l) => l.event === 'snapshot_adopted');
+      if (!adopted) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(adopted, `the other worker heard of the snapshot file: ${server.stdout().split('\n').filter((l) => /snapshot|dora/.test(l)).join('\n').slice(0, 3000)}`);
+    assert.notEqual(adopted.worker, served, 'taken in by the worker that did not list it');
+    assert.equal(adopted.adopted, true);
+
+    // Either worker answers the next sessions with the same maildrop.
+    for (let i = 0; i < 4; i++) {
+      const next = await login(server.port, 'dora', 'secret');
+      assert.match(next.reply, /^\+OK/);
+      assert.match(await next.client.command('STAT'), new RegExp(`^\\+OK ${messages} ${messages * 22}`));
+      assert.match(await next.client.command('QUIT'), /^\+OK/);
+      next.client.close();
+    }
+  });
+});

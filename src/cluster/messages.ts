@@ -22,6 +22,8 @@ export type ToWorker =
   | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
   /** Another process counted a failed login or a login: count it here too, so the AuthPolicy is shared. */
   | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
+  /** Another worker saved the snapshot file of this user's (large) maildrop: adopt it, so the next login here is cheap. */
+  | { readonly type: 'postel:snapshot-saved'; readonly user: string }
   /** SIGHUP: read the certificates again. */
   | { readonly type: 'postel:reload' }
   /** A scrape of /metrics: answer with this worker's series (postel:metrics). */
@@ -39,6 +41,7 @@ export type ToPrimary =
   | { readonly type: 'postel:listening'; readonly bound: readonly BoundListener[] }
   | { readonly type: 'postel:auth-event'; readonly event: AuthEvent }
   | { readonly type: 'postel:verified'; readonly user: string; readonly stored: string; readonly mac: string }
+  | { readonly type: 'postel:snapshot-saved'; readonly user: string }
   /** prom-client's JSON form of this worker's registry. */
   | { readonly type: 'postel:metrics'; readonly id: number; readonly metrics: unknown }
   /** Something happened in this worker (session.start, login.failed, message.deleted ...): for the events stream. */

@@ -148,6 +148,8 @@ export class Pop3Cluster {
           this.observed.events?.publish(msg.event);
         } else if (isMessage<Extract<ToPrimary, { type: 'postel:verified' }>>(msg, 'postel:verified')) {
           this.relay(worker, { type: 'postel:verified', user: msg.user, stored: msg.stored, mac: msg.mac });
+        } else if (isMessage<Extract<ToPrimary, { type: 'postel:snapshot-saved' }>>(msg, 'postel:snapshot-saved')) {
+          this.relay(worker, { type: 'postel:snapshot-saved', user: msg.user });
         }
       });
       worker.on('exit', (code, signal) => {

@@ -8,6 +8,7 @@ import { EventBus, type EventType } from '../events/bus.js';
 import { SessionRegistry } from '../events/sessions.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ObservedStore } from '../metrics/observed-store.js';
+import { MaildirStore } from '../store/maildir/maildir-store.js';
 import { pop3Recorder } from '../metrics/pop3-recorder.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
 
@@ -49,7 +50,10 @@ export async function runPop3Worker(config: Config): Promise<void> {
   // Rules come from the main process (the API sets them there).
   const chaos = new Chaos(config.chaos.enabled);
   if (chaos.enabled && init.chaos) chaos.set(init.chaos);
-  const store = new ObservedStore(openStore(config, logger), metrics, events);
+  // A mail client's next poll may land on any worker: each takes in the snapshot of a large
+  // maildrop that another saved, instead of reading it at that login.
+  const base = openStore(config, logger, { onSnapshotSaved: (user) => send({ type: 'postel:snapshot-saved', user }) });
+  const store = new ObservedStore(base, metrics, events);
   const certificates = await openCertificates(config, logger, Buffer.from(init.ticketKeys, 'hex'));
   const sasl = await openSaslMechanisms(config, users, logger);
   // Every failure and login counted here reaches the main process, which tells the others.
@@ -64,7 +68,14 @@ export async function runPop3Worker(config: Config): Promise<void> {
   process.on('message', (msg: unknown) => {
     if (isMessage<Extract<ToWorker, { type: 'postel:auth-event' }>>(msg, 'postel:auth-event')) authPolicy.apply(msg.event);
     else if (isMessage<Extract<ToWorker, { type: 'postel:verified' }>>(msg, 'postel:verified')) auth.adoptVerified({ user: msg.user, stored: msg.stored, mac: Buffer.from(msg.mac, 'hex') });
-    else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
+    else if (isMessage<Extract<ToWorker, { type: 'postel:snapshot-saved' }>>(msg, 'postel:snapshot-saved')) {
+      if (base instanceof MaildirStore) {
+        base.adoptSnapshot(msg.user).then(
+          (adopted) => logger.debug({ event: 'snapshot_adopted', user: msg.user, adopted }, 'took in the maildrop snapshot another worker saved'),
+          (err: unknown) => logger.warn({ err, user: msg.user }, 'could not take in the maildrop snapshot another worker saved'),
+        );
+      }
+    } else if (isMessage<Extract<ToWorker, { type: 'postel:reload' }>>(msg, 'postel:reload')) void certificates.reload();
     else if (isMessage<Extract<ToWorker, { type: 'postel:metrics-request' }>>(msg, 'postel:metrics-request')) {
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'postel:metrics', id: msg.id, metrics: json }));
     } else if (isMessage<Extract<ToWorker, { type: 'postel:event-interest' }>>(msg, 'postel:event-interest')) {

@@ -42,6 +42,11 @@ export interface MaildirStoreOptions {
    * in dovecot-uidlist, else this format; courierpop3dsizelist). Null: always postel's own.
    */
   readonly dovecotUidlFormat?: string | null;
+  /**
+   * Told of each user whose snapshot file (large maildrops only) this store wrote: the other
+   * POP3 workers then adoptSnapshot it.
+   */
+  readonly onSnapshotSaved?: (user: string) => void;
   readonly logger?: Logger;
 }
 
@@ -94,7 +99,10 @@ export class MaildirStore implements MailStore {
       'lockRefreshMs',
     );
     this.logger = options.logger ?? silentLogger();
-    this.snapshots = new SnapshotCache(options.snapshotCacheMessages ?? DEFAULT_SNAPSHOT_CACHE_MESSAGES, { blocking: this.blocking });
+    this.snapshots = new SnapshotCache(options.snapshotCacheMessages ?? DEFAULT_SNAPSHOT_CACHE_MESSAGES, {
+      blocking: this.blocking,
+      ...(options.onSnapshotSaved ? { onSaved: options.onSnapshotSaved } : {}),
+    });
     const format = options.dovecotUidlFormat === undefined ? DEFAULT_DOVECOT_UIDL_FORMAT : options.dovecotUidlFormat;
     this.dovecotUidlFormat = format === null ? undefined : compileUidlFormat(format);
     if (this.lockRefreshMs >= this.lockStaleMs) {
@@ -126,6 +134,16 @@ export class MaildirStore implements MailStore {
     });
     this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
     return result;
+  }
+
+  /**
+   * Takes into memory the snapshot file another process saved for `user` (onSnapshotSaved
+   * there), so that the next login here costs three stats. True when it did; false when the
+   * file no longer fits the maildrop, which the next login then lists.
+   */
+  async adoptSnapshot(user: string): Promise<boolean> {
+    assertValidUserName(user);
+    return this.snapshots.adopt(user, this.layout(user));
   }
 
   /**

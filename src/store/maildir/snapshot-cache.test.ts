@@ -132,6 +132,40 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     assert.equal((await worker().take('bob', bob, options)).messages.length, 6, 'and the new file is used next');
   });
 
+  it('a process adopts the snapshot file another saved: its next take is that snapshot, not a read or a listing', async () => {
+    const dave = maildirLayout(root, 'dave');
+    await ensureMaildir(dave);
+    for (let i = 0; i < 3; i++) await writeFile(join(dave.new, `${1700000400 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    const saved: string[] = [];
+    const saver = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1, onSaved: (user) => saved.push(user) });
+    settle();
+    const first = await saver.take('dave', dave, options);
+    assert.deepEqual(saved, ['dave'], 'the saving process tells of the file');
+    assert.equal(await saver.take('dave', dave, options), first);
+    assert.deepEqual(saved, ['dave'], 'a cache hit writes no file and tells nothing');
+
+    // What the file says is what the adopting process holds: the file says message 1 has an
+    // inherited UIDL, which a listing would not find.
+    const file = join(dave.dir, SNAPSHOT_FILE);
+    const told = { ...first, messages: first.messages.map((m, i) => (i === 0 ? { ...m, uidl: 'inherited-1' } : m)) };
+    await saveSnapshotFile(dave, identityIn(await readFile(file)), told);
+    const other = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
+    assert.equal(await other.adopt('dave', dave), true);
+    // The file is gone now: the next take can only come from memory.
+    await writeFile(file, 'garbage\n');
+    const taken = await other.take('dave', dave, options);
+    assert.equal(messageInfos(taken)[0]?.uid, 'inherited-1', 'taken from the adopted snapshot');
+    assert.equal(await other.take('dave', dave, options), taken);
+
+    // A file that does not fit the maildrop as it is now is not adopted.
+    await writeFile(join(dave.new, '1700000410.M1P1.test,S=6,W=7'), 'hello\n');
+    settle();
+    const late = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
+    assert.equal(await late.adopt('dave', dave), false, 'stale file');
+    assert.equal((await late.take('dave', dave, options)).messages.length, 4, 'listed instead');
+    assert.equal(await new SnapshotCache(0, { racyWindowMs: 50, now: clock }).adopt('dave', dave), false, 'a cache bound of 0 adopts nothing');
+  });
+
   it('a snapshot file goes stale when another program moves or removes a file behind it', async () => {
     const carol = maildirLayout(root, 'carol');
     await ensureMaildir(carol);

@@ -30,6 +30,7 @@ export class SnapshotCache {
   private readonly now: () => number;
   private readonly persistMinMessages: number;
   private readonly blocking: BlockingGuard | undefined;
+  private readonly onSaved: ((user: string) => void) | undefined;
 
   /**
    * `maxMessages` bounds what is kept, counted in messages over all maildrops (0: nothing).
@@ -38,15 +39,23 @@ export class SnapshotCache {
    * `persistMinMessages` messages are also saved for other processes (snapshot-file.ts; 0:
    * never): for small maildrops a listing costs less than writing the file at every change.
    * `blocking` lets the three stats of a login be blocking calls while they are fast.
+   * `onSaved` hears of every snapshot file written, so that other processes can adopt it.
    */
   constructor(
     private readonly maxMessages: number,
-    options: { readonly racyWindowMs?: number; readonly now?: () => number; readonly persistMinMessages?: number; readonly blocking?: BlockingGuard } = {},
+    options: {
+      readonly racyWindowMs?: number;
+      readonly now?: () => number;
+      readonly persistMinMessages?: number;
+      readonly blocking?: BlockingGuard;
+      readonly onSaved?: (user: string) => void;
+    } = {},
   ) {
     this.racyWindowMs = options.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS;
     this.now = options.now ?? Date.now;
     this.persistMinMessages = options.persistMinMessages ?? DEFAULT_PERSIST_MIN_MESSAGES;
     this.blocking = options.blocking;
+    this.onSaved = options.onSaved;
   }
 
   async take(user: string, layout: MaildirLayout, options: SnapshotOptions): Promise<Snapshot> {
@@ -79,11 +88,35 @@ export class SnapshotCache {
         this.keep(user, index + before.dirs, snapshot);
         if (this.persistMinMessages > 0 && snapshot.messages.length >= this.persistMinMessages) {
           // Only a cache: failing to write it (a full disk) costs the next process a listing.
-          await saveSnapshotFile(layout, index + before.dirs, snapshot).catch((err: unknown) => options.logger.warn({ err, dir: layout.dir }, 'could not save the maildrop snapshot file'));
+          await saveSnapshotFile(layout, index + before.dirs, snapshot).then(
+            () => this.onSaved?.(user),
+            (err: unknown) => options.logger.warn({ err, dir: layout.dir }, 'could not save the maildrop snapshot file'),
+          );
         }
       }
     }
     return snapshot;
+  }
+
+  /**
+   * Loads the snapshot file another process just saved for `user` (onSaved there), so that
+   * the next login here is a cache hit instead of reading that file: with several POP3
+   * workers a mail client's next poll lands on any of them, and reading the file of 100,000
+   * messages is a few hundred milliseconds. True when the cache now holds the maildrop as it
+   * is; false when the file is not for the maildrop as it is now (changed since), or the
+   * maildrop changed too recently to be compared (the next login lists it anyway).
+   */
+  async adopt(user: string, layout: MaildirLayout): Promise<boolean> {
+    if (this.maxMessages === 0) return false;
+    const now = await identityOf(layout, this.racyWindowMs, this.now(), this.blocking);
+    if (now === null || now.index === null) return false;
+    const identity = now.index + now.dirs;
+    if (this.entries.get(user)?.identity === identity) return true;
+    const stored = await loadSnapshotFile(layout, identity);
+    if (stored === null) return false;
+    this.drop(user);
+    this.keep(user, identity, stored);
+    return this.entries.get(user)?.snapshot === stored;
   }
 
   /** Drops the user's snapshot (a commit is changing the maildrop). */

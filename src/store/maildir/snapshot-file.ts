@@ -43,6 +43,9 @@ interface Header {
   readonly nextUid: number;
 }
 
+/** Messages decoded between two turns of the event loop. */
+const YIELD_EVERY = 10_000;
+
 const align = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 /** Byte offsets of the columns after a header of `headerBytes`, for `count` messages. */
@@ -123,6 +126,9 @@ export async function loadSnapshotFile(layout: MaildirLayout, identity: string):
   const infos: MessageInfo[] = new Array(count);
   let lastUid = 0;
   for (let i = 0; i < count; i++) {
+    // 100,000 messages take a few hundred milliseconds: other sessions of this process are
+    // served in between.
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
     const fileName = names[i] as string;
     const shown = uidls[i] as string;
     const flags = bytes[at.flags + i] as number;
