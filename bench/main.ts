@@ -200,7 +200,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const all = rows(runs, options.store);
   const out = [
     '',
-    `postel vs Dovecot, ${settings.mode} run, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
+    `postel vs Dovecot, ${settings.mode} run${options.store === 'postgres' ? ' with postel on PostgreSQL' : ''}, ${date.slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
     `${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Linux ${machine.kernel}, node ${machine.node}; load average at start ${machine.loadAverageAtStart}`,
     ...serverFacts.map((s) => `${s.name} ${s.version}: ${s.notes.join('; ')}`),
     `POP3 load generator: ${loadDescription}; idle sessions and SMTP: Node worker threads`,
@@ -215,7 +215,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   if (options.record) {
     const file = join(REPO, 'bench', 'results', 'results.jsonl');
     mkdirSync(dirname(file), { recursive: true });
-    const record = { date, mode: settings.mode, seconds, machine, loadGenerator: loadDescription, servers: serverFacts, dovecotSkipped: noDovecot ?? null, runs, rows: all };
+    const record = { date, mode: settings.mode, store: options.store, workers: options.workers, seconds, machine, loadGenerator: loadDescription, servers: serverFacts, dovecotSkipped: noDovecot ?? null, runs, rows: all };
     appendFileSync(file, `${JSON.stringify(record)}\n`);
     progress(`results appended to ${file}`);
   }
