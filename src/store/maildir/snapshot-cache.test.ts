@@ -166,6 +166,24 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     assert.equal(await new SnapshotCache(0, { racyWindowMs: 50, now: clock }).adopt('dave', dave), false, 'a cache bound of 0 adopts nothing');
   });
 
+  it('a login and an adoption of the same maildrop under way at once leave it counted once', async () => {
+    const [erin, fred] = [maildirLayout(root, 'erin'), maildirLayout(root, 'fred')];
+    for (const [i, layout] of [erin, fred].entries()) {
+      await ensureMaildir(layout);
+      for (let k = 0; k < 3; k++) await writeFile(join(layout.new, `${1700000500 + 10 * i + k}.M1P1.test,S=6,W=7`), 'hello\n');
+    }
+    settle();
+    await new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 }).take('erin', erin, options);
+    // Room for both maildrops, exactly: a maildrop counted twice would push the other out.
+    const cache = new SnapshotCache(6, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
+    const adopting = cache.adopt('erin', erin);
+    const taking = cache.take('erin', erin, options);
+    await Promise.all([adopting, taking]);
+    const kept = await cache.take('erin', erin, options);
+    assert.equal((await cache.take('fred', fred, options)).messages.length, 3);
+    assert.equal(await cache.take('erin', erin, options), kept, 'both maildrops fit: erin is still cached');
+  });
+
   it('a snapshot file goes stale when another program moves or removes a file behind it', async () => {
     const carol = maildirLayout(root, 'carol');
     await ensureMaildir(carol);

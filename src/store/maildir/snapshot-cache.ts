@@ -71,11 +71,9 @@ export class SnapshotCache {
     }
     // Another process (POP3 worker) may have taken it and left where the files are.
     if (before !== null && before.index !== null && this.persistMinMessages > 0) {
-      const identity = before.index + before.dirs;
-      const stored = await loadSnapshotFile(layout, identity);
+      const stored = await this.keepFromFile(user, layout, before.index + before.dirs);
       if (stored !== null) {
         if (options.cleanTmp !== false) await cleanAbandonedTmp(layout, options.logger);
-        this.keep(user, identity, stored);
         return stored;
       }
     }
@@ -112,11 +110,15 @@ export class SnapshotCache {
     if (now === null || now.index === null) return false;
     const identity = now.index + now.dirs;
     if (this.entries.get(user)?.identity === identity) return true;
+    const stored = await this.keepFromFile(user, layout, identity);
+    return stored !== null && this.entries.get(user)?.snapshot === stored;
+  }
+
+  /** The snapshot file written for `identity`, now in the cache (if it fits); null when there is none. */
+  private async keepFromFile(user: string, layout: MaildirLayout, identity: string): Promise<Snapshot | null> {
     const stored = await loadSnapshotFile(layout, identity);
-    if (stored === null) return false;
-    this.drop(user);
-    this.keep(user, identity, stored);
-    return this.entries.get(user)?.snapshot === stored;
+    if (stored !== null) this.keep(user, identity, stored);
+    return stored;
   }
 
   /** Drops the user's snapshot (a commit is changing the maildrop). */
@@ -124,7 +126,13 @@ export class SnapshotCache {
     this.drop(user);
   }
 
+  /**
+   * Replaces the user's entry. A take and an adopt of the same user may both be under way
+   * (a login while the file another worker saved is read): whichever ends last stands, and
+   * the count of kept messages holds each user once.
+   */
   private keep(user: string, identity: string, snapshot: Snapshot): void {
+    this.drop(user);
     const size = snapshot.messages.length;
     if (size > this.maxMessages) return;
     // Least recently used first: a Map iterates in insertion order.
