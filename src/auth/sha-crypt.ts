@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /*
  * SHA-crypt ($5$ and $6$) as specified in Ulrich Drepper's "Unix crypt using SHA-256 and
@@ -102,10 +103,6 @@ function repeatTo(block: Buffer, length: number): Buffer {
   const out = Buffer.alloc(length);
   for (let at = 0; at < length; at += block.length) block.copy(out, at, 0, Math.min(block.length, length - at));
   return out;
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

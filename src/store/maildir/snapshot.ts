@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.js';
 import { WireSizeCounter } from '../../message/wire-size.js';
 import type { UidlFormat } from './dovecot-uidl-format.js';
@@ -144,7 +145,7 @@ export async function takeSnapshot(layout: MaildirLayout, options: SnapshotOptio
   for (const m of messages) {
     if (m.asciiSize !== undefined) continue;
     // Blocking reads of one header take microseconds; yield now and then on a large maildrop.
-    if (++inspected % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (++inspected % 1000 === 0) await yieldToEventLoop();
     m.asciiSize = asciiSizeOfFile(join(layout[m.dir], m.fileName), m.size) ?? null;
     changed = true;
   }
@@ -317,7 +318,7 @@ export async function describeUnindexed(layout: MaildirLayout, found: Located[],
     for (let i = 0; i < virtual.length; i++) {
       // Blocking reads of one byte take microseconds; yielding now and then keeps other
       // sessions served while a large maildrop is opened for the first time.
-      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+      if (i % 1000 === 999) await yieldToEventLoop();
       const v = virtual[i] as (typeof virtual)[number];
       const path = join(layout[v.found.dir], v.found.fileName);
       const seen = inspectFile(path, (endsWithLf) => v.size + (endsWithLf ? 0 : 2));
