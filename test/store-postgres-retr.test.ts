@@ -50,6 +50,44 @@ describe('PostgreSQL RETR and TOP across chunk boundaries', { skip }, () => {
     }
   });
 
+  it('keeps UTF-8 chunks as text and any other bytes as bytea, and sends each back byte for byte', async () => {
+    const ascii = body(2 * CHUNK_SIZE + 9, 3);
+    // The chunk boundary falls inside a two-octet character: neither piece is UTF-8 on its own.
+    const split = Buffer.concat([body(CHUNK_SIZE - 1, 4), Buffer.from('é and more\n')]);
+    const cases: [string, Buffer, boolean[]][] = [
+      ['ascii', ascii, [true, true, true]],
+      ['utf8', Buffer.from('Subject: =?utf-8?q?x?=\n\nGrüße, ✓ 𝄞\n'), [true]],
+      ['nul', Buffer.from('Subject: x\n\na\0b\n', 'latin1'), [false]],
+      ['latin1', Buffer.from('Subject: x\n\ncaf\xe9\n', 'latin1'), [false]],
+      ['split', split, [false, false]],
+    ];
+    await expectForms(store, 'forms', cases);
+    // db import-maildir's batches write the same forms (of bodies of their own: a body stored
+    // already keeps the form it has).
+    const small = cases.filter(([, b]) => b.length <= CHUNK_SIZE).map(([name, b, forms]) => [name, Buffer.concat([Buffer.from('X-Imported: yes\n'), b]), forms] as const);
+    await store.importMessages('imported', small.map(([name, b]) => ({ body: b, kept: { uidl: name, receivedAt: null, retrievedAt: null, seen: false } })));
+    await expectForms(store, 'imported', small, false);
+  });
+
+  it('keeps every chunk as bytea in a database whose encoding is not UTF8, where text would be converted', async () => {
+    const admin = postgres(cluster.url(), { max: 1, onnotice: () => undefined });
+    try {
+      await admin.unsafe("CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+    } finally {
+      await admin.end();
+    }
+    const latin1 = new PostgresStore({ url: cluster.url('latin1') });
+    try {
+      await migrate(latin1.sql);
+      await expectForms(latin1, 'alice', [
+        ['ascii', body(1000, 5), [false]],
+        ['utf8', Buffer.from('Subject: x\n\nGrüße\n'), [false]],
+      ]);
+    } finally {
+      await latin1.close();
+    }
+  });
+
   it('rejects a RETR whose body lost a chunk, at the first chunk or a later one, instead of hanging', async () => {
     for (const lost of [0, 1]) {
       const user = `lost${lost}`;
@@ -145,6 +183,27 @@ describe('PostgreSQL RETR and TOP across chunk boundaries', { skip }, () => {
     }
   });
 });
+
+/**
+ * Delivers each body (unless `deliver` is false: they are there already, in this order) and
+ * checks which form each of its chunks is kept in (true: text), and that RETR sends it whole.
+ */
+async function expectForms(store: PostgresStore, user: string, cases: readonly (readonly [string, Buffer, boolean[]])[], deliver = true): Promise<void> {
+  if (deliver) for (const [, b] of cases) await store.deliver(user, b);
+  const rows = await store.sql<{ uid: string; text: boolean }[]>`
+    SELECT m.uid::text, c.data IS NULL AS text FROM messages m JOIN blob_chunks bc ON bc.blob = m.blob JOIN chunks c ON c.hash = bc.chunk
+    WHERE m.user_name = ${user} ORDER BY m.uid, bc.seq`;
+  const uids = [...new Set(rows.map((r) => r.uid))];
+  const drop = await store.openMaildrop(user);
+  try {
+    for (const [i, [name, b, forms]] of cases.entries()) {
+      assert.deepEqual(rows.filter((r) => r.uid === uids[i]).map((r) => r.text), forms, `forms of ${name}`);
+      assert.ok((await readWire(drop, i)).equals(wireOf(b)), `RETR of ${name}`);
+    }
+  } finally {
+    await drop.release();
+  }
+}
 
 /** A body of exactly `size` octets: a header, then lines of varying length, some starting with a dot. */
 function body(size: number, seed: number): Buffer {

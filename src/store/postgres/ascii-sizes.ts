@@ -28,7 +28,7 @@ export async function sizeOlderRows(sql: Sql, user: string): Promise<number> {
   for (;;) {
     // The body's first HEAD_LIMIT octets are all that is needed of it.
     const rows = await sql<{ uid: string; size: string; trace: Buffer; body_size: string; head: string | null }[]>`
-      SELECT m.uid::text, m.size::text, m.trace, b.size::text AS body_size, encode(substring(c.data FROM 1 FOR ${HEAD_LIMIT}), 'base64') AS head
+      SELECT m.uid::text, m.size::text, m.trace, b.size::text AS body_size, encode(substring(coalesce(c.data, convert_to(c.data_text, 'UTF8')) FROM 1 FOR ${HEAD_LIMIT}), 'base64') AS head
       FROM messages m
       JOIN blobs b ON b.hash = m.blob
       LEFT JOIN blob_chunks bc ON bc.blob = m.blob AND bc.seq = 0

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Sql, TransactionSql } from 'postgres';
@@ -22,7 +23,24 @@ export interface BodyInFlight extends StoredBody {
   /** Every chunk's hash, in order (the last included). */
   readonly chunks: readonly Buffer[];
   /** The last chunk when it is not written yet (not full, or the only one); null when there is none. */
-  readonly last: { readonly hash: Buffer; readonly data: Buffer } | null;
+  readonly last: ChunkRow | null;
+}
+
+/** A row of the chunks table: exactly one of data and data_text is set. */
+export interface ChunkRow {
+  readonly hash: Buffer;
+  readonly data: Buffer | null;
+  readonly data_text: string | null;
+}
+
+/**
+ * A chunk as it is stored. UTF-8 without NUL (most mail) goes in data_text, which the
+ * database sends back as it is: bytea comes encoded (hex, or base64 as asked) and must be
+ * decoded, twice the CPU on both sides. `asText` is false where the database does not keep
+ * text as UTF-8 (its encoding is not UTF8): it would convert the octets.
+ */
+export function chunkRow(hash: Buffer, bytes: Buffer, asText: boolean): ChunkRow {
+  return asText && isUtf8(bytes) && !bytes.includes(0) ? { hash, data: null, data_text: bytes.toString('utf8') } : { hash, data: bytes, data_text: null };
 }
 
 /** A body's start, read ahead before any transaction: most mail fits in one chunk. */
@@ -58,12 +76,12 @@ export async function readBodyStart(input: Readable | Uint8Array): Promise<BodyS
 }
 
 /** A body that fits in one chunk, as the delivery's statement writes it (nothing written yet). */
-export function bodyInMemory(start: BodyStart, counter: WireSizeCounter): BodyInFlight {
+export function bodyInMemory(start: BodyStart, counter: WireSizeCounter, asText: boolean): BodyInFlight {
   const data = start.pieces.length === 1 ? (start.pieces[0] as Buffer) : Buffer.concat(start.pieces);
   if (data.length > CHUNK_SIZE || start.rest !== null) throw new RangeError('the body is more than one chunk');
   counter.push(data);
   const hash = createHash('sha256').update(data).digest();
-  return data.length === 0 ? { hash, size: 0, chunks: [], last: null } : { hash, size: data.length, chunks: [hash], last: { hash, data } };
+  return data.length === 0 ? { hash, size: 0, chunks: [], last: null } : { hash, size: data.length, chunks: [hash], last: chunkRow(hash, data, asText) };
 }
 
 /**
@@ -72,21 +90,21 @@ export function bodyInMemory(start: BodyStart, counter: WireSizeCounter): BodyIn
  * last chunk when it is not full (for most mail the only one), the blob row (keyed by the
  * hash of the whole body: written once, a second copy only touches it) and its chunk list
  * are left to the statement that records the message (PostgresStore's delivery), which
- * saves round trips. `counter` sees every byte, for the wire size.
+ * saves round trips. `counter` sees every byte, for the wire size; `asText` as chunkRow's.
  */
-export async function streamBody(tx: TransactionSql, start: BodyStart, counter: WireSizeCounter): Promise<BodyInFlight> {
+export async function streamBody(tx: TransactionSql, start: BodyStart, counter: WireSizeCounter, asText: boolean): Promise<BodyInFlight> {
   const whole = createHash('sha256');
   const chunkHashes: Buffer[] = [];
   let size = 0;
   let pending: Buffer[] = [];
   let pendingLength = 0;
-  const cut = (): { hash: Buffer; data: Buffer } => {
+  const cut = (): ChunkRow => {
     const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingLength);
     pending = [];
     pendingLength = 0;
     const hash = createHash('sha256').update(data).digest();
     chunkHashes.push(hash);
-    return { hash, data };
+    return chunkRow(hash, data, asText);
   };
   const take = async (bytes: Buffer, copied: boolean): Promise<void> => {
     let at = 0;
@@ -100,9 +118,8 @@ export async function streamBody(tx: TransactionSql, start: BodyStart, counter: 
       counter.push(piece);
       size += piece.length;
       if (pendingLength === CHUNK_SIZE) {
-        const { hash, data } = cut();
         // clock_timestamp(), not now(): the touch must be as late as possible (see collectGarbage).
-        await tx`INSERT INTO chunks (hash, data) VALUES (${hash}, ${data})
+        await tx`INSERT INTO chunks ${tx(cut(), 'hash', 'data', 'data_text')}
                  ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()`;
       }
     }
@@ -125,9 +142,9 @@ export async function streamBody(tx: TransactionSql, start: BodyStart, counter: 
 /**
  * Bodies of at most one chunk each, already in memory, written with one statement per table
  * (db import-maildir's batches): the same rows a delivery writes for each, since a body of one
- * chunk is that chunk. Returns each body's hash, in order.
+ * chunk is that chunk. Returns each body's hash, in order. `asText` as chunkRow's.
  */
-export async function writeSmallBodies(tx: TransactionSql, bodies: readonly Buffer[]): Promise<Buffer[]> {
+export async function writeSmallBodies(tx: TransactionSql, bodies: readonly Buffer[], asText: boolean): Promise<Buffer[]> {
   const hashes = bodies.map((body) => {
     if (body.length > CHUNK_SIZE) throw new RangeError(`a body of ${body.length} octets is more than one chunk`);
     return createHash('sha256').update(body).digest();
@@ -137,9 +154,9 @@ export async function writeSmallBodies(tx: TransactionSql, bodies: readonly Buff
   bodies.forEach((body, i) => distinct.set((hashes[i] as Buffer).toString('hex'), { hash: hashes[i] as Buffer, body }));
   const unique = [...distinct.values()];
   if (unique.length === 0) return hashes;
-  const chunks = unique.filter((b) => b.body.length > 0).map((b) => ({ hash: b.hash, data: b.body }));
+  const chunks = unique.filter((b) => b.body.length > 0).map((b) => chunkRow(b.hash, b.body, asText));
   if (chunks.length > 0) {
-    await tx`INSERT INTO chunks ${tx(chunks, 'hash', 'data')} ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()`;
+    await tx`INSERT INTO chunks ${tx(chunks, 'hash', 'data', 'data_text')} ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()`;
   }
   const values = unique.map((b) => ({ hash: b.hash, size: b.body.length }));
   const blobs: readonly { hash: Buffer; inserted: boolean; size: string }[] = await tx`
@@ -181,16 +198,17 @@ export async function openCopy(sql: Sql, user: string, key: string): Promise<Ope
 /** openCopy of several messages (row keys) in one round trip; a row that is gone is absent. */
 export async function openCopies(sql: Sql, user: string, keys: readonly string[]): Promise<Map<string, OpenedCopy>> {
   const rows = await sql`
-    SELECT m.uid, encode(m.trace, 'base64'), encode(m.blob, 'base64'), (SELECT count(*) FROM blob_chunks x WHERE x.blob = m.blob), encode(c.data, 'base64')
+    SELECT m.uid, encode(m.trace, 'base64'), encode(m.blob, 'base64'), (SELECT count(*) FROM blob_chunks x WHERE x.blob = m.blob), encode(c.data, 'base64'), c.data_text
     FROM messages m
     LEFT JOIN blob_chunks bc ON bc.blob = m.blob AND bc.seq = 0
     LEFT JOIN chunks c ON c.hash = bc.chunk
     WHERE m.user_name = ${user} AND m.uid = ANY(${keys}::bigint[])`.raw();
   const copies = new Map<string, OpenedCopy>();
-  for (const [key, trace, blob, chunks, first] of rows as RawRow[]) {
+  for (const [key, trace, blob, chunks, bytes, utf8] of rows as RawRow[]) {
     const chunkCount = Number(text(chunks));
+    const first = chunkBytes(bytes, utf8);
     if (chunkCount > 0 && first === null) throw missingChunk(0);
-    copies.set(text(key), { trace: fromBase64(trace), blob: fromBase64(blob), chunkCount, first: first === null ? null : fromBase64(first) });
+    copies.set(text(key), { trace: fromBase64(trace), blob: fromBase64(blob), chunkCount, first });
   }
   return copies;
 }
@@ -205,14 +223,21 @@ function text(column: Buffer | null | undefined): string {
 
 /*
  * postgres.js reads every result in text format, where bytea comes as hex: twice the octets,
- * encoded by the server and decoded here. Bodies are selected as encode(data, 'base64')
+ * encoded by the server and decoded here. Bytea is selected as encode(data, 'base64')
  * instead, a third more, and with `.raw()` so that the driver hands over the text's bytes
- * without decoding them into a string of its own first. A binary COPY would send the
- * octets as they are, but postgres.js 3.4's COPY streams can leave the connection paused
- * for good when a result arrives whole (porsager/postgres#917).
+ * without decoding them into a string of its own first. A text column's bytes are its UTF-8
+ * as it is: a chunk in data_text is used as the driver read it, without a copy. (A binary
+ * COPY would send bytea as it is, but postgres.js 3.4's COPY streams can leave the
+ * connection paused for good when a result arrives whole: porsager/postgres#917.)
  */
 function fromBase64(column: Buffer | null | undefined): Buffer {
   return Buffer.from(text(column), 'base64');
+}
+
+/** A chunk's bytes from its two columns (base64 of data, and data_text); null when it is not there. */
+function chunkBytes(base64: Buffer | null | undefined, utf8: Buffer | null | undefined): Buffer | null {
+  if (utf8 !== null && utf8 !== undefined) return utf8;
+  return base64 === null || base64 === undefined ? null : fromBase64(base64);
 }
 
 function missingChunk(seq: number): StoreError {
@@ -266,15 +291,16 @@ export class ChunkReader {
       let rows: RawRow[];
       try {
         rows = await this.sql`
-          SELECT bc.seq, encode(c.data, 'base64') FROM blob_chunks bc JOIN chunks c ON c.hash = bc.chunk
+          SELECT bc.seq, encode(c.data, 'base64'), c.data_text FROM blob_chunks bc JOIN chunks c ON c.hash = bc.chunk
           WHERE bc.blob = ${this.blob} AND bc.seq >= ${from} AND bc.seq < ${to} ORDER BY bc.seq`.raw();
       } catch (err) {
         throw toStoreError(err, `reading chunks ${from}-${to - 1} of a stored body failed`);
       }
       return Array.from({ length: to - from }, (_, i) => {
         const row = rows[i];
-        if (row === undefined || Number(text(row[0])) !== from + i) throw missingChunk(from + i);
-        return fromBase64(row[1]);
+        const bytes = row === undefined || Number(text(row[0])) !== from + i ? null : chunkBytes(row[1], row[2]);
+        if (bytes === null) throw missingChunk(from + i);
+        return bytes;
       });
     })();
     // Read ahead: nobody may be waiting when it fails (the reader was dropped); next() rethrows.

@@ -81,6 +81,8 @@ export class PostgresStore implements MailStore {
   private readonly logger: Logger;
   private readonly listings: ListingCache;
   private checked: Promise<void> | undefined;
+  /** Whether chunks may be kept as text (chunkRow): the database's encoding is UTF8. Known once ready. */
+  private textChunks = false;
   /** Names this store object in its new-mail notices, so that it skips its own. */
   private readonly origin = randomBytes(9).toString('base64url');
 
@@ -149,7 +151,7 @@ export class PostgresStore implements MailStore {
           fresh.push(m);
         }
         if (fresh.length === 0) return 0;
-        const hashes = await writeSmallBodies(tx, fresh.map((m) => m.body));
+        const hashes = await writeSmallBodies(tx, fresh.map((m) => m.body), this.textChunks);
         const stored = fresh.reduce((sum, m) => sum + m.body.length, 0);
         const [row] = await tx<{ first: string }[]>`
           UPDATE maildrops SET next_uid = next_uid + ${fresh.length}, usage = usage + ${stored}, version = version + 1
@@ -208,8 +210,8 @@ export class PostgresStore implements MailStore {
       // a longer one streams its full chunks in the transaction that records it.
       const result =
         start.rest === null
-          ? await record(this.sql, bodyInMemory(start, counter))
-          : await this.sql.begin((tx) => streamBody(tx, start, counter).then((body) => record(tx, body)));
+          ? await record(this.sql, bodyInMemory(start, counter, this.textChunks))
+          : await this.sql.begin((tx) => streamBody(tx, start, counter, this.textChunks).then((body) => record(tx, body)));
       this.logger.debug({ user, id: result.id, size: result.size }, 'delivered');
       return result;
     } catch (err) {
@@ -245,7 +247,8 @@ export class PostgresStore implements MailStore {
           WHERE ${limit}::bigint IS NULL OR d.usage + EXCLUDED.usage <= ${limit}::bigint
         RETURNING d.next_uid - 1 AS uid, d.uidl_prefix
       ), last_chunk AS (
-        INSERT INTO chunks (hash, data) SELECT ${body.last?.hash ?? null}::bytea, ${body.last?.data ?? null}::bytea FROM maildrop WHERE ${body.last !== null}
+        INSERT INTO chunks (hash, data, data_text)
+        SELECT ${body.last?.hash ?? null}::bytea, ${body.last?.data ?? null}::bytea, ${body.last?.data_text ?? null}::text FROM maildrop WHERE ${body.last !== null}
         ON CONFLICT (hash) DO UPDATE SET touched_at = clock_timestamp()
       ), blob AS (
         INSERT INTO blobs (hash, size) SELECT ${body.hash}::bytea, ${body.size} FROM maildrop
@@ -369,10 +372,15 @@ export class PostgresStore implements MailStore {
 
   /**
    * Rejects unless the database is reachable and at this postel's schema version. Checked
-   * once per store (again after a failure): a wrong schema is a configuration fault.
+   * once per store (again after a failure): a wrong schema is a configuration fault. Learns
+   * the database's encoding on the way.
    */
   ready(): Promise<void> {
-    this.checked ??= assertSchemaCurrent(this.sql).catch((err: unknown) => {
+    this.checked ??= (async () => {
+      await assertSchemaCurrent(this.sql);
+      const [row] = await this.sql<{ utf8: boolean }[]>`SELECT current_setting('server_encoding') = 'UTF8' AS utf8`;
+      this.textChunks = row?.utf8 === true;
+    })().catch((err: unknown) => {
       this.checked = undefined;
       throw err;
     });
