@@ -69,7 +69,7 @@ describe('PostgreSQL RETR and TOP across chunk boundaries', { skip }, () => {
     await expectForms(store, 'imported', small, false);
   });
 
-  it('keeps every chunk as bytea in a database whose encoding is not UTF8, where text would be converted', async () => {
+  it('keeps every chunk as bytea in a database whose encoding is not UTF8, and refuses a connection that would convert text', async () => {
     const admin = postgres(cluster.url(), { max: 1, onnotice: () => undefined });
     try {
       await admin.unsafe("CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
@@ -85,6 +85,13 @@ describe('PostgreSQL RETR and TOP across chunk boundaries', { skip }, () => {
       ]);
     } finally {
       await latin1.close();
+    }
+    // A store URL that asks for another client encoding would have text converted on the way.
+    const converting = new PostgresStore({ url: `${cluster.url('latin1')}?client_encoding=LATIN1` });
+    try {
+      await assert.rejects(converting.deliver('alice', Buffer.from('Subject: x\n\nx\n')), (err: unknown) => err instanceof StoreError && !err.temporary && /client_encoding LATIN1/.test(err.message));
+    } finally {
+      await converting.close();
     }
   });
 

@@ -378,8 +378,10 @@ export class PostgresStore implements MailStore {
   ready(): Promise<void> {
     this.checked ??= (async () => {
       await assertSchemaCurrent(this.sql);
-      const [row] = await this.sql<{ utf8: boolean }[]>`SELECT current_setting('server_encoding') = 'UTF8' AS utf8`;
-      this.textChunks = row?.utf8 === true;
+      const [row] = await this.sql<{ server: string; client: string }[]>`SELECT current_setting('server_encoding') AS server, current_setting('client_encoding') AS client`;
+      // Text (user names, and chunks kept as text) must cross the connection unconverted.
+      if (row?.client !== 'UTF8') throw new StoreError(`the store's connections use client_encoding ${row?.client ?? '(unknown)'}; postel needs UTF8 (remove it from the store URL)`, false);
+      this.textChunks = row.server === 'UTF8';
     })().catch((err: unknown) => {
       this.checked = undefined;
       throw err;
