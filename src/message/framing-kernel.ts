@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { compileWasm, instantiateWasm, type WasmMemory } from '../wasm/load.js';
 
 /*
  * The inner loop of RETR: stored bytes to POP3 wire bytes (a bare LF becomes CRLF, a '.' at
@@ -23,13 +23,6 @@ const MEMORY_NEEDED = OUT + 2 * CAPACITY + 16;
 
 const KERNEL_FILE = new URL('./framing-kernel.wasm', import.meta.url);
 
-// tsconfig's lib (ES2023, no DOM) does not declare WebAssembly, which Node has: only the
-// little used here is declared.
-declare const WebAssembly: {
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object) => { readonly exports: Record<string, unknown> };
-};
-
 interface Kernel {
   readonly frame: (input: number, length: number, output: number) => number;
   readonly bytes: Uint8Array;
@@ -39,18 +32,12 @@ let kernel: Kernel | null | undefined;
 
 function load(): Kernel | null {
   if (kernel !== undefined) return kernel;
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(KERNEL_FILE)));
-    const exports = instance.exports as { frame: Kernel['frame']; memory: { buffer: ArrayBuffer } };
-    // The memory never grows, so this view stays valid.
-    const bytes = new Uint8Array(exports.memory.buffer);
-    if (bytes.length < MEMORY_NEEDED) throw new Error(`framing kernel memory is ${bytes.length} bytes, needs ${MEMORY_NEEDED}`);
-    kernel = { frame: exports.frame, bytes };
-  } catch {
-    // No WebAssembly or no SIMD (e.g. node --jitless), or a build without the .wasm: callers
-    // fall back to JavaScript (framing-kernel.test.ts fails on a build without it).
-    kernel = null;
-  }
+  const module = compileWasm(KERNEL_FILE);
+  const exports = module === null ? null : (instantiateWasm(module) as { frame: Kernel['frame']; memory: WasmMemory });
+  // The memory never grows, so this view stays valid. Too small would be a build fault:
+  // framing-kernel.test.ts fails then, and the server frames in JavaScript.
+  const bytes = exports === null ? null : new Uint8Array(exports.memory.buffer);
+  kernel = exports === null || bytes === null || bytes.length < MEMORY_NEEDED ? null : { frame: exports.frame, bytes };
   return kernel;
 }
 

@@ -2,6 +2,7 @@ import type { MessageInfo } from '../../store/types.js';
 import type { CommandOf } from '../parser.js';
 import type { TransactionState } from '../state.js';
 import type { Handler } from './context.js';
+import { listLines } from './list-lines.js';
 import { countOfMessages, messageIndex } from './messages.js';
 
 const octetsOf = new WeakMap<readonly MessageInfo[], number>();
@@ -74,26 +75,39 @@ function framed(cache: WeakMap<readonly MessageInfo[], Buffer>, messages: readon
 }
 
 /**
- * LIST's lines, `n size`, written as digits straight into one buffer: no string per line,
- * which matters most on the first LIST of a process, before the JIT has warmed up.
+ * LIST's lines, `n size`: by list-lines.wat, or (no WebAssembly, a size past 32 bits) as
+ * digits written straight into one buffer, no string per line. Either way fast on the first
+ * LIST of a process, before the JIT has warmed up.
  */
 function framedSizes(cache: WeakMap<readonly MessageInfo[], Buffer>, messages: readonly MessageInfo[], utf8: boolean): Buffer {
   let body = cache.get(messages);
   if (body === undefined) {
-    // Two numbers of at most 16 digits (safe integers), a space and CRLF per line.
-    const out = Buffer.allocUnsafe(messages.length * 35);
-    let at = 0;
-    for (let i = 0; i < messages.length; i++) {
-      at = writeDecimal(out, at, i + 1);
-      out[at++] = 32;
-      at = writeDecimal(out, at, octetsFor(messages[i], utf8));
-      out[at++] = 13;
-      out[at++] = 10;
-    }
-    body = Buffer.from(out.subarray(0, at));
+    body = listLines(messages.length, (sizes) => {
+      for (let i = 0; i < messages.length; i++) {
+        const size = octetsFor(messages[i], utf8);
+        if (size > 0xffff_ffff) return false;
+        sizes[i] = size;
+      }
+      return true;
+    }) ?? writtenSizes(messages, utf8);
     cache.set(messages, body);
   }
   return body;
+}
+
+/** LIST's lines in JavaScript. */
+export function writtenSizes(messages: readonly MessageInfo[], utf8: boolean): Buffer {
+  // Two numbers of at most 16 digits (safe integers), a space and CRLF per line.
+  const out = Buffer.allocUnsafe(messages.length * 35);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    at = writeDecimal(out, at, i + 1);
+    out[at++] = 32;
+    at = writeDecimal(out, at, octetsFor(messages[i], utf8));
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return Buffer.from(out.subarray(0, at));
 }
 
 /** Writes a non-negative safe integer in decimal at `at`; returns the offset after it. */
