@@ -43,7 +43,8 @@ describe('SMTP spool and queue after a crash', () => {
       client = await SmtpTestClient.open(smtpPort(first));
       await envelope(client, 'sender@remote.test', ['alice@localhost']);
       assert.equal((await client.command('DATA')).code, 354);
-      client.send(`Subject: half\r\n\r\n${'x'.repeat(64 * 1024)}\r\n`);
+      // Larger than SPOOL_IN_MEMORY: it goes to a file.
+      client.send(`Subject: half\r\n\r\n${'x'.repeat(256 * 1024)}\r\n`);
       await until('the spool file', async () => (await listOrEmpty(join(data, 'spool'))).length === 1);
     } finally {
       assert.equal(await first.stop('SIGKILL'), null);

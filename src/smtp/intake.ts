@@ -6,7 +6,6 @@ import type { SaslMechanism } from '../auth/sasl/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { CopyOutcome, LocalDelivery } from './local-delivery.js';
 import { lmtpReplies, planFanOut, recipientResults, settle, smtpVerdict, type RecipientResult, type Settlement } from './delivery-policy.js';
-import { readHeaderBlock } from './queue/dsn.js';
 import type { OutboundQueue } from './queue/outbound-queue.js';
 import type { RecipientResolver, Route } from './recipients.js';
 import type { SmtpFaults, SmtpStage } from './faults.js';
@@ -401,7 +400,7 @@ export class Intake {
       // If this fails the client gets a 451 and resends to everyone: duplicates, but no loss.
       await this.deps.queue.enqueue(from, settlement.retry, spooled.open(receivedHeader(this.traceInfo(session, id, this.now(), undefined))));
     }
-    if (settlement.bounce.length > 0) await this.deps.queue.bounce(from, settlement.bounce, await readHeaderBlock(spooled.path), this.now());
+    if (settlement.bounce.length > 0) await this.deps.queue.bounce(from, settlement.bounce, await spooled.header(), this.now());
   }
 
   private traceInfo(session: SMTPServerSession, id: string, date: Date, recipient: string | undefined): TraceInfo {

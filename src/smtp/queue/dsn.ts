@@ -76,16 +76,24 @@ export function bounceMessage(b: BounceInput): string {
   return lines.join('\r\n');
 }
 
-/** The header block of a stored message (up to the first empty line), at most `max` octets. */
-export async function readHeaderBlock(path: string, max = 64 * 1024): Promise<string> {
+/** The largest header block a bounce quotes. */
+const HEADER_MAX = 64 * 1024;
+
+/** The header block of a stored message (up to the first empty line), at most HEADER_MAX octets. */
+export async function readHeaderBlock(path: string): Promise<string> {
   const handle = await open(path, 'r');
   try {
-    const buf = Buffer.alloc(max);
-    const { bytesRead } = await handle.read(buf, 0, max, 0);
-    const text = buf.subarray(0, bytesRead).toString('utf8');
-    const end = text.search(/\r?\n\r?\n/);
-    return end < 0 ? text : text.slice(0, end);
+    const buf = Buffer.alloc(HEADER_MAX);
+    const { bytesRead } = await handle.read(buf, 0, HEADER_MAX, 0);
+    return headerBlockOf(buf.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
+}
+
+/** readHeaderBlock of a message in memory. */
+export function headerBlockOf(message: Buffer): string {
+  const text = message.subarray(0, HEADER_MAX).toString('utf8');
+  const end = text.search(/\r?\n\r?\n/);
+  return end < 0 ? text : text.slice(0, end);
 }
