@@ -53,7 +53,7 @@ export const SPOOL_IN_MEMORY = 64 * 1024;
  * without being kept. The file is not fsynced: until the client gets its 250 the message is
  * the client's responsibility.
  */
-export async function spool(stream: DataStream, dir: string, inMemory = SPOOL_IN_MEMORY): Promise<SpooledMessage> {
+export async function spool(stream: DataStream, dir: string): Promise<SpooledMessage> {
   const held: Buffer[] = [];
   let file: { path: string; handle: FileHandle } | null = null;
   let size = 0;
@@ -76,7 +76,7 @@ export async function spool(stream: DataStream, dir: string, inMemory = SPOOL_IN
       if (bytes.length > 0) lastWasCr = bytes[bytes.length - 1] === 0x0d;
       size += bytes.length;
       try {
-        if (file === null && size <= inMemory) {
+        if (file === null && size <= SPOOL_IN_MEMORY) {
           // Copied: the stream may reuse its buffer.
           held.push(Buffer.from(bytes));
           continue;
