@@ -2,7 +2,7 @@
 // Compiles the WebAssembly text sources under src/ (*.wat) into dist/src/**/*.wasm, beside
 // the JavaScript that loads them. Part of `npm run build` (and of `npm test`'s build): the
 // .wat is what people read and review, the .wasm is what runs, and
-// src/message/framing-kernel.test.ts checks the shipped bytes against a fresh compilation.
+// src/wasm/shipped.test.ts checks the shipped bytes against a fresh compilation.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,8 @@ export async function compileWat(name, text) {
   }
 }
 
-function watFiles(dir) {
+/** Every .wat source under `dir`. */
+export function watFiles(dir = join(root, 'src')) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const path = join(dir, d.name);
     if (d.isDirectory()) return watFiles(path);
@@ -34,13 +35,17 @@ function watFiles(dir) {
   });
 }
 
+/** Where the build writes the module compiled from `source`: dist/src/**\/*.wasm. */
+export function wasmTarget(source) {
+  return join(root, 'dist', relative(root, source).replace(/\.wat$/, '.wasm'));
+}
+
 /** Compiles every src/**\/*.wat to dist/src/**\/*.wasm. */
 export async function buildWasm() {
-  for (const source of watFiles(join(root, 'src'))) {
-    const rel = relative(root, source);
-    const target = join(root, 'dist', rel.replace(/\.wat$/, '.wasm'));
+  for (const source of watFiles()) {
+    const target = wasmTarget(source);
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, await compileWat(rel, readFileSync(source, 'utf8')));
+    writeFileSync(target, await compileWat(relative(root, source), readFileSync(source, 'utf8')));
   }
 }
 

@@ -1,7 +1,7 @@
 ;; The inner loop of RETR: stored bytes to POP3 wire bytes (RFC 1939 section 3): a bare LF
 ;; becomes CRLF, and a '.' at the start of a line is doubled. Compiled at build time by
 ;; scripts/build-wasm.mjs into dist/src/message/framing-kernel.wasm, which framing-kernel.ts
-;; loads; framing-kernel.test.ts checks that the shipped bytes are this file compiled.
+;; loads; src/wasm/shipped.test.ts checks that the shipped bytes are this file compiled.
 ;;
 ;; Most blocks of 16 bytes of mail text hold no LF: they are moved with one 16-byte load and
 ;; store. A block with LFs is copied segment by segment, one per LF.

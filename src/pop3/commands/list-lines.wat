@@ -1,6 +1,6 @@
 ;; LIST's body for a whole maildrop, "n size\r\n" per message. Compiled at build time by
 ;; scripts/build-wasm.mjs into dist/src/pop3/commands/list-lines.wasm, which list-lines.ts
-;; loads; list-lines.test.ts checks that the shipped bytes are this file compiled.
+;; loads; src/wasm/shipped.test.ts checks that the shipped bytes are this file compiled.
 ;;
 ;; In JavaScript the 100,000 lines of a big maildrop take about 20 ms on the first LIST of
 ;; a process, before the JIT has compiled the loop; WebAssembly is compiled when loaded.
