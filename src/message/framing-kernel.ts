@@ -33,11 +33,12 @@ let kernel: Kernel | null | undefined;
 function load(): Kernel | null {
   if (kernel !== undefined) return kernel;
   const module = compileWasm(KERNEL_FILE);
-  const exports = module === null ? null : (instantiateWasm(module) as { frame: Kernel['frame']; memory: WasmMemory });
+  if (module === null) return (kernel = null);
+  const exports = instantiateWasm(module) as { frame: Kernel['frame']; memory: WasmMemory };
   // The memory never grows, so this view stays valid. Too small would be a build fault:
   // framing-kernel.test.ts fails then, and the server frames in JavaScript.
-  const bytes = exports === null ? null : new Uint8Array(exports.memory.buffer);
-  kernel = exports === null || bytes === null || bytes.length < MEMORY_NEEDED ? null : { frame: exports.frame, bytes };
+  const bytes = new Uint8Array(exports.memory.buffer);
+  kernel = bytes.length < MEMORY_NEEDED ? null : { frame: exports.frame, bytes };
   return kernel;
 }
 
