@@ -5,6 +5,7 @@ import { Pop3Cluster } from '../cluster/pop3-cluster.js';
 import { runPop3Worker } from '../cluster/pop3-worker.js';
 import { createLogger } from '../log/logger.js';
 import { dataPaths, newPasswordOptions } from '../runtime.js';
+import { tuneTiering } from './tiering.js';
 import { ensureDataDir, loadFor, portNumber, withCommonOptions, type CommonOptions } from './common.js';
 
 interface ServeOptions extends CommonOptions {
@@ -43,6 +44,7 @@ function listenerOptions(command: Command): Command {
 }
 
 async function serve(options: ServeOptions, dev: boolean): Promise<void> {
+  tuneTiering();
   const config = await loadFor(options, {
     'pop3.port': options.pop3Port,
     'pop3.host': options.host,
