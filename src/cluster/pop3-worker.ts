@@ -100,7 +100,8 @@ export async function runPop3Worker(config: Config): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    void server.close().then(() => {
+    void server.close().then(async () => {
+      await store.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
       setTimeout(() => process.exit(0), 2000).unref();
       logger.flush(() => process.exit(0));
     });

@@ -159,8 +159,10 @@ export class MaildirStore implements MailStore {
     await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
   }
 
-  /** Nothing to close: files are opened per use. */
-  async close(): Promise<void> {}
+  /** Waits for the snapshot files being written, so that none is cut short by the exit. */
+  async close(): Promise<void> {
+    await this.snapshots.settled();
+  }
 
   async usage(user: string): Promise<number> {
     assertValidUserName(user);

@@ -21,6 +21,12 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   let root: string;
   let layout: MaildirLayout;
   const options: SnapshotOptions = { nowSecs: Math.floor(Date.now() / 1000), expireDays: undefined, logger: silentLogger() };
+  /** A take whose snapshot file, when it writes one, is on disk once this resolves. */
+  const takeSaved = async (cache: SnapshotCache, user: string, at: MaildirLayout): Promise<Snapshot> => {
+    const snapshot = await cache.take(user, at, options);
+    await cache.settled();
+    return snapshot;
+  };
   let n = 0;
   const drop = async (): Promise<string> => {
     const name = `${1700000000 + n++}.M1P1.test,S=6,W=7`;
@@ -99,12 +105,12 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     // persistMinMessages 1: every snapshot is saved (the default is for large maildrops only).
     const worker = (): SnapshotCache => new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
     settle();
-    const first = await worker().take('bob', bob, options);
+    const first = await takeSaved(worker(), 'bob', bob);
     assert.equal(first.messages.length, 5);
     assert.ok(first.messages.some((m) => typeof m.asciiSize === 'number'), 'the UTF-8 message has an ASCII form');
     const file = join(bob.dir, SNAPSHOT_FILE);
 
-    const second = await worker().take('bob', bob, options);
+    const second = await takeSaved(worker(), 'bob', bob);
     const shape = (s: Snapshot): unknown => [s.uidValidity, s.nextUid, s.messages.map((m) => [m.uid, m.size, m.retrievedAt, m.basename, m.dir, m.fileName, m.uidl, m.asciiSize])];
     assert.deepEqual(shape(second), shape(first));
     assert.deepEqual(messageInfos(second), messageInfos(first), 'the session sees the same UIDLs and sizes');
@@ -113,7 +119,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     const identity = identityIn(await readFile(file));
     const told = { ...first, messages: first.messages.map((m, i) => (i === 0 ? { ...m, dir: 'cur' as const, fileName: `${m.basename}:2,S`, uidl: 'inherited-1' } : m)) };
     await saveSnapshotFile(bob, identity, told);
-    const fromFile = await worker().take('bob', bob, options);
+    const fromFile = await takeSaved(worker(), 'bob', bob);
     assert.equal(fromFile.messages[0]?.dir, 'cur');
     assert.equal(fromFile.messages[0]?.fileName, `${first.messages[0]?.basename}:2,S`);
     assert.equal(fromFile.messages[0]?.basename, first.messages[0]?.basename);
@@ -122,14 +128,30 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     const whole = await readFile(file);
     for (const broken of [Buffer.from('garbage\n'), whole.subarray(0, whole.length - 3), Buffer.concat([whole, Buffer.from('x')])]) {
       await writeFile(file, broken);
-      assert.deepEqual(shape(await worker().take('bob', bob, options)), shape(first), 'a broken file: listed again');
+      assert.deepEqual(shape(await takeSaved(worker(), 'bob', bob)), shape(first), 'a broken file: listed again');
     }
 
     await writeFile(join(bob.new, '1700000200.M1P1.test,S=6,W=7'), 'hello\n');
     settle();
-    const changed = await worker().take('bob', bob, options);
+    const changed = await takeSaved(worker(), 'bob', bob);
     assert.equal(changed.messages.length, 6, 'a delivery makes the file stale');
-    assert.equal((await worker().take('bob', bob, options)).messages.length, 6, 'and the new file is used next');
+    assert.equal((await takeSaved(worker(), 'bob', bob)).messages.length, 6, 'and the new file is used next');
+  });
+
+  it('the snapshot file is written after the take that made it has answered, and settled() waits for it', async () => {
+    const gina = maildirLayout(root, 'gina');
+    await ensureMaildir(gina);
+    for (let i = 0; i < 3; i++) await writeFile(join(gina.new, `${1700000600 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    const saved: string[] = [];
+    const cache = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1, onSaved: (user) => saved.push(user) });
+    settle();
+    const file = join(gina.dir, SNAPSHOT_FILE);
+    await cache.take('gina', gina, options);
+    assert.equal(await readFile(file).catch(() => null), null, 'not written while the login waits');
+    assert.deepEqual(saved, []);
+    await cache.settled();
+    assert.ok((await readFile(file)).length > 0, 'written once settled');
+    assert.deepEqual(saved, ['gina']);
   });
 
   it('a process adopts the snapshot file another saved: its next take is that snapshot, not a read or a listing', async () => {
@@ -139,7 +161,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     const saved: string[] = [];
     const saver = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1, onSaved: (user) => saved.push(user) });
     settle();
-    const first = await saver.take('dave', dave, options);
+    const first = await takeSaved(saver, 'dave', dave);
     assert.deepEqual(saved, ['dave'], 'the saving process tells of the file');
     assert.equal(await saver.take('dave', dave, options), first);
     assert.deepEqual(saved, ['dave'], 'a cache hit writes no file and tells nothing');
@@ -173,7 +195,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
       for (let k = 0; k < 3; k++) await writeFile(join(layout.new, `${1700000500 + 10 * i + k}.M1P1.test,S=6,W=7`), 'hello\n');
     }
     settle();
-    await new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 }).take('erin', erin, options);
+    await takeSaved(new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 }), 'erin', erin);
     // Room for both maildrops, exactly: a maildrop counted twice would push the other out.
     const cache = new SnapshotCache(6, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
     const adopting = cache.adopt('erin', erin);
@@ -192,7 +214,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     const worker = (): SnapshotCache => new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 });
     settle();
     const cached = worker();
-    const first = await cached.take('carol', carol, options);
+    const first = await takeSaved(cached, 'carol', carol);
     assert.equal(first.messages.length, 3);
     // Another client (Dovecot's IMAP) marks one seen and deletes another, as Maildir does:
     // a rename into cur/ and an unlink.

@@ -31,6 +31,7 @@ export class SnapshotCache {
   private readonly persistMinMessages: number;
   private readonly blocking: BlockingGuard | undefined;
   private readonly onSaved: ((user: string) => void) | undefined;
+  private readonly saving = new Set<Promise<void>>();
 
   /**
    * `maxMessages` bounds what is kept, counted in messages over all maildrops (0: nothing).
@@ -84,13 +85,7 @@ export class SnapshotCache {
       const index = snapshot.indexWritten ? await indexIdentity(layout, this.blocking) : before.index;
       if (index !== null) {
         this.keep(user, index + before.dirs, snapshot);
-        if (this.persistMinMessages > 0 && snapshot.messages.length >= this.persistMinMessages) {
-          // Only a cache: failing to write it (a full disk) costs the next process a listing.
-          await saveSnapshotFile(layout, index + before.dirs, snapshot).then(
-            () => this.onSaved?.(user),
-            (err: unknown) => options.logger.warn({ err, dir: layout.dir }, 'could not save the maildrop snapshot file'),
-          );
-        }
+        if (this.persistMinMessages > 0 && snapshot.messages.length >= this.persistMinMessages) this.saveLater(user, layout, index + before.dirs, snapshot, options.logger);
       }
     }
     return snapshot;
@@ -119,6 +114,29 @@ export class SnapshotCache {
     const stored = await loadSnapshotFile(layout, identity);
     if (stored !== null) this.keep(user, identity, stored);
     return stored;
+  }
+
+  /**
+   * Writes the snapshot file once the login that took the snapshot has its answer: the file
+   * is only a cache for other processes, and for 100,000 messages its writing and fsync were
+   * 200-300 ms of a first login. Failing to write it (a full disk) costs the next process a
+   * listing. Entries mutated before it runs go with a change on disk, which makes this
+   * identity stale (see the class comment): such a file is never loaded.
+   */
+  private saveLater(user: string, layout: MaildirLayout, identity: string, snapshot: Snapshot, logger: SnapshotOptions['logger']): void {
+    const write: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => saveSnapshotFile(layout, identity, snapshot))
+      .then(
+        () => this.onSaved?.(user),
+        (err: unknown) => logger.warn({ err, dir: layout.dir }, 'could not save the maildrop snapshot file'),
+      )
+      .finally(() => this.saving.delete(write));
+    this.saving.add(write);
+  }
+
+  /** Resolves once the snapshot files being written are (the store's close waits for them). */
+  async settled(): Promise<void> {
+    while (this.saving.size > 0) await Promise.all(this.saving);
   }
 
   /** Drops the user's snapshot (a commit is changing the maildrop). */
