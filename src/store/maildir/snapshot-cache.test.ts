@@ -27,6 +27,13 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
     await cache.settled();
     return snapshot;
   };
+  /** The Maildir of `user` with three small messages in new/, delivered from `secs` on. */
+  const threeMessages = async (user: string, secs: number): Promise<MaildirLayout> => {
+    const at = maildirLayout(root, user);
+    await ensureMaildir(at);
+    for (let i = 0; i < 3; i++) await writeFile(join(at.new, `${secs + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    return at;
+  };
   let n = 0;
   const drop = async (): Promise<string> => {
     const name = `${1700000000 + n++}.M1P1.test,S=6,W=7`;
@@ -96,9 +103,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   });
 
   it('another process opens an unchanged maildrop from the snapshot file, and a changed one by listing it', async () => {
-    const bob = maildirLayout(root, 'bob');
-    await ensureMaildir(bob);
-    for (let i = 0; i < 3; i++) await writeFile(join(bob.new, `${1700000100 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    const bob = await threeMessages('bob', 1700000100);
     // A message with a UTF-8 header (an ASCII size of its own) and one in cur/ with flags.
     await writeFile(join(bob.new, '1700000104.M1P1.test,S=22,W=25'), 'Subject: caf\u00e9\n\nhello\n');
     await writeFile(join(bob.cur, '1700000105.M1P1.test,S=6,W=7:2,S'), 'hello\n');
@@ -139,9 +144,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   });
 
   it('the snapshot file is written after the take that made it has answered, and settled() waits for it', async () => {
-    const gina = maildirLayout(root, 'gina');
-    await ensureMaildir(gina);
-    for (let i = 0; i < 3; i++) await writeFile(join(gina.new, `${1700000600 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    const gina = await threeMessages('gina', 1700000600);
     const saved: string[] = [];
     const cache = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1, onSaved: (user) => saved.push(user) });
     settle();
@@ -155,9 +158,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   });
 
   it('a process adopts the snapshot file another saved: its next take is that snapshot, not a read or a listing', async () => {
-    const dave = maildirLayout(root, 'dave');
-    await ensureMaildir(dave);
-    for (let i = 0; i < 3; i++) await writeFile(join(dave.new, `${1700000400 + i}.M1P1.test,S=6,W=7`), 'hello\n');
+    const dave = await threeMessages('dave', 1700000400);
     const saved: string[] = [];
     const saver = new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1, onSaved: (user) => saved.push(user) });
     settle();
@@ -189,11 +190,7 @@ describe('SnapshotCache reuses a snapshot only while the maildrop is unchanged',
   });
 
   it('a login and an adoption of the same maildrop under way at once leave it counted once', async () => {
-    const [erin, fred] = [maildirLayout(root, 'erin'), maildirLayout(root, 'fred')];
-    for (const [i, layout] of [erin, fred].entries()) {
-      await ensureMaildir(layout);
-      for (let k = 0; k < 3; k++) await writeFile(join(layout.new, `${1700000500 + 10 * i + k}.M1P1.test,S=6,W=7`), 'hello\n');
-    }
+    const [erin, fred] = [await threeMessages('erin', 1700000500), await threeMessages('fred', 1700000510)];
     settle();
     await takeSaved(new SnapshotCache(1000, { racyWindowMs: 50, now: clock, persistMinMessages: 1 }), 'erin', erin);
     // Room for both maildrops, exactly: a maildrop counted twice would push the other out.
