@@ -2,18 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageInfo } from '../../store/types.js';
 import { listLines } from './list-lines.js';
-import { writtenSizes } from './listing.js';
+import { u32Sizes, writtenSizes } from './listing.js';
 
 const info = (size: number, i: number): MessageInfo => ({ uid: `u${i}`, size });
 
+/** LIST's lines for messages of these sizes, filled in as LIST fills them. */
 function lines(sizes: readonly number[]): Buffer | null {
-  return listLines(sizes.length, (into) => {
-    for (const [i, size] of sizes.entries()) {
-      if (size > 0xffff_ffff) return false;
-      into[i] = size;
-    }
-    return true;
-  });
+  const messages = sizes.map(info);
+  return listLines(messages.length, (into) => u32Sizes(messages, true, into));
 }
 
 test('LIST lines from WebAssembly are those JavaScript writes, at every digit count up to 2^32 - 1', () => {

@@ -82,17 +82,20 @@ function framed(cache: WeakMap<readonly MessageInfo[], Buffer>, messages: readon
 function framedSizes(cache: WeakMap<readonly MessageInfo[], Buffer>, messages: readonly MessageInfo[], utf8: boolean): Buffer {
   let body = cache.get(messages);
   if (body === undefined) {
-    body = listLines(messages.length, (sizes) => {
-      for (let i = 0; i < messages.length; i++) {
-        const size = octetsFor(messages[i], utf8);
-        if (size > 0xffff_ffff) return false;
-        sizes[i] = size;
-      }
-      return true;
-    }) ?? writtenSizes(messages, utf8);
+    body = listLines(messages.length, (into) => u32Sizes(messages, utf8, into)) ?? writtenSizes(messages, utf8);
     cache.set(messages, body);
   }
   return body;
+}
+
+/** Writes each message's LIST size into `into`; false at the first that does not fit in 32 bits. */
+export function u32Sizes(messages: readonly MessageInfo[], utf8: boolean, into: Uint32Array): boolean {
+  for (let i = 0; i < messages.length; i++) {
+    const size = octetsFor(messages[i], utf8);
+    if (size > 0xffff_ffff) return false;
+    into[i] = size;
+  }
+  return true;
 }
 
 /** LIST's lines in JavaScript. */
