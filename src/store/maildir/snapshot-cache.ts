@@ -1,5 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { statBigint, type BlockingGuard } from '../../fs/blocking-guard.js';
 import { isErrno } from '../../fs/errno.js';
 import type { MaildirLayout } from './layout.js';
@@ -124,7 +125,7 @@ export class SnapshotCache {
    * identity stale (see the class comment): such a file is never loaded.
    */
   private saveLater(user: string, layout: MaildirLayout, identity: string, snapshot: Snapshot, logger: SnapshotOptions['logger']): void {
-    const write: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+    const write: Promise<void> = nextTurn()
       .then(() => saveSnapshotFile(layout, identity, snapshot))
       .then(
         () => this.onSaved?.(user),
